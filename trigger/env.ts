@@ -1,0 +1,57 @@
+import { z } from "zod";
+
+// A line like `CHAT_MODEL=` in an .env file means "not set", not "set to nothing".
+const blankAsUnset = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
+
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
+
+// The same grammar the Trigger.dev runtime accepts for wait durations: "30s", "1h", "1h30m", "2d".
+const DURATION = /^(\d+(w|d|hr|h|m|s))+$/;
+
+const AgentEnvSchema = z.object({
+  CHAT_MODEL: optional(
+    z.string().regex(/^[^:\s]+:\S+$/, 'must look like "provider:model-id", e.g. "google:gemini-2.5-flash"'),
+  ),
+  GOOGLE_GENERATIVE_AI_API_KEY: optional(z.string()),
+  OFFLINE_MODEL_DELAY_MS: z.preprocess(
+    blankAsUnset,
+    z.coerce.number({ error: "must be a whole number of milliseconds" })
+      .int("must be a whole number of milliseconds")
+      .nonnegative("must not be negative")
+      .default(25),
+  ),
+  CHAT_IDLE_TIMEOUT_SECONDS: z.preprocess(
+    blankAsUnset,
+    z.coerce.number({ error: "must be a whole number of seconds" })
+      .int("must be a whole number of seconds")
+      .positive("must be at least 1")
+      .default(30),
+  ),
+  CHAT_TURN_TIMEOUT: z.preprocess(
+    blankAsUnset,
+    z.string()
+      .regex(DURATION, 'must be a duration such as "30s", "15m" or "1h"')
+      .refine((value) => /[1-9]/.test(value), "must be longer than zero")
+      .default("1h"),
+  ),
+});
+
+export type AgentEnv = Readonly<z.infer<typeof AgentEnvSchema>>;
+
+export function parseAgentEnv(source: Record<string, string | undefined>): AgentEnv {
+  const result = AgentEnvSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`Invalid chat agent environment:\n${problems.join("\n")}`);
+  }
+  return Object.freeze(result.data);
+}
+
+let agentEnv: AgentEnv | undefined;
+
+/** The agent process's validated environment; the only place in trigger/ that reads process.env. */
+export function getAgentEnv(): AgentEnv {
+  agentEnv ??= parseAgentEnv(process.env);
+  return agentEnv;
+}
