@@ -1,0 +1,81 @@
+import { createGoogleGenerativeAI } from "@ai-sdk/google";
+import type { LanguageModelV3, ProviderV3 } from "@ai-sdk/provider";
+import {
+  createProviderRegistry,
+  customProvider,
+  LoadAPIKeyError,
+  NoSuchModelError,
+  NoSuchProviderError,
+  type ProviderRegistryProvider,
+} from "ai";
+import { getAgentEnv, type AgentEnv } from "./env";
+import { createOfflineModel, OFFLINE_MODEL_ID } from "./offline-model";
+
+export const DEFAULT_GOOGLE_CHAT_MODEL = "google:gemini-2.5-flash";
+export const OFFLINE_CHAT_MODEL = `offline:${OFFLINE_MODEL_ID}`;
+
+type ApiKeyName = Extract<keyof AgentEnv, `${string}_API_KEY`>;
+
+export function createChatModelRegistry(env: AgentEnv): ProviderRegistryProvider {
+  // Models are addressed as "<provider>:<model-id>". Adding an AI SDK provider is one line
+  // here (plus its key in env.ts), e.g.
+  // `anthropic: withApiKey(env, "ANTHROPIC_API_KEY", (apiKey) => createAnthropic({ apiKey }))`.
+  return createProviderRegistry({
+    google: withApiKey(env, "GOOGLE_GENERATIVE_AI_API_KEY", (apiKey) => createGoogleGenerativeAI({ apiKey })),
+    offline: customProvider({
+      languageModels: { [OFFLINE_MODEL_ID]: createOfflineModel({ wordDelayMs: env.OFFLINE_MODEL_DELAY_MS }) },
+    }),
+  });
+}
+
+/** `CHAT_MODEL` if set, else Gemini when its key is present, else the offline model. */
+export function resolveChatModelId(env: AgentEnv): string {
+  if (env.CHAT_MODEL) return env.CHAT_MODEL;
+  return env.GOOGLE_GENERATIVE_AI_API_KEY ? DEFAULT_GOOGLE_CHAT_MODEL : OFFLINE_CHAT_MODEL;
+}
+
+/**
+ * The model the agent answers with. Throws on an id the registry cannot map:
+ * guessing another model would hide a typo, and an unknown id only fails later,
+ * mid-conversation.
+ */
+export function getChatModel(env: AgentEnv = getAgentEnv()): LanguageModelV3 {
+  const id = resolveChatModelId(env);
+  try {
+    return createChatModelRegistry(env).languageModel(id as `${string}:${string}`);
+  } catch (error) {
+    const source = env.CHAT_MODEL ? "CHAT_MODEL" : "Default chat model";
+    throw new Error(`${source} "${id}": ${explainResolutionError(error, id)}`, { cause: error });
+  }
+}
+
+export type ChatModelDescription = { id: string; offline: boolean };
+
+export function describeChatModel(env: AgentEnv = getAgentEnv()): ChatModelDescription {
+  const id = resolveChatModelId(env);
+  return { id, offline: id === OFFLINE_CHAT_MODEL };
+}
+
+/**
+ * Without a key the provider would read process.env on its own at request
+ * time and fail mid-stream; this fails when the model is resolved instead.
+ */
+function withApiKey(env: AgentEnv, name: ApiKeyName, create: (apiKey: string) => ProviderV3): ProviderV3 {
+  const apiKey = env[name];
+  if (apiKey) return create(apiKey);
+  const missingKey = (): never => {
+    throw new LoadAPIKeyError({ message: `set ${name} to use this provider` });
+  };
+  return { specificationVersion: "v3", languageModel: missingKey, embeddingModel: missingKey, imageModel: missingKey };
+}
+
+function explainResolutionError(error: unknown, id: string): string {
+  if (NoSuchProviderError.isInstance(error)) {
+    return `unknown provider "${error.providerId}" (available: ${error.availableProviders.join(", ")})`;
+  }
+  if (NoSuchModelError.isInstance(error)) {
+    const provider = id.slice(0, id.indexOf(":"));
+    return `unknown model "${error.modelId}" for provider "${provider}"`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
