@@ -1,0 +1,70 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+
+/**
+ * A node:http server around a Fetch handler. Written here rather than taken
+ * from a framework because the engine needs two behaviours exactly: a body
+ * stream that errors must cut the connection (so an SSE client sees a network
+ * drop and resumes), and a client hang-up must abort the request signal.
+ */
+export function createNodeServer(handler: (request: Request) => Promise<Response>) {
+  return http.createServer((req, res) => {
+    const abort = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const host = req.headers.host ?? "127.0.0.1";
+    const method = req.method ?? "GET";
+    const hasBody = method !== "GET" && method !== "HEAD";
+    const request = new Request(new URL(req.url ?? "/", `http://${host}`), {
+      method,
+      headers: Object.entries(req.headers).flatMap(([name, value]) =>
+        value === undefined ? [] : Array.isArray(value) ? value.map((v): [string, string] => [name, v]) : [[name, value] as [string, string]],
+      ),
+      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+      signal: abort.signal,
+      // @ts-expect-error Node's fetch requires `duplex` for a streamed request body; the DOM typings lack it.
+      duplex: hasBody ? "half" : undefined,
+    });
+
+    void handler(request)
+      .then(async (response) => {
+        res.writeHead(response.status, [...response.headers].flat());
+        if (!response.body || method === "HEAD") {
+          res.end();
+          return;
+        }
+        res.flushHeaders();
+        const reader = response.body.getReader();
+        abort.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            if (!res.write(value)) await new Promise((resolve) => res.once("drain", resolve));
+          }
+          res.end();
+        } catch {
+          res.destroy();
+        }
+      })
+      .catch((error: unknown) => {
+        console.error("[local-trigger] unhandled error", error);
+        if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ error: "Internal error in the local engine" }));
+      });
+  });
+}
+
+export async function listen(server: http.Server, host: string, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+}

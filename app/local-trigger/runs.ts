@@ -1,0 +1,238 @@
+import { Worker } from "node:worker_threads";
+import type { WorkerBundle } from "./bundle";
+import { randomId } from "./storage";
+import type { OutWrite, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./worker/protocol";
+
+export type RunStatus = "EXECUTING" | "COMPLETED" | "FAILED" | "CANCELED";
+
+export type Run = {
+  id: string;
+  sessionId: string;
+  taskId: string;
+  status: RunStatus;
+  /** True from an incoming message until the run writes its turn-complete. */
+  busy: boolean;
+  lastActivityAt: number;
+  error?: string;
+  worker: PooledWorker;
+};
+
+type PooledWorker = {
+  thread: Worker;
+  booted: Promise<string[]>;
+  run?: Run;
+};
+
+export class CapacityError extends Error {
+  constructor(readonly limit: number) {
+    super(
+      `The local engine is already running its limit of ${limit} live runs, all of them mid-turn. ` +
+        `Wait for one to finish, or raise LOCAL_TRIGGER_MAX_RUNS.`,
+    );
+  }
+}
+
+export type RunManagerOptions = {
+  bundle: WorkerBundle;
+  apiURL: string;
+  secretKey: string;
+  warmWorkers: number;
+  maxLiveRuns: number;
+  env: Record<string, string | undefined>;
+  /** Applies an agent's `.out` write; must be synchronous so records keep the agent's order. */
+  onOutWrite: (run: Run, sessionId: string, channel: string | undefined, write: OutWrite) => { start: number; end: number };
+  onRunFinished: (run: Run) => void;
+  log: (message: string) => void;
+};
+
+/**
+ * Owns the worker threads: a warm pool of booted workers, one worker per run,
+ * and a cap on live runs. When the cap is reached, the least recently active
+ * idle run is ended to make room; its session continues in a new run on the
+ * next message, restoring history from its snapshot, exactly as after a
+ * suspended run times out.
+ */
+export class RunManager {
+  private readonly pool: PooledWorker[] = [];
+  private readonly runs = new Map<string, Run>();
+  private closed = false;
+  readonly taskIds: Promise<string[]>;
+
+  constructor(private readonly options: RunManagerOptions) {
+    const first = this.spawn();
+    this.pool.push(first);
+    this.taskIds = first.booted;
+    // A failed boot is reported to whoever needs a run; don't crash the process on it.
+    this.taskIds.catch(() => {});
+    void this.taskIds.then(() => this.refill(), () => {});
+  }
+
+  get(runId: string | null | undefined) {
+    return runId ? this.runs.get(runId) : undefined;
+  }
+
+  isAlive(runId: string | null | undefined) {
+    return this.get(runId)?.status === "EXECUTING";
+  }
+
+  get maxLiveRuns() {
+    return this.options.maxLiveRuns;
+  }
+
+  /** Whether `start` would succeed: below the cap, or some idle run can make room. */
+  hasRoomForRun() {
+    if (this.liveCount < this.options.maxLiveRuns) return true;
+    for (const run of this.runs.values()) if (run.status === "EXECUTING" && !run.busy) return true;
+    return false;
+  }
+
+  get liveCount() {
+    let count = 0;
+    for (const run of this.runs.values()) if (run.status === "EXECUTING") count++;
+    return count;
+  }
+
+  /** Synchronous so a burst of callers for one session cannot start two runs. */
+  start(sessionId: string, taskId: string, payload: Record<string, unknown>): Run {
+    if (this.closed) throw new Error("The local engine is shutting down");
+    if (this.liveCount >= this.options.maxLiveRuns) this.evictIdleRun();
+
+    const worker = this.pool.shift() ?? this.spawn();
+    const run: Run = {
+      id: `run_${randomId()}`,
+      sessionId,
+      taskId,
+      status: "EXECUTING",
+      busy: true,
+      lastActivityAt: Date.now(),
+      worker,
+    };
+    worker.run = run;
+    this.runs.set(run.id, run);
+    const assignment: RunAssignment = { runId: run.id, taskId, payload, attempt: 1 };
+    worker.booted.then(
+      () => this.send(worker, { type: "start", run: assignment }),
+      (error: unknown) => this.finish(run, "FAILED", String(error)),
+    );
+    this.refill();
+    this.options.log(`run ${run.id} started for ${sessionId}${payload.continuation ? " (continuation)" : ""}`);
+    return run;
+  }
+
+  /** Ends a run at once, as a cancel on Trigger.dev ends the run's process: the thread is the run. */
+  cancel(runId: string | null | undefined, reason: string) {
+    const run = this.get(runId);
+    if (run?.status !== "EXECUTING") return;
+    this.options.log(`run ${run.id} canceled: ${reason}`);
+    this.finish(run, "CANCELED");
+    void run.worker.thread.terminate();
+  }
+
+  markActivity(runId: string | null | undefined, busy: boolean) {
+    const run = this.get(runId);
+    if (!run) return;
+    run.busy = busy;
+    run.lastActivityAt = Date.now();
+  }
+
+  async close() {
+    this.closed = true;
+    const threads = [...this.pool.map((w) => w.thread), ...[...this.runs.values()].map((r) => r.worker.thread)];
+    this.pool.length = 0;
+    await Promise.all(threads.map((thread) => thread.terminate()));
+  }
+
+  private evictIdleRun() {
+    let victim: Run | undefined;
+    for (const run of this.runs.values()) {
+      if (run.status !== "EXECUTING" || run.busy) continue;
+      if (!victim || run.lastActivityAt < victim.lastActivityAt) victim = run;
+    }
+    if (!victim) throw new CapacityError(this.options.maxLiveRuns);
+    this.options.log(`run ${victim.id} ended to make room (idle since ${new Date(victim.lastActivityAt).toISOString()})`);
+    this.cancel(victim.id, "evicted to make room for another run");
+  }
+
+  private refill() {
+    if (this.closed) return;
+    while (this.pool.length < this.options.warmWorkers) this.pool.push(this.spawn());
+  }
+
+  private spawn(): PooledWorker {
+    const bootData: WorkerBootData = {
+      apiURL: this.options.apiURL,
+      secretKey: this.options.secretKey,
+      taskModules: this.options.bundle.taskModules,
+    };
+    const thread = new Worker(this.options.bundle.workerEntry, { workerData: bootData, env: this.options.env });
+    let resolveBoot!: (taskIds: string[]) => void;
+    let rejectBoot!: (error: Error) => void;
+    const worker: PooledWorker = {
+      thread,
+      booted: new Promise<string[]>((resolve, reject) => {
+        resolveBoot = resolve;
+        rejectBoot = reject;
+      }),
+    };
+    worker.booted.catch(() => {});
+
+    thread.on("message", (message: WorkerToParent) => {
+      switch (message.type) {
+        case "ready":
+          return resolveBoot(message.taskIds);
+        case "boot-failed":
+          this.options.log(`worker failed to boot: ${message.error}`);
+          return rejectBoot(new Error(`The project's tasks failed to load: ${message.error.split("\n")[0]}`));
+        case "out":
+          return this.handleOut(worker, message);
+        case "exit":
+          if (worker.run) this.finish(worker.run, message.status, message.error);
+          return;
+      }
+    });
+    thread.on("error", (error) => {
+      rejectBoot(error);
+      if (worker.run) this.finish(worker.run, "FAILED", error.stack ?? error.message);
+    });
+    thread.on("exit", (code) => {
+      rejectBoot(new Error(`worker exited with code ${code} before it booted`));
+      const index = this.pool.indexOf(worker);
+      if (index !== -1) this.pool.splice(index, 1);
+      if (worker.run) this.finish(worker.run, code === 0 ? "COMPLETED" : "FAILED");
+    });
+    return worker;
+  }
+
+  private handleOut(worker: PooledWorker, message: Extract<WorkerToParent, { type: "out" }>) {
+    const run = worker.run;
+    try {
+      if (!run) throw new Error("no run assigned to this worker");
+      const { type: _type, requestId: _requestId, sessionId, channel, ...write } = message;
+      const result = this.options.onOutWrite(run, sessionId, channel, write);
+      this.send(worker, { type: "out-result", requestId: message.requestId, ...result });
+    } catch (error) {
+      this.send(worker, { type: "out-error", requestId: message.requestId, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private finish(run: Run, status: Exclude<RunStatus, "EXECUTING">, error?: string) {
+    const wasLive = run.status === "EXECUTING";
+    if (wasLive) run.status = status;
+    if (error && !run.error) {
+      run.error = error;
+      if (status === "FAILED") this.options.log(`run ${run.id} failed: ${error}`);
+    }
+    if (wasLive) {
+      this.options.log(`run ${run.id} ${run.status.toLowerCase()}`);
+      this.options.onRunFinished(run);
+    }
+  }
+
+  private send(worker: PooledWorker, message: ParentToWorker) {
+    try {
+      worker.thread.postMessage(message);
+    } catch {
+      // The thread is gone; its exit handler settles the run.
+    }
+  }
+}

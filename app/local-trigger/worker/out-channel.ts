@@ -1,0 +1,140 @@
+import { randomUUID } from "node:crypto";
+import type { MessagePort } from "node:worker_threads";
+import { SessionOutputChannel } from "@trigger.dev/sdk";
+import type { NewRecord, RecordHeader } from "../record-stream";
+import type { OutWrite, ParentToWorker, WorkerToParent } from "./protocol";
+
+type OutResult = { start: number; end: number };
+type ChannelSelf = { sessionId: string; channel?: string };
+type WriterOptions = {
+  signal?: AbortSignal;
+  execute: (writer: { write: (part: unknown) => void; merge: (stream: ReadableStream) => void }) => unknown;
+};
+
+/**
+ * In production `session.out` gets S2 credentials and streams records to S2
+ * over HTTP/2, which an in-process engine cannot serve. This replaces the
+ * writer methods on the prototype (so side channels the SDK constructs itself
+ * are covered too) with messages to the engine thread. Messages on one port
+ * arrive in order and the engine applies each synchronously, so records keep
+ * the order the agent wrote them in without any extra queueing.
+ */
+export function installOutChannel(port: MessagePort) {
+  let nextRequestId = 0;
+  const pending = new Map<number, { resolve: (result: OutResult) => void; reject: (error: Error) => void }>();
+
+  port.on("message", (message: ParentToWorker) => {
+    if (message.type !== "out-result" && message.type !== "out-error") return;
+    const waiter = pending.get(message.requestId);
+    if (!waiter) return;
+    pending.delete(message.requestId);
+    if (message.type === "out-result") waiter.resolve({ start: message.start, end: message.end });
+    else waiter.reject(new Error(message.message));
+  });
+
+  const send = (self: ChannelSelf, write: OutWrite) =>
+    new Promise<OutResult>((resolve, reject) => {
+      const requestId = ++nextRequestId;
+      pending.set(requestId, { resolve, reject });
+      const message: WorkerToParent = { type: "out", requestId, sessionId: self.sessionId, channel: self.channel, ...write };
+      port.postMessage(message);
+    });
+
+  const dataRecord = (chunk: unknown): NewRecord => ({ body: JSON.stringify({ data: chunk, id: randomUUID() }) });
+
+  function pipe(this: ChannelSelf, value: ReadableStream | AsyncIterable<unknown>, options?: { signal?: AbortSignal }) {
+    const source = value instanceof ReadableStream ? value : streamOf(value);
+    const [ours, callers] = source.tee();
+    const writes: Promise<OutResult>[] = [];
+    const drained = (async () => {
+      const reader = ours.getReader();
+      for (;;) {
+        if (options?.signal?.aborted) {
+          await reader.cancel();
+          break;
+        }
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
+        writes.push(send(this, { records: [dataRecord(chunk)] }));
+      }
+      return Promise.all(writes);
+    })();
+    return {
+      stream: callers,
+      waitUntilComplete: async () => {
+        const results = await drained;
+        const last = results.at(-1);
+        return { lastEventId: last ? String(last.end - 1) : undefined };
+      },
+    };
+  }
+
+  function writer(this: ChannelSelf, options: WriterOptions) {
+    let controller!: ReadableStreamDefaultController<unknown>;
+    const stream = new ReadableStream({ start: (c) => void (controller = c) });
+    const enqueue = (part: unknown) => {
+      try {
+        controller.enqueue(part);
+      } catch {
+        // The stream closed (cancelled run); late writes have nowhere to go.
+      }
+    };
+    const ongoing: Promise<unknown>[] = [];
+    try {
+      const result = options.execute({
+        write: enqueue,
+        merge: (merged) =>
+          void ongoing.push(
+            (async () => {
+              for await (const part of merged as unknown as AsyncIterable<unknown>) enqueue(part);
+            })().catch((error) => console.error(error)),
+          ),
+      });
+      if (result instanceof Promise) ongoing.push(result.catch((error) => console.error(error)));
+    } catch (error) {
+      console.error(error);
+    }
+    void (async () => {
+      while (ongoing.length > 0) await ongoing.shift();
+    })().finally(() => {
+      try {
+        controller.close();
+      } catch {
+        // Already closed.
+      }
+    });
+    return pipe.call(this, stream, options);
+  }
+
+  async function writeControl(this: ChannelSelf, subtype: string, extraHeaders?: RecordHeader[]) {
+    const result = await send(this, { records: [{ body: "", headers: [["trigger-control", subtype], ...(extraHeaders ?? [])] }] });
+    return { lastEventId: String(result.start) };
+  }
+
+  async function trimTo(this: ChannelSelf, earliestSeqNum: number) {
+    await send(this, { trimTo: earliestSeqNum });
+  }
+
+  const prototype = SessionOutputChannel.prototype as unknown as Record<string, unknown>;
+  // `append` routes through `writer`, so these four cover every write path.
+  for (const method of ["pipe", "writer", "writeControl", "trimTo"]) {
+    if (typeof prototype[method] !== "function") {
+      throw new Error(`@trigger.dev/sdk changed: SessionOutputChannel.${method} is missing; the engine's writer needs updating`);
+    }
+  }
+  Object.assign(prototype, { pipe, writer, writeControl, trimTo });
+}
+
+function streamOf<T>(iterable: AsyncIterable<T>): ReadableStream<T> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  return new ReadableStream<T>({
+    async pull(controller) {
+      const { done, value } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      await iterator.return?.(reason);
+    },
+  });
+}

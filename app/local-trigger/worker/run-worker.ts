@@ -1,0 +1,80 @@
+import { pathToFileURL } from "node:url";
+import { parentPort, workerData } from "node:worker_threads";
+import { apiClientManager, resourceCatalog } from "@trigger.dev/core/v3";
+import { installSessionWaitpointBackend, runInMockTaskContext, StandardSessionStreamManager } from "@trigger.dev/core/v3/test";
+import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
+import { installOutChannel } from "./out-channel";
+import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol";
+
+/*
+ * One worker thread runs one run, as production runs one process per run: the
+ * SDK keeps its task context, locals, session-stream manager and chat input
+ * router in process globals. The worker boots (imports the SDK and the
+ * project's tasks) before it is given a run, so a warm worker starts a chat
+ * with no module loading on the critical path.
+ */
+
+const port = parentPort!;
+const boot = workerData as WorkerBootData;
+const post = (message: WorkerToParent) => port.postMessage(message);
+
+async function bootWorker(): Promise<string[]> {
+  resourceCatalog.setGlobalResourceCatalog(new StandardResourceCatalog());
+  // The agent's own API calls (token refresh, snapshot I/O, `.in` tail, replay) go to the engine with its secret key.
+  apiClientManager.setGlobalAPIClientConfiguration({ baseURL: boot.apiURL, accessToken: boot.secretKey });
+  installOutChannel(port);
+  for (const module of boot.taskModules) {
+    resourceCatalog.setCurrentFileContext(module.sourcePath, module.sourcePath);
+    await import(pathToFileURL(module.bundlePath).href);
+    resourceCatalog.clearCurrentFileContext();
+  }
+  return resourceCatalog.listTaskManifests().map((task) => task.id);
+}
+
+async function execute(run: RunAssignment, signal: AbortSignal): Promise<void> {
+  const task = resourceCatalog.getTask(run.taskId);
+  if (!task) throw new Error(`Task "${run.taskId}" is not defined in the project's task modules`);
+  const apiClient = apiClientManager.clientOrThrow();
+  const sessionStreamManager = new StandardSessionStreamManager(apiClient, boot.apiURL);
+  // Suspending on a waitpoint becomes an in-memory wait that an `.in` append resolves.
+  const { runtimeManager, restore } = installSessionWaitpointBackend(apiClient);
+  try {
+    await runInMockTaskContext(
+      (drivers) => task.fns.run(run.payload, { ctx: drivers.ctx, signal } as Parameters<typeof task.fns.run>[1]),
+      {
+        ctx: { run: { id: run.runId }, attempt: { number: run.attempt }, task: { id: run.taskId } } as never,
+        sessionStreamManager,
+        runtimeManager,
+      },
+    );
+  } finally {
+    restore();
+    sessionStreamManager.disconnect?.();
+  }
+}
+
+// Cancelling a run terminates its thread, so this signal only has to exist for the task's API.
+const runSignal = new AbortController().signal;
+let started = false;
+
+port.on("message", (message: ParentToWorker) => {
+  if (message.type !== "start" || started) return;
+  started = true;
+  execute(message.run, runSignal)
+    .then(
+      () => post({ type: "exit", status: "COMPLETED" }),
+      (error: unknown) => post({ type: "exit", status: "FAILED", error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    )
+    .finally(() => {
+      // Let in-flight writes and acknowledgements settle, then end the thread.
+      setTimeout(() => process.exit(0), 20);
+    });
+});
+
+bootWorker().then(
+  (taskIds) => post({ type: "ready", taskIds }),
+  (error: unknown) => {
+    post({ type: "boot-failed", error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    setTimeout(() => process.exit(1), 20);
+  },
+);
