@@ -1,3 +1,4 @@
+import { sessions } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { streamText } from "ai";
 import { createScriptedModel } from "../scripted-model";
@@ -5,14 +6,24 @@ import { createScriptedModel } from "../scripted-model";
 /**
  * The agent the engine's contract tests drive: a plain `chat.agent`, so every
  * behaviour under test is the SDK's, with a model whose reply states what it
- * saw (turn number, prompt size, the user's words) so history is checkable.
+ * saw (prompt size, the user's words) so history is checkable. Suspends and
+ * resumes are counted in the session's metadata, where tests can see them.
  */
 const delayMs = Number(process.env.ECHO_AGENT_DELAY_MS ?? 10);
+const lifecycle = { suspends: 0, resumes: 0 };
 
 export const echoAgent = chat.agent({
   id: "echo",
   idleTimeoutInSeconds: Number(process.env.ECHO_AGENT_IDLE_SECONDS ?? 30),
   ...(process.env.ECHO_AGENT_TURN_TIMEOUT ? { turnTimeout: process.env.ECHO_AGENT_TURN_TIMEOUT } : {}),
+  onChatSuspend: async ({ chatId }) => {
+    lifecycle.suspends++;
+    await sessions.update(chatId, { metadata: { ...lifecycle } });
+  },
+  onChatResume: async ({ chatId }) => {
+    lifecycle.resumes++;
+    await sessions.update(chatId, { metadata: { ...lifecycle } });
+  },
   run: async ({ messages, signal }) =>
     streamText({ ...chat.toStreamTextOptions(), model: createScriptedModel({ delayMs }), messages, abortSignal: signal }),
 });

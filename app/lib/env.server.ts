@@ -1,0 +1,54 @@
+import { z } from "zod";
+
+// A line like `TRIGGER_SECRET_KEY=` in an .env file means "not set", not "set to nothing".
+const blankAsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
+const flag = z.preprocess(blankAsUnset, z.enum(["1", "true", "0", "false"]).optional()).transform((v) => v === "1" || v === "true");
+const positiveInt = (fallback: number) =>
+  z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").positive("must be at least 1").default(fallback));
+
+const ServerEnvSchema = z.object({
+  NODE_ENV: z.preprocess(blankAsUnset, z.enum(["development", "production", "test"]).default("development")),
+  TRIGGER_SECRET_KEY: optional(z.string().startsWith("tr_", 'must be a Trigger.dev secret key ("tr_…")')),
+  TRIGGER_API_URL: optional(z.url("must be a URL such as https://api.trigger.dev")),
+  /** Where the browser reaches Trigger.dev's realtime API, when it differs from TRIGGER_API_URL. */
+  TRIGGER_PUBLIC_API_URL: optional(z.url("must be a URL")),
+  /** Signs the guest cookie. Required with real Trigger.dev; generated into the data folder locally. */
+  SESSION_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
+  /** Run on the embedded engine even when TRIGGER_SECRET_KEY is set. */
+  LOCAL_TRIGGER: flag,
+  LOCAL_TRIGGER_DATA_DIR: z.preprocess(blankAsUnset, z.string().default(".data/local-trigger")),
+  LOCAL_TRIGGER_MAX_RUNS: positiveInt(32),
+  LOCAL_TRIGGER_WARM_WORKERS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0, "must not be negative").default(1)),
+});
+
+export type ServerEnv = Readonly<
+  z.infer<typeof ServerEnvSchema> & {
+    /** "local": the embedded engine serves Trigger.dev's API in this process. "remote": Trigger.dev cloud or self-hosted. */
+    triggerMode: "local" | "remote";
+  }
+>;
+
+export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
+  const result = ServerEnvSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`Invalid server environment:\n${problems.join("\n")}`);
+  }
+  const env = result.data;
+  const triggerMode = env.TRIGGER_SECRET_KEY && !env.LOCAL_TRIGGER ? "remote" : "local";
+  if (triggerMode === "remote" && !env.SESSION_SECRET) {
+    throw new Error(
+      "Invalid server environment:\n  SESSION_SECRET: required when TRIGGER_SECRET_KEY is set (at least 32 random characters; it signs the guest cookie)",
+    );
+  }
+  return Object.freeze({ ...env, triggerMode });
+}
+
+let serverEnv: ServerEnv | undefined;
+
+/** The web server's validated environment; the only place in app/ that reads process.env. */
+export function getServerEnv(): ServerEnv {
+  serverEnv ??= parseServerEnv(process.env);
+  return serverEnv;
+}

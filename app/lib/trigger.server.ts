@@ -1,0 +1,50 @@
+import { auth, configure } from "@trigger.dev/sdk";
+import { chat } from "@trigger.dev/sdk/ai";
+import type { chatAgent } from "../../trigger/chat";
+import { getLocalEngine, LOCAL_TRIGGER_PATH } from "~/local-trigger/engine.server";
+import { getServerEnv } from "./env.server";
+
+export const CHAT_TASK_ID = "chat";
+
+export type TriggerConnection = {
+  mode: "local" | "remote";
+  /** Base URL for the browser transport; relative to the app's origin in local mode. */
+  browserBaseURL: string;
+};
+
+let connection: Promise<TriggerConnection> | undefined;
+
+/**
+ * Points the server-side SDK at Trigger.dev, or at the embedded engine when
+ * no secret key is configured. Every server module that calls the SDK awaits
+ * this first; it runs once per process.
+ */
+export function connectTrigger(): Promise<TriggerConnection> {
+  connection ??= (async () => {
+    const env = getServerEnv();
+    if (env.triggerMode === "local") {
+      const engine = await getLocalEngine(env);
+      configure({ baseURL: engine.apiURL, accessToken: engine.secretKey });
+      return { mode: "local", browserBaseURL: LOCAL_TRIGGER_PATH };
+    }
+    const baseURL = env.TRIGGER_API_URL ?? "https://api.trigger.dev";
+    configure({ baseURL, accessToken: env.TRIGGER_SECRET_KEY });
+    return { mode: "remote", browserBaseURL: env.TRIGGER_PUBLIC_API_URL ?? baseURL };
+  })();
+  connection.catch(() => (connection = undefined));
+  return connection;
+}
+
+const startSession = chat.createStartSessionAction<typeof chatAgent>(CHAT_TASK_ID);
+
+/** Starts (or resumes) the chat's session, tagged with its owner so listing can filter by guest. */
+export async function startChatSession(chatId: string, ownerTag: string) {
+  await connectTrigger();
+  return startSession({ chatId, tags: [ownerTag] });
+}
+
+/** A token that can read and write this one chat's streams, for one hour. */
+export async function mintChatToken(chatId: string) {
+  await connectTrigger();
+  return auth.createPublicToken({ scopes: { read: { sessions: chatId }, write: { sessions: chatId } }, expirationTime: "1h" });
+}

@@ -1,0 +1,89 @@
+import { sessions } from "@trigger.dev/sdk";
+import { afterEach, describe, expect, it } from "vitest";
+import type { LocalEngine } from "./engine";
+import { expectedReply, makeTransport, sleep, startChatSession, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
+import { NodeChat, textOf } from "./testing/node-chat";
+
+/*
+ * Run lifecycle through the real clients: an idle run suspends and wakes in
+ * place, an ended run is continued by the next message, a restarted engine
+ * loses no conversation, and a full engine refuses clearly and makes room.
+ */
+
+const engines: LocalEngine[] = [];
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((engine) => engine.close()));
+});
+const start = async (options: Parameters<typeof startTestEngine>[0]) => {
+  const engine = await startTestEngine(options);
+  engines.push(engine);
+  return engine;
+};
+
+describe("run lifecycle", () => {
+  it("suspends an idle run and wakes the same run for the next message", async () => {
+    const engine = await start({ workerEnv: { ECHO_AGENT_IDLE_SECONDS: "1" } });
+    const chatId = uniqueChatId("suspend");
+    const chatSession = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
+    await chatSession.sendMessage({ text: "before the nap" });
+    const runBefore = engine.runFor(chatId)!.id;
+    await waitFor(async () => (await sessions.retrieve(chatId)).metadata?.suspends === 1, { timeoutMs: 15_000 });
+
+    await chatSession.sendMessage({ text: "wake up" });
+    expect(textOf(chatSession.messages[3])).toBe(expectedReply("wake up", 3));
+    expect(engine.runFor(chatId)!.id).toBe(runBefore);
+    expect((await sessions.retrieve(chatId)).metadata).toMatchObject({ suspends: 1, resumes: 1 });
+  });
+
+  it("continues in a new run with the history restored once the old run has ended", async () => {
+    const engine = await start({ workerEnv: { ECHO_AGENT_IDLE_SECONDS: "1", ECHO_AGENT_TURN_TIMEOUT: "1s" } });
+    const chatId = uniqueChatId("continuation");
+    const chatSession = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
+    await chatSession.sendMessage({ text: "first run" });
+    const firstRun = engine.runFor(chatId)!.id;
+    await waitFor(() => engine.runFor(chatId)?.status === "COMPLETED", { timeoutMs: 15_000 });
+
+    await chatSession.sendMessage({ text: "second run" });
+    expect(textOf(chatSession.messages[3])).toBe(expectedReply("second run", 3));
+    expect(engine.runFor(chatId)!.id).not.toBe(firstRun);
+  });
+
+  it("keeps the conversation across an engine restart on the same data folder and port", async () => {
+    const dataDir = tempDataDir();
+    const first = await startTestEngine({ dataDir });
+    const port = Number(new URL(first.apiURL).port);
+    const chatId = uniqueChatId("restart");
+    const { transport } = makeTransport(first);
+    const chatSession = new NodeChat({ id: chatId, transport });
+    await chatSession.sendMessage({ text: "before restart" });
+    await sleep(300); // the turn-complete snapshot is written just after the answer
+    await first.close();
+
+    const second = await start({ dataDir, port });
+    expect(second.secretKey).toBe(first.secretKey);
+    await chatSession.sendMessage({ text: "after restart" });
+    expect(chatSession.messages.map(textOf)).toEqual([
+      "before restart",
+      expectedReply("before restart", 1),
+      "after restart",
+      expectedReply("after restart", 3),
+    ]);
+  });
+
+  it("refuses a new run clearly when every live run is mid-turn, and evicts an idle one otherwise", async () => {
+    const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 25 });
+    const busyChat = new NodeChat({ id: uniqueChatId("busy"), transport: makeTransport(engine).transport });
+    const sending = busyChat.sendMessage({ text: "a long answer that keeps the run busy" });
+    await waitFor(() => textOf(busyChat.messages[1]).includes("w2"));
+
+    await expect(startChatSession({ chatId: uniqueChatId("refused") })).rejects.toThrow(/limit of 1 live runs/);
+    await sending;
+
+    // The first run is idle now, so it makes room and continues later on its own.
+    const otherChat = new NodeChat({ id: uniqueChatId("other"), transport: makeTransport(engine).transport });
+    await otherChat.sendMessage({ text: "now there is room" });
+    expect(textOf(otherChat.messages[1])).toBe(expectedReply("now there is room", 1));
+    await busyChat.sendMessage({ text: "back again" });
+    expect(textOf(busyChat.messages[3])).toBe(expectedReply("back again", 3));
+  });
+});
