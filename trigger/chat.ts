@@ -1,0 +1,57 @@
+import { logger } from "@trigger.dev/sdk";
+import { chat } from "@trigger.dev/sdk/ai";
+import { stepCountIs, streamText, type UIMessage } from "ai";
+import { getAgentEnv } from "./env";
+import { describeChatModel, getChatModel } from "./model";
+import { CHAT_SYSTEM_PROMPT } from "./prompts";
+
+/** Sent on each assistant message so the UI can label which model answered. */
+export type ChatMessageMetadata = {
+  /** The registry id, e.g. "google:gemini-2.5-flash" or "offline:offline-chat". */
+  model: string;
+  offline: boolean;
+};
+
+export type ChatUIMessage = UIMessage<ChatMessageMetadata>;
+
+/** What the user sees when a turn fails; the real error goes to the run logs. */
+export const CHAT_ERROR_MESSAGE = "Sorry, something went wrong while writing this answer. Please try again.";
+
+const env = getAgentEnv();
+
+export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
+  id: "chat",
+  // Set here rather than on streamText so instructions injected by the SDK are appended to it, not replaced.
+  system: CHAT_SYSTEM_PROMPT,
+  idleTimeoutInSeconds: env.CHAT_IDLE_TIMEOUT_SECONDS,
+  turnTimeout: env.CHAT_TURN_TIMEOUT,
+  uiMessageStreamOptions: {
+    messageMetadata: ({ part }) => {
+      if (part.type !== "start") return undefined;
+      const { id, offline } = describeChatModel();
+      return { model: id, offline };
+    },
+    // The real error is logged by streamText's onError in run(); provider messages can carry internals.
+    onError: () => CHAT_ERROR_MESSAGE,
+  },
+  run: async ({ messages, signal }) =>
+    streamText({
+      ...chat.toStreamTextOptions(),
+      model: resolveModelForTurn(),
+      messages,
+      abortSignal: signal,
+      stopWhen: stepCountIs(5),
+      onError: ({ error }) => logger.error("Chat model stream failed", { error }),
+    }),
+});
+
+// The SDK sends an error thrown from run() to the browser verbatim, so log the
+// configuration problem here and hand the user the generic message.
+function resolveModelForTurn() {
+  try {
+    return getChatModel();
+  } catch (error) {
+    logger.error("Chat model could not be resolved", { error });
+    throw new Error(CHAT_ERROR_MESSAGE, { cause: error });
+  }
+}
