@@ -20,10 +20,13 @@ export const notFound = (error: string) => new HttpError(404, { error });
  * chunked upload has no declared length.
  */
 export async function readBody(request: Request, limitBytes: number): Promise<string> {
-  const tooLarge = () =>
-    new HttpError(413, { error: `Request body is larger than the ${formatBytes(limitBytes)} limit` }, { "x-should-retry": "false" });
+  const tooLarge = async () => {
+    // Read and discard the rest (within reason): resetting the connection mid-upload would hide the 413 from the client.
+    await discard(request, limitBytes * 8);
+    return new HttpError(413, { error: `Request body is larger than the ${formatBytes(limitBytes)} limit` }, { "x-should-retry": "false" });
+  };
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge();
+  if (Number.isFinite(declared) && declared > limitBytes) throw await tooLarge();
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -33,12 +36,24 @@ export async function readBody(request: Request, limitBytes: number): Promise<st
     if (done) break;
     size += value.byteLength;
     if (size > limitBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
+      reader.releaseLock();
+      throw await tooLarge();
     }
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+async function discard(request: Request, maxBytes: number) {
+  if (!request.body || request.body.locked) return;
+  const reader = request.body.getReader();
+  let size = 0;
+  while (size <= maxBytes) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    size += value.byteLength;
+  }
+  await reader.cancel().catch(() => {});
 }
 
 export function parseJson(text: string): unknown {

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalEngine } from "./engine";
+import { mintChatToken, startChatSession, startTestEngine, uniqueChatId, useEngine } from "./testing/harness";
+
+/*
+ * Every endpoint against bad input over raw HTTP: each gets a clear 4xx
+ * (never a 5xx), and nothing is stored.
+ */
+
+let engine: LocalEngine;
+let chatId: string;
+
+beforeAll(async () => {
+  engine = await startTestEngine({ warmWorkers: 1 });
+  chatId = uniqueChatId("http");
+  await startChatSession({ chatId });
+});
+
+afterAll(async () => {
+  await engine?.close();
+});
+
+type Call = { method?: string; token?: string | null; body?: string; headers?: Record<string, string> };
+
+async function call(path: string, { method = "GET", token, body, headers = {} }: Call = {}) {
+  const response = await fetch(`${engine.apiURL}${path}`, {
+    method,
+    body,
+    headers: {
+      ...(token === null ? {} : { Authorization: `Bearer ${token ?? engine.secretKey}` }),
+      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+      ...headers,
+    },
+  });
+  const text = await response.text();
+  expect(response.status, `${method} ${path} answered ${response.status}: ${text}`).toBeLessThan(500);
+  let parsed: { error?: string } | undefined;
+  try {
+    parsed = JSON.parse(text) as { error?: string };
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, text, json: parsed, headers: response.headers };
+}
+
+const sessionCount = () => engine.stats().sessions;
+const outTail = async (id: string) => {
+  const { json } = await call(`/realtime/v1/sessions/${id}/in/records`);
+  return (json as unknown as { records: unknown[] }).records.length;
+};
+
+const validCreate = (overrides: Record<string, unknown> = {}) =>
+  JSON.stringify({ type: "chat.agent", externalId: uniqueChatId("new"), taskIdentifier: "echo", triggerConfig: { basePayload: {} }, ...overrides });
+
+describe("POST /api/v1/sessions", () => {
+  it("rejects bad input with a clear 4xx and stores nothing", async () => {
+    useEngine(engine);
+    const before = sessionCount();
+    const cases: [Call, number, RegExp][] = [
+      [{ method: "POST", body: validCreate(), token: null }, 401, /API key/],
+      [{ method: "POST", body: validCreate(), token: "tr_dev_wrong" }, 401, /API key/],
+      [{ method: "POST", body: "{not json" }, 400, /not valid JSON/],
+      [{ method: "POST", body: "" }, 400, /empty/],
+      [{ method: "POST", body: JSON.stringify({ type: "chat.agent" }) }, 400, /taskIdentifier/],
+      [{ method: "POST", body: validCreate({ externalId: "session_abc" }) }, 400, /externalId/],
+      [{ method: "POST", body: validCreate({ externalId: "" }) }, 400, /externalId/],
+      [{ method: "POST", body: validCreate({ tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }) }, 400, /tags/],
+      [{ method: "POST", body: validCreate({ taskIdentifier: "no-such-task" }) }, 422, /not defined.*echo/],
+      [{ method: "POST", body: `{"type":"chat.agent","pad":"${"x".repeat(1024 * 1024)}"}` }, 413, /larger than/],
+    ];
+    for (const [request, status, message] of cases) {
+      const response = await call("/api/v1/sessions", request);
+      expect(response.status, response.text).toBe(status);
+      expect(response.json?.error).toMatch(message);
+    }
+    const otherChatToken = await mintChatToken("someone-else");
+    expect((await call("/api/v1/sessions", { method: "POST", body: validCreate(), token: otherChatToken })).status).toBe(403);
+    expect(sessionCount()).toBe(before);
+  });
+});
+
+describe("session routes", () => {
+  it("answers 404 for unknown sessions, 405 for wrong methods, 400 for malformed ids", async () => {
+    expect((await call("/api/v1/sessions/no-such-chat")).status).toBe(404);
+    expect((await call("/api/v1/sessions/no-such-chat/close", { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await call("/api/v1/sessions/no-such-chat/transcript")).status).toBe(404);
+    expect((await call("/api/v1/sessions/no-such-chat/snapshot-url")).status).toBe(404);
+    expect((await call("/api/v1/sessions", { method: "DELETE" })).status).toBe(405);
+    expect((await call("/api/v1/sessions/%E0%A4%A")).status).toBe(400);
+    expect((await call("/api/v1/nothing-here")).status).toBe(404);
+  });
+
+  it("validates close, update and end-and-continue bodies", async () => {
+    expect((await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: "[1," })).status).toBe(400);
+    expect((await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: JSON.stringify({ reason: "x".repeat(300) }) })).status).toBe(400);
+    expect((await call(`/api/v1/sessions/${chatId}`, { method: "PATCH", body: JSON.stringify({ tags: "not-a-list" }) })).status).toBe(400);
+    expect((await call(`/api/v1/sessions/${chatId}/end-and-continue`, { method: "POST", body: JSON.stringify({}) })).status).toBe(400);
+    const session = await call(`/api/v1/sessions/${chatId}`);
+    expect(session.json).toMatchObject({ closedAt: null, closedReason: null, tags: [] });
+  });
+
+  it("keeps secret-key routes away from public tokens", async () => {
+    const token = await mintChatToken(chatId);
+    expect((await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: "{}", token })).status).toBe(403);
+    expect((await call(`/api/v1/sessions/${chatId}/snapshot-url`, { token })).status).toBe(403);
+    expect((await call(`/api/v1/sessions/${chatId}/transcript`, { token })).status).toBe(403);
+    expect((await call("/api/v1/sessions", { token })).status).toBe(403);
+    expect((await call("/api/v1/auth/jwt/claims", { method: "POST", token })).status).toBe(401);
+    expect((await call(`/realtime/v1/sessions/${chatId}/out/append`, { method: "POST", body: "{}", token })).status).toBe(403);
+    // A public token may read its own session.
+    expect((await call(`/api/v1/sessions/${chatId}`, { token })).status).toBe(200);
+  });
+
+  it("validates list and transcript query parameters", async () => {
+    expect((await call("/api/v1/sessions?page[size]=0")).status).toBe(400);
+    expect((await call("/api/v1/sessions?page[size]=abc")).status).toBe(400);
+    expect((await call("/api/v1/sessions?page[after]=session_nope")).status).toBe(400);
+    expect((await call(`/api/v1/sessions/${chatId}/transcript?limit=0`)).status).toBe(400);
+    expect((await call(`/api/v1/sessions/${chatId}/transcript?limit=ten`)).status).toBe(400);
+    expect((await call(`/api/v1/sessions/${chatId}/transcript`)).json).toEqual({ messages: [] });
+  });
+
+  it("refuses object URLs with a bad or reused signature", async () => {
+    const { json } = await call(`/api/v1/sessions/${chatId}/snapshot-url`, { method: "PUT" });
+    const presigned = new URL((json as unknown as { presignedUrl: string }).presignedUrl);
+    const path = `${presigned.pathname}${presigned.search}`;
+    const tampered = path.replace(/signature=[^&]+/, "signature=AAAA");
+    expect((await call(tampered, { method: "PUT", body: "x", token: null })).status).toBe(403);
+    // A PUT URL does not grant GET.
+    expect((await call(path.replace("method=PUT", "method=GET"), { token: null })).status).toBe(403);
+    expect((await call(`/api/v1/sessions/${chatId}/transcript`)).json).toEqual({ messages: [] });
+  });
+});
+
+describe("realtime streams", () => {
+  it("rejects bad appends with a clear 4xx and appends nothing", async () => {
+    const token = await mintChatToken(chatId);
+    const before = await outTail(chatId);
+    const append = (body: string, headers: Record<string, string> = {}) =>
+      call(`/realtime/v1/sessions/${chatId}/in/append`, { method: "POST", body, token, headers });
+    expect((await append("{broken")).status).toBe(400);
+    expect((await append("")).status).toBe(400);
+    expect((await append(JSON.stringify({ payload: {} }))).json?.error).toMatch(/kind/);
+    expect((await append("42")).status).toBe(400);
+    expect((await append(JSON.stringify({ kind: "stop" }), { "X-Part-Id": "x".repeat(300) })).status).toBe(400);
+    const oversize = await append(JSON.stringify({ kind: "message", pad: "x".repeat(1024 * 1024) }));
+    expect(oversize.status).toBe(413);
+    expect(oversize.headers.get("access-control-allow-origin")).toBe("*");
+    expect((await call("/realtime/v1/sessions/no-such-chat/in/append", { method: "POST", body: '{"kind":"stop"}' })).status).toBe(404);
+    expect(await outTail(chatId)).toBe(before);
+  });
+
+  it("acknowledges a retried X-Part-Id with the original seq and stores it once", async () => {
+    const token = await mintChatToken(chatId);
+    const before = await outTail(chatId);
+    const send = () =>
+      call(`/realtime/v1/sessions/${chatId}/in/append`, { method: "POST", body: '{"kind":"stop"}', token, headers: { "X-Part-Id": "retry-1" } });
+    const first = await send();
+    const second = await send();
+    expect(first.status).toBe(200);
+    expect(second.json).toEqual(first.json);
+    expect(await outTail(chatId)).toBe(before + 1);
+  });
+
+  it("validates Timeout-Seconds and Last-Event-ID on the SSE endpoint", async () => {
+    const token = await mintChatToken(chatId);
+    const subscribe = (headers: Record<string, string>) => call(`/realtime/v1/sessions/${chatId}/out`, { token, headers });
+    for (const value of ["abc", "0", "-5", "601", "1.5"]) {
+      const response = await subscribe({ "Timeout-Seconds": value });
+      expect(response.status, `Timeout-Seconds: ${value}`).toBe(400);
+      expect(response.json?.error).toMatch(/Timeout-Seconds/);
+    }
+    expect((await subscribe({ "Last-Event-ID": "not-a-number" })).status).toBe(400);
+    expect((await call("/realtime/v1/sessions/no-such-chat/out")).status).toBe(404);
+    expect((await call(`/realtime/v1/sessions/${chatId}/out/records?afterEventId=x`)).status).toBe(400);
+  });
+
+  it("serves v2 SSE that closes with [DONE] after the requested wait", async () => {
+    const token = await mintChatToken(chatId);
+    const startedAt = Date.now();
+    const response = await call(`/realtime/v1/sessions/${chatId}/out`, { token, headers: { "Timeout-Seconds": "1", "Last-Event-ID": "100000" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-stream-version")).toBe("v2");
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    expect(response.text.trim().endsWith("data: [DONE]")).toBe(true);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
+  });
+
+  it("answers CORS preflights by echoing the requested headers", async () => {
+    const response = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/append`, {
+      method: "OPTIONS",
+      headers: { Origin: "http://example.test", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,x-part-id" },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-headers")).toBe("authorization,x-part-id");
+  });
+});
