@@ -3,11 +3,38 @@ import path from "node:path";
 import type { WorkerBootData } from "./worker/protocol";
 
 export type WorkerBundle = {
+  outDir: string;
   workerEntry: string;
   taskModules: WorkerBootData["taskModules"];
+  lazyChunks: string[];
 };
 
 const WORKER_SOURCE = "app/local-trigger/worker/run-worker.ts";
+
+let bundleCount = 0;
+
+function removeBundlesOfDeadProcesses(cacheRoot: string) {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(cacheRoot);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry.split("-")[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    fs.rmSync(path.join(cacheRoot, entry), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** Every task module under the project's task dirs, as the Trigger.dev CLI indexes them. */
 export function findTaskModules(projectRoot: string, taskDirs: string[]): string[] {
@@ -32,7 +59,10 @@ export function findTaskModules(projectRoot: string, taskDirs: string[]): string
 export async function bundleWorker(options: { projectRoot: string; taskDirs: string[]; outDir?: string }): Promise<WorkerBundle> {
   const { build } = await import("esbuild");
   const projectRoot = path.resolve(options.projectRoot);
-  const outDir = options.outDir ? path.resolve(options.outDir) : path.join(projectRoot, "node_modules", ".cache", "local-trigger", String(process.pid));
+  const cacheRoot = path.join(projectRoot, "node_modules", ".cache", "local-trigger");
+  if (!options.outDir) removeBundlesOfDeadProcesses(cacheRoot);
+  // One directory per engine: several engines (tests, a dev server) can run side by side.
+  const outDir = options.outDir ? path.resolve(options.outDir) : path.join(cacheRoot, `${process.pid}-${++bundleCount}`);
   const taskFiles = findTaskModules(projectRoot, options.taskDirs);
   if (taskFiles.length === 0) throw new Error(`No task modules found in ${options.taskDirs.join(", ")}`);
 
@@ -41,7 +71,7 @@ export async function bundleWorker(options: { projectRoot: string; taskDirs: str
     entryPoints[`tasks/${index}-${path.basename(file).replace(/\.[^.]+$/, "")}`] = file;
   });
   fs.rmSync(outDir, { recursive: true, force: true });
-  await build({
+  const result = await build({
     entryPoints,
     outdir: outDir,
     bundle: true,
@@ -57,12 +87,16 @@ export async function bundleWorker(options: { projectRoot: string; taskDirs: str
     sourcemap: "linked",
     logLevel: "error",
     tsconfig: path.join(projectRoot, "tsconfig.json"),
+    metafile: true,
   });
+  const outputs = Object.keys(result.metafile.outputs).map((file) => path.resolve(file));
   return {
+    outDir,
     workerEntry: path.join(outDir, "run-worker.mjs"),
     taskModules: taskFiles.map((file, index) => ({
       bundlePath: path.join(outDir, "tasks", `${index}-${path.basename(file).replace(/\.[^.]+$/, "")}.mjs`),
       sourcePath: path.relative(projectRoot, file),
     })),
+    lazyChunks: outputs.filter((file) => /[\\/]chunk-[^\\/]+\.mjs$/.test(file)),
   };
 }

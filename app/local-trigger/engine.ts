@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import {
@@ -715,7 +716,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       return count;
     },
     stats() {
-      return { sessions: sessions.size, liveRuns: runs.liveCount, openStreams: liveStreams.size };
+      return { sessions: sessions.size, liveRuns: runs.liveCount, warmWorkers: runs.warmReady, openStreams: liveStreams.size };
     },
     /** The run currently serving a session, for tests and diagnostics. */
     runFor(sessionKey: string) {
@@ -729,6 +730,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       await runs.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(bundle.outDir, { recursive: true, force: true });
     },
   };
 }

@@ -20,6 +20,7 @@ export type Run = {
 type PooledWorker = {
   thread: Worker;
   booted: Promise<string[]>;
+  ready: boolean;
   run?: Run;
 };
 
@@ -86,6 +87,11 @@ export class RunManager {
     return false;
   }
 
+  /** Booted workers waiting in the pool. */
+  get warmReady() {
+    return this.pool.filter((worker) => worker.ready).length;
+  }
+
   get liveCount() {
     let count = 0;
     for (const run of this.runs.values()) if (run.status === "EXECUTING") count++;
@@ -97,7 +103,9 @@ export class RunManager {
     if (this.closed) throw new Error("The local engine is shutting down");
     if (this.liveCount >= this.options.maxLiveRuns) this.evictIdleRun();
 
-    const worker = this.pool.shift() ?? this.spawn();
+    // Prefer a booted worker; a booting one is next best, since its boot is already under way.
+    const readyIndex = this.pool.findIndex((candidate) => candidate.ready);
+    const worker = (readyIndex === -1 ? this.pool.shift() : this.pool.splice(readyIndex, 1)[0]) ?? this.spawn();
     const run: Run = {
       id: `run_${randomId()}`,
       sessionId,
@@ -163,12 +171,14 @@ export class RunManager {
       apiURL: this.options.apiURL,
       secretKey: this.options.secretKey,
       taskModules: this.options.bundle.taskModules,
+      lazyChunks: this.options.bundle.lazyChunks,
     };
     const thread = new Worker(this.options.bundle.workerEntry, { workerData: bootData, env: this.options.env });
     let resolveBoot!: (taskIds: string[]) => void;
     let rejectBoot!: (error: Error) => void;
     const worker: PooledWorker = {
       thread,
+      ready: false,
       booted: new Promise<string[]>((resolve, reject) => {
         resolveBoot = resolve;
         rejectBoot = reject;
@@ -179,6 +189,7 @@ export class RunManager {
     thread.on("message", (message: WorkerToParent) => {
       switch (message.type) {
         case "ready":
+          worker.ready = true;
           return resolveBoot(message.taskIds);
         case "boot-failed":
           this.options.log(`worker failed to boot: ${message.error}`);

@@ -10,12 +10,13 @@ const lastUserText = (prompt: LanguageModelV3Prompt) => {
  * A deterministic model for engine tests. The reply is
  * `Reply to "<text>" after N prompt messages. w1 w2 … wK.` streamed one word
  * per chunk; "long" in the user text makes it 60 words so a test can act
- * mid-stream.
+ * mid-stream, and "words:N" makes it N words for throughput benchmarks.
  */
 export function createScriptedModel({ delayMs }: { delayMs: number }): LanguageModelV3 {
   const stream = async ({ prompt, abortSignal }: { prompt: LanguageModelV3Prompt; abortSignal?: AbortSignal }) => {
     const userText = lastUserText(prompt);
-    const wordCount = userText.includes("long") ? 60 : 8;
+    const requested = /words:(\d+)/.exec(userText)?.[1];
+    const wordCount = requested ? Number(requested) : userText.includes("long") ? 60 : 8;
     const words = [`Reply to "${userText}" after ${prompt.filter((m) => m.role !== "system").length} prompt messages.`];
     for (let i = 1; i <= wordCount; i++) words.push(`w${i}`);
     const parts: LanguageModelV3StreamPart[] = [

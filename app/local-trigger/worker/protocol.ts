@@ -7,6 +7,8 @@ export type WorkerBootData = {
   secretKey: string;
   /** Bundled task modules to import, with the source path each task reports as its file. */
   taskModules: { bundlePath: string; sourcePath: string }[];
+  /** Chunks the SDK loads lazily (`await import(...)`); loading them at boot keeps that off a turn's critical path. */
+  lazyChunks: string[];
 };
 
 export type RunAssignment = {

@@ -4,6 +4,7 @@ import { apiClientManager, resourceCatalog } from "@trigger.dev/core/v3";
 import { installSessionWaitpointBackend, runInMockTaskContext, StandardSessionStreamManager } from "@trigger.dev/core/v3/test";
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
 import { installOutChannel } from "./out-channel";
+import { warmUp } from "./warm-up";
 import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol";
 
 /*
@@ -28,6 +29,8 @@ async function bootWorker(): Promise<string[]> {
     await import(pathToFileURL(module.bundlePath).href);
     resourceCatalog.clearCurrentFileContext();
   }
+  for (const chunk of boot.lazyChunks) await import(pathToFileURL(chunk).href);
+  await warmUp();
   return resourceCatalog.listTaskManifests().map((task) => task.id);
 }
 

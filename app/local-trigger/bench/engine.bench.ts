@@ -1,0 +1,172 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createLocalEngine, type LocalEngine } from "../engine";
+
+/*
+ * `npm run bench:engine`: latency and throughput of the engine with a
+ * zero-delay model, over raw HTTP as the SDK clients speak it.
+ *   - new chat, cold worker: session create → first `.out` text chunk, no warm pool
+ *   - new chat, warm pool:   the same with a booted worker waiting
+ *   - follow-up turn:        `.in/append` → first text chunk on a live run
+ *   - throughput:            text chunks per second through one session
+ * Figures are printed, not asserted: these machines are shared and noisy.
+ */
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 50);
+const THROUGHPUT_WORDS = 20_000;
+
+type Engine = LocalEngine;
+
+async function startEngine(warmWorkers: number) {
+  return createLocalEngine({
+    dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "local-trigger-bench-")),
+    taskDirs: ["app/local-trigger/testing/tasks"],
+    warmWorkers,
+    maxLiveRuns: 64,
+    workerEnv: { ECHO_AGENT_DELAY_MS: "0" },
+    log: () => {},
+  });
+}
+
+const authed = (engine: Engine, token = engine.secretKey) => ({ Authorization: `Bearer ${token}`, "Content-Type": "application/json" });
+
+async function createSession(engine: Engine, chatId: string) {
+  const response = await fetch(`${engine.apiURL}/api/v1/sessions`, {
+    method: "POST",
+    headers: authed(engine),
+    body: JSON.stringify({
+      type: "chat.agent",
+      externalId: chatId,
+      taskIdentifier: "echo",
+      triggerConfig: { basePayload: { chatId, trigger: "preload", messages: [] } },
+    }),
+  });
+  if (response.status !== 201) throw new Error(`create failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { publicAccessToken: string };
+}
+
+async function appendMessage(engine: Engine, chatId: string, token: string, text: string) {
+  const message = { id: `u-${Math.random().toString(36).slice(2)}`, role: "user", parts: [{ type: "text", text }] };
+  const response = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/append`, {
+    method: "POST",
+    headers: authed(engine, token),
+    body: JSON.stringify({ kind: "message", payload: { message, chatId, trigger: "submit-message" } }),
+  });
+  if (!response.ok) throw new Error(`append failed: ${response.status}`);
+  return ((await response.json()) as { seq: number }).seq;
+}
+
+/**
+ * Reads `.out` from `fromSeq` and resolves when the first text delta arrives;
+ * with `untilTurnComplete` it keeps reading and counts text deltas to the end of the turn.
+ */
+async function readOut(engine: Engine, chatId: string, token: string, fromSeq: number, untilTurnComplete = false) {
+  const abort = new AbortController();
+  const response = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, {
+    headers: { ...authed(engine, token), ...(fromSeq > 0 ? { "Last-Event-ID": String(fromSeq - 1) } : {}), "Timeout-Seconds": "60" },
+    signal: abort.signal,
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let firstTextAt: number | undefined;
+  let deltas = 0;
+  let lastSeq = fromSeq - 1;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error("stream ended before the turn did");
+      buffer += value;
+      let boundary: number;
+      while ((boundary = buffer.indexOf("\n\n")) !== -1) {
+        const event = buffer.slice(0, boundary);
+        buffer = buffer.slice(boundary + 2);
+        const data = event.split("\n").find((line) => line.startsWith("data: "))?.slice(6);
+        if (!event.startsWith("event: batch") || !data) continue;
+        const { records } = JSON.parse(data) as { records: { seq_num: number; body: string; headers: [string, string][] }[] };
+        for (const record of records) {
+          lastSeq = record.seq_num;
+          if (record.body.includes('"type":"text-delta"')) {
+            firstTextAt ??= performance.now();
+            deltas++;
+            if (!untilTurnComplete) return { firstTextAt, deltas, lastSeq };
+          }
+          if (record.headers.some(([name, value]) => name === "trigger-control" && value === "turn-complete") && firstTextAt) {
+            return { firstTextAt, deltas, lastSeq };
+          }
+        }
+      }
+    }
+  } finally {
+    abort.abort();
+  }
+}
+
+async function closeSession(engine: Engine, chatId: string) {
+  await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/close`, { method: "POST", headers: authed(engine), body: "{}" });
+}
+
+async function newChatLatency(engine: Engine, label: string, waitForWarmWorker: boolean) {
+  const samples: number[] = [];
+  for (let i = 0; i < ITERATIONS; i++) {
+    if (waitForWarmWorker) while (engine.stats().warmWorkers === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const chatId = `${label}-${i}-${Date.now()}`;
+    const startedAt = performance.now();
+    const { publicAccessToken } = await createSession(engine, chatId);
+    await appendMessage(engine, chatId, publicAccessToken, "hello");
+    const { firstTextAt } = await readOut(engine, chatId, publicAccessToken, 0);
+    samples.push(firstTextAt - startedAt);
+    await closeSession(engine, chatId);
+  }
+  return samples;
+}
+
+async function followUpLatency(engine: Engine) {
+  const chatId = `follow-up-${Date.now()}`;
+  const { publicAccessToken } = await createSession(engine, chatId);
+  await appendMessage(engine, chatId, publicAccessToken, "first");
+  let { lastSeq } = await readOut(engine, chatId, publicAccessToken, 0, true);
+  const samples: number[] = [];
+  for (let i = 0; i < ITERATIONS; i++) {
+    const startedAt = performance.now();
+    await appendMessage(engine, chatId, publicAccessToken, `turn ${i}`);
+    const result = await readOut(engine, chatId, publicAccessToken, lastSeq + 1, true);
+    samples.push(result.firstTextAt - startedAt);
+    lastSeq = result.lastSeq;
+  }
+  return { samples, chatId, publicAccessToken, lastSeq };
+}
+
+async function throughput(engine: Engine, chatId: string, token: string, lastSeq: number) {
+  const startedAt = performance.now();
+  await appendMessage(engine, chatId, token, `words:${THROUGHPUT_WORDS}`);
+  const { deltas } = await readOut(engine, chatId, token, lastSeq + 1, true);
+  return { deltas, perSecond: deltas / ((performance.now() - startedAt) / 1000) };
+}
+
+const percentile = (samples: number[], p: number) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+const report = (label: string, samples: number[], target?: string) =>
+  console.log(
+    `${label.padEnd(44)} p50 ${percentile(samples, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(samples, 95).toFixed(1).padStart(7)} ms` +
+      `   (n=${samples.length}${target ? `, target ${target}` : ""})`,
+  );
+
+console.log(`local engine benchmark: zero-delay model, ${ITERATIONS} iterations, ${os.cpus().length} cores, node ${process.version}\n`);
+
+const cold = await startEngine(0);
+await cold.taskIds();
+report("new chat, cold worker: create → first text", await newChatLatency(cold, "cold", false));
+await cold.close();
+
+const warm = await startEngine(1);
+await warm.taskIds();
+report("new chat, warm pool: create → first text", await newChatLatency(warm, "warm", true), "p50 < 150 ms");
+const followUp = await followUpLatency(warm);
+report("follow-up turn: .in/append → first text", followUp.samples, "p50 < 30 ms");
+const { deltas, perSecond } = await throughput(warm, followUp.chatId, followUp.publicAccessToken, followUp.lastSeq);
+console.log(`${"throughput, one session".padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks)`);
+await warm.close();
+process.exit(0);
