@@ -20,6 +20,7 @@ import { controlSubtype, isCommandRecord, type RecordHeader, type RecordStream }
 import { CapacityError, type Run, RunManager } from "./runs";
 import { type LiveSse, sseResponse } from "./sse";
 import { EngineStorage, loadOrCreateSecret, randomId, type SessionRow } from "./storage";
+import type { EngineCall } from "./worker/protocol";
 
 export type LocalEngineOptions = {
   /** Where sessions, stream records, transcripts and the secret key live. */
@@ -109,7 +110,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     warmWorkers: options.warmWorkers ?? 1,
     maxLiveRuns: options.maxLiveRuns ?? 32,
     env: { ...process.env, ...options.workerEnv },
-    onOutWrite: writeFromAgent,
+    onEngineCall: serveEngineCall,
     onRunFinished: () => {},
     log,
   });
@@ -223,22 +224,29 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     return run;
   }
 
-  function writeFromAgent(run: Run, sessionKey: string, channel: string | undefined, write: { records: { body: string; headers?: RecordHeader[] }[] } | { trimTo: number }) {
-    const session = resolveSession(sessionKey);
-    if (!session || session.friendlyId !== run.sessionId) throw new Error(`run ${run.id} may not write to session ${sessionKey}`);
-    const target = stream(session, channel ? `channel:${channel}:out` : "out");
-    if ("trimTo" in write) {
-      // The trim command itself consumes a seq, as in S2; the records go later.
-      const result = target.append([{ body: "", headers: [["", "trim"]] }]);
-      const timer = setTimeout(() => target.trim(write.trimTo), trimDelayMs);
-      timer.unref();
-      return result;
+  function serveEngineCall(run: Run, call: EngineCall) {
+    const session = resolveSession(call.sessionId);
+    // A run acts only on its own session.
+    if (!session || session.friendlyId !== run.sessionId) throw new Error(`run ${run.id} may not use session ${call.sessionId}`);
+    switch (call.op) {
+      case "out-append": {
+        const result = stream(session, call.channel ? `channel:${call.channel}:out` : "out").append(call.records);
+        if (!call.channel && call.records.some((record) => controlSubtype(record) === "turn-complete")) runs.markActivity(run.id, false);
+        return result;
+      }
+      case "out-trim": {
+        const target = stream(session, call.channel ? `channel:${call.channel}:out` : "out");
+        // The trim command itself consumes a seq, as in S2; the records go later.
+        const result = target.append([{ body: "", headers: [["", "trim"]] }]);
+        setTimeout(() => target.trim(call.trimTo), trimDelayMs).unref();
+        return result;
+      }
+      case "snapshot-write":
+        storage.writeSnapshot(session.friendlyId, call.blob);
+        return null;
+      case "snapshot-read":
+        return storage.readSnapshot(session.friendlyId) ?? null;
     }
-    const result = target.append(write.records);
-    if (!channel && write.records.some((record) => controlSubtype(record) === "turn-complete")) {
-      runs.markActivity(run.id, false);
-    }
-    return result;
   }
 
   // -------------------------------------------------------------------- routes

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { WorkerBundle } from "./bundle";
 import { randomId } from "./storage";
-import type { OutWrite, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./worker/protocol";
+import type { EngineCall, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./worker/protocol";
 
 export type RunStatus = "EXECUTING" | "COMPLETED" | "FAILED" | "CANCELED";
 
@@ -40,8 +40,8 @@ export type RunManagerOptions = {
   warmWorkers: number;
   maxLiveRuns: number;
   env: Record<string, string | undefined>;
-  /** Applies an agent's `.out` write; must be synchronous so records keep the agent's order. */
-  onOutWrite: (run: Run, sessionId: string, channel: string | undefined, write: OutWrite) => { start: number; end: number };
+  /** Serves a run's call into the engine; synchronous, so calls apply in the order the agent made them. */
+  onEngineCall: (run: Run, call: EngineCall) => unknown;
   onRunFinished: (run: Run) => void;
   log: (message: string) => void;
 };
@@ -194,8 +194,8 @@ export class RunManager {
         case "boot-failed":
           this.options.log(`worker failed to boot: ${message.error}`);
           return rejectBoot(new Error(`The project's tasks failed to load: ${message.error.split("\n")[0]}`));
-        case "out":
-          return this.handleOut(worker, message);
+        case "call":
+          return this.handleCall(worker, message);
         case "exit":
           if (worker.run) this.finish(worker.run, message.status, message.error);
           return;
@@ -214,15 +214,13 @@ export class RunManager {
     return worker;
   }
 
-  private handleOut(worker: PooledWorker, message: Extract<WorkerToParent, { type: "out" }>) {
-    const run = worker.run;
+  private handleCall(worker: PooledWorker, message: Extract<WorkerToParent, { type: "call" }>) {
     try {
-      if (!run) throw new Error("no run assigned to this worker");
-      const { type: _type, requestId: _requestId, sessionId, channel, ...write } = message;
-      const result = this.options.onOutWrite(run, sessionId, channel, write);
-      this.send(worker, { type: "out-result", requestId: message.requestId, ...result });
+      if (!worker.run) throw new Error("no run is assigned to this worker");
+      const value = this.options.onEngineCall(worker.run, message.call);
+      this.send(worker, { type: "call-result", requestId: message.requestId, value });
     } catch (error) {
-      this.send(worker, { type: "out-error", requestId: message.requestId, message: error instanceof Error ? error.message : String(error) });
+      this.send(worker, { type: "call-error", requestId: message.requestId, message: error instanceof Error ? error.message : String(error) });
     }
   }
 

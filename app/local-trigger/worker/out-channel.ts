@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { MessagePort } from "node:worker_threads";
 import { SessionOutputChannel } from "@trigger.dev/sdk";
 import type { NewRecord, RecordHeader } from "../record-stream";
-import type { OutWrite, ParentToWorker, WorkerToParent } from "./protocol";
+import type { EngineClient } from "./engine-client";
 
 type OutResult = { start: number; end: number };
 type ChannelSelf = { sessionId: string; channel?: string };
@@ -15,30 +14,12 @@ type WriterOptions = {
  * In production `session.out` gets S2 credentials and streams records to S2
  * over HTTP/2, which an in-process engine cannot serve. This replaces the
  * writer methods on the prototype (so side channels the SDK constructs itself
- * are covered too) with messages to the engine thread. Messages on one port
- * arrive in order and the engine applies each synchronously, so records keep
- * the order the agent wrote them in without any extra queueing.
+ * are covered too) with calls to the engine thread, which keep the order the
+ * agent wrote in.
  */
-export function installOutChannel(port: MessagePort) {
-  let nextRequestId = 0;
-  const pending = new Map<number, { resolve: (result: OutResult) => void; reject: (error: Error) => void }>();
-
-  port.on("message", (message: ParentToWorker) => {
-    if (message.type !== "out-result" && message.type !== "out-error") return;
-    const waiter = pending.get(message.requestId);
-    if (!waiter) return;
-    pending.delete(message.requestId);
-    if (message.type === "out-result") waiter.resolve({ start: message.start, end: message.end });
-    else waiter.reject(new Error(message.message));
-  });
-
-  const send = (self: ChannelSelf, write: OutWrite) =>
-    new Promise<OutResult>((resolve, reject) => {
-      const requestId = ++nextRequestId;
-      pending.set(requestId, { resolve, reject });
-      const message: WorkerToParent = { type: "out", requestId, sessionId: self.sessionId, channel: self.channel, ...write };
-      port.postMessage(message);
-    });
+export function installOutChannel(callEngine: EngineClient) {
+  const send = (self: ChannelSelf, records: NewRecord[]): Promise<OutResult> =>
+    callEngine({ op: "out-append", sessionId: self.sessionId, channel: self.channel, records });
 
   const dataRecord = (chunk: unknown): NewRecord => ({ body: JSON.stringify({ data: chunk, id: randomUUID() }) });
 
@@ -55,7 +36,7 @@ export function installOutChannel(port: MessagePort) {
         }
         const { done, value: chunk } = await reader.read();
         if (done) break;
-        writes.push(send(this, { records: [dataRecord(chunk)] }));
+        writes.push(send(this, [dataRecord(chunk)]));
       }
       return Promise.all(writes);
     })();
@@ -107,12 +88,12 @@ export function installOutChannel(port: MessagePort) {
   }
 
   async function writeControl(this: ChannelSelf, subtype: string, extraHeaders?: RecordHeader[]) {
-    const result = await send(this, { records: [{ body: "", headers: [["trigger-control", subtype], ...(extraHeaders ?? [])] }] });
+    const result = await send(this, [{ body: "", headers: [["trigger-control", subtype], ...(extraHeaders ?? [])] }]);
     return { lastEventId: String(result.start) };
   }
 
   async function trimTo(this: ChannelSelf, earliestSeqNum: number) {
-    await send(this, { trimTo: earliestSeqNum });
+    await callEngine({ op: "out-trim", sessionId: this.sessionId, channel: this.channel, trimTo: earliestSeqNum });
   }
 
   const prototype = SessionOutputChannel.prototype as unknown as Record<string, unknown>;

@@ -2,7 +2,7 @@ import type { NewRecord } from "../record-stream";
 
 /** Everything a worker needs at boot; a booted worker waits in the warm pool until it is given a run. */
 export type WorkerBootData = {
-  /** The engine's loopback URL: the agent's API client, `.in` tail and snapshot I/O go here. */
+  /** The engine's loopback URL: the agent's API client, `.in` tail and token minting go here. */
   apiURL: string;
   secretKey: string;
   /** Bundled task modules to import, with the source path each task reports as its file. */
@@ -18,17 +18,31 @@ export type RunAssignment = {
   attempt: number;
 };
 
-export type OutWrite =
-  | { records: NewRecord[] }
-  | { trimTo: number };
+/**
+ * Calls a run makes into the engine thread instead of over HTTP: `.out`
+ * writes (which production sends to S2, unreachable here) and transcript
+ * snapshot I/O (which production sends to object storage).
+ */
+export type EngineCall =
+  | { op: "out-append"; sessionId: string; channel?: string; records: NewRecord[] }
+  | { op: "out-trim"; sessionId: string; channel?: string; trimTo: number }
+  | { op: "snapshot-write"; sessionId: string; blob: string }
+  | { op: "snapshot-read"; sessionId: string };
+
+export type EngineCallResult = {
+  "out-append": { start: number; end: number };
+  "out-trim": { start: number; end: number };
+  "snapshot-write": null;
+  "snapshot-read": string | null;
+};
 
 export type ParentToWorker =
   | { type: "start"; run: RunAssignment }
-  | { type: "out-result"; requestId: number; start: number; end: number }
-  | { type: "out-error"; requestId: number; message: string };
+  | { type: "call-result"; requestId: number; value: unknown }
+  | { type: "call-error"; requestId: number; message: string };
 
 export type WorkerToParent =
   | { type: "ready"; taskIds: string[] }
   | { type: "boot-failed"; error: string }
-  | ({ type: "out"; requestId: number; sessionId: string; channel?: string } & OutWrite)
+  | { type: "call"; requestId: number; call: EngineCall }
   | { type: "exit"; status: "COMPLETED" | "FAILED"; error?: string };

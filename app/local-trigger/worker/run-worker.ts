@@ -3,7 +3,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { apiClientManager, resourceCatalog } from "@trigger.dev/core/v3";
 import { installSessionWaitpointBackend, runInMockTaskContext, StandardSessionStreamManager } from "@trigger.dev/core/v3/test";
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
+import { createEngineClient } from "./engine-client";
 import { installOutChannel } from "./out-channel";
+import { installSnapshotIo } from "./snapshot-io";
 import { warmUp } from "./warm-up";
 import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol";
 
@@ -23,7 +25,9 @@ async function bootWorker(): Promise<string[]> {
   resourceCatalog.setGlobalResourceCatalog(new StandardResourceCatalog());
   // The agent's own API calls (token refresh, snapshot I/O, `.in` tail, replay) go to the engine with its secret key.
   apiClientManager.setGlobalAPIClientConfiguration({ baseURL: boot.apiURL, accessToken: boot.secretKey });
-  installOutChannel(port);
+  const callEngine = createEngineClient(port);
+  installOutChannel(callEngine);
+  installSnapshotIo(callEngine);
   for (const module of boot.taskModules) {
     resourceCatalog.setCurrentFileContext(module.sourcePath, module.sourcePath);
     await import(pathToFileURL(module.bundlePath).href);
