@@ -87,6 +87,7 @@ export async function bundleWorker(options: { projectRoot: string; taskDirs: str
     sourcemap: "linked",
     logLevel: "error",
     tsconfig: path.join(projectRoot, "tsconfig.json"),
+    nodePaths: [path.join(projectRoot, "node_modules")],
     metafile: true,
   });
   const outputs = Object.keys(result.metafile.outputs).map((file) => path.resolve(file));

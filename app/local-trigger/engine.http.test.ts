@@ -99,6 +99,20 @@ describe("session routes", () => {
     expect(session.json).toMatchObject({ closedAt: null, closedReason: null, tags: [] });
   });
 
+  it("hands a session to a fresh run on end-and-continue, unless another run already took over", async () => {
+    const id = uniqueChatId("upgrade");
+    const { runId: first } = await startChatSession({ chatId: id });
+    const handOff = await call(`/api/v1/sessions/${id}/end-and-continue`, { method: "POST", body: JSON.stringify({ callingRunId: first, reason: "upgrade" }) });
+    expect(handOff.status).toBe(200);
+    const { runId: second, swapped } = handOff.json as unknown as { runId: string; swapped: boolean };
+    expect(swapped).toBe(true);
+    expect(second).not.toBe(first);
+    expect((await call(`/api/v1/sessions/${id}`)).json).toMatchObject({ currentRunId: second });
+    // A stale caller does not displace the live run.
+    const stale = await call(`/api/v1/sessions/${id}/end-and-continue`, { method: "POST", body: JSON.stringify({ callingRunId: first, reason: "upgrade" }) });
+    expect(stale.json).toEqual({ runId: second, swapped: false });
+  });
+
   it("keeps secret-key routes away from public tokens", async () => {
     const token = await mintChatToken(chatId);
     expect((await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: "{}", token })).status).toBe(403);

@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { sessions } from "@trigger.dev/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine";
@@ -85,5 +88,36 @@ describe("run lifecycle", () => {
     expect(textOf(otherChat.messages[1])).toBe(expectedReply("now there is room", 1));
     await busyChat.sendMessage({ text: "back again" });
     expect(textOf(busyChat.messages[3])).toBe(expectedReply("back again", 3));
+  });
+});
+
+describe("development reloads", () => {
+  it("runs changed task code in the next run when watching", async () => {
+    const taskDir = fs.mkdtempSync(path.join(os.tmpdir(), "local-trigger-tasks-"));
+    const scriptedModel = path.resolve("app/local-trigger/testing/scripted-model.ts");
+    const writeTask = (version: string) =>
+      fs.writeFileSync(
+        path.join(taskDir, "versioned.ts"),
+        `import { chat } from "@trigger.dev/sdk/ai";
+import { streamText } from "ai";
+import { createScriptedModel } from ${JSON.stringify(scriptedModel)};
+export const versioned = chat.agent({
+  id: "echo",
+  run: async ({ messages, signal }) =>
+    streamText({ ...chat.toStreamTextOptions(), model: createScriptedModel({ delayMs: 0, prefix: "${version}: " }), messages, abortSignal: signal }),
+});
+`,
+      );
+    writeTask("v1");
+    const engine = await start({ taskDirs: [taskDir], watch: true });
+    const ask = async (label: string) => {
+      const chatSession = new NodeChat({ id: uniqueChatId(label), transport: makeTransport(engine).transport });
+      await chatSession.sendMessage({ text: "which version?" });
+      return textOf(chatSession.messages[1]);
+    };
+    expect(await ask("before")).toBe(`v1: ${expectedReply("which version?", 1)}`);
+
+    writeTask("v2");
+    await waitFor(async () => (await ask("after")).startsWith("v2: "), { timeoutMs: 20_000, intervalMs: 300 });
   });
 });

@@ -14,6 +14,7 @@ export function getLocalEngine(env: ServerEnv): Promise<LocalEngine> {
     dataDir: path.resolve(env.LOCAL_TRIGGER_DATA_DIR),
     maxLiveRuns: env.LOCAL_TRIGGER_MAX_RUNS,
     warmWorkers: env.LOCAL_TRIGGER_WARM_WORKERS,
+    watch: env.NODE_ENV === "development",
   }).then((engine) => {
     const reason = env.TRIGGER_SECRET_KEY ? "LOCAL_TRIGGER is set" : "no TRIGGER_SECRET_KEY is set";
     console.log(

@@ -42,6 +42,8 @@ export type LocalEngineOptions = {
   sessionTokenTTL?: string;
   /** Idle SSE ping interval. Default 5 s. */
   pingIntervalMs?: number;
+  /** Rebundle the tasks when a file in the task dirs changes (development). */
+  watch?: boolean;
   /** Extra environment for agent workers (on top of this process's). */
   workerEnv?: Record<string, string | undefined>;
   log?: (message: string) => void;
@@ -102,7 +104,10 @@ export async function createLocalEngine(options: LocalEngineOptions) {
 
   const server = createNodeServer((request) => handle(request, ""));
   const apiURL = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
-  const bundle = await bundleWorker({ projectRoot: options.projectRoot ?? process.cwd(), taskDirs: options.taskDirs ?? ["trigger"] });
+  const projectRoot = options.projectRoot ?? process.cwd();
+  const taskDirs = options.taskDirs ?? ["trigger"];
+  const bundles = [await bundleWorker({ projectRoot, taskDirs })];
+  const bundle = bundles[0]!;
   const runs = new RunManager({
     bundle,
     apiURL,
@@ -114,6 +119,36 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     onRunFinished: () => {},
     log,
   });
+
+  const stopWatching = options.watch ? watchTasks() : () => {};
+
+  function watchTasks() {
+    let timer: NodeJS.Timeout | undefined;
+    let rebuilding = Promise.resolve();
+    const rebuild = () => {
+      rebuilding = rebuilding.then(async () => {
+        try {
+          const next = await bundleWorker({ projectRoot, taskDirs });
+          bundles.push(next);
+          runs.replaceBundle(next);
+          log("tasks changed: new runs use the new code");
+        } catch (error) {
+          // A half-saved file fails to build; the next save tries again.
+          log(`tasks changed but failed to build, keeping the previous version: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      });
+    };
+    const watchers = taskDirs.map((dir) =>
+      fs.watch(path.resolve(projectRoot, dir), { recursive: true }, () => {
+        clearTimeout(timer);
+        timer = setTimeout(rebuild, 150);
+      }),
+    );
+    return () => {
+      clearTimeout(timer);
+      for (const watcher of watchers) watcher.close();
+    };
+  }
 
   // ------------------------------------------------------------------ sessions
 
@@ -738,7 +773,8 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       await runs.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      fs.rmSync(bundle.outDir, { recursive: true, force: true });
+      stopWatching();
+      for (const built of bundles) fs.rmSync(built.outDir, { recursive: true, force: true });
     },
   };
 }

@@ -59,7 +59,7 @@ export class RunManager {
   private closed = false;
   readonly taskIds: Promise<string[]>;
 
-  constructor(private readonly options: RunManagerOptions) {
+  constructor(private options: RunManagerOptions) {
     const first = this.spawn();
     this.pool.push(first);
     this.taskIds = first.booted;
@@ -128,6 +128,17 @@ export class RunManager {
   }
 
   /** Ends a run at once, as a cancel on Trigger.dev ends the run's process: the thread is the run. */
+  /**
+   * New code for new runs, as a deploy does on Trigger.dev: pooled workers
+   * booted on the old bundle are replaced; live runs finish on the version
+   * they started with.
+   */
+  replaceBundle(bundle: WorkerBundle) {
+    this.options = { ...this.options, bundle };
+    for (const worker of this.pool.splice(0)) void worker.thread.terminate();
+    this.refill();
+  }
+
   cancel(runId: string | null | undefined, reason: string) {
     const run = this.get(runId);
     if (run?.status !== "EXECUTING") return;

@@ -12,12 +12,12 @@ const lastUserText = (prompt: LanguageModelV3Prompt) => {
  * per chunk; "long" in the user text makes it 60 words so a test can act
  * mid-stream, and "words:N" makes it N words for throughput benchmarks.
  */
-export function createScriptedModel({ delayMs }: { delayMs: number }): LanguageModelV3 {
+export function createScriptedModel({ delayMs, prefix = "" }: { delayMs: number; prefix?: string }): LanguageModelV3 {
   const stream = async ({ prompt, abortSignal }: { prompt: LanguageModelV3Prompt; abortSignal?: AbortSignal }) => {
     const userText = lastUserText(prompt);
     const requested = /words:(\d+)/.exec(userText)?.[1];
     const wordCount = requested ? Number(requested) : userText.includes("long") ? 60 : 8;
-    const words = [`Reply to "${userText}" after ${prompt.filter((m) => m.role !== "system").length} prompt messages.`];
+    const words = [`${prefix}Reply to "${userText}" after ${prompt.filter((m) => m.role !== "system").length} prompt messages.`];
     for (let i = 1; i <= wordCount; i++) words.push(`w${i}`);
     const parts: LanguageModelV3StreamPart[] = [
       { type: "stream-start", warnings: [] },
