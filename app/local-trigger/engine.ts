@@ -116,7 +116,6 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     maxLiveRuns: options.maxLiveRuns ?? 32,
     env: { ...process.env, ...options.workerEnv },
     onEngineCall: serveEngineCall,
-    onRunFinished: () => {},
     log,
   });
 

@@ -42,7 +42,6 @@ export type RunManagerOptions = {
   env: Record<string, string | undefined>;
   /** Serves a run's call into the engine; synchronous, so calls apply in the order the agent made them. */
   onEngineCall: (run: Run, call: EngineCall) => unknown;
-  onRunFinished: (run: Run) => void;
   log: (message: string) => void;
 };
 
@@ -220,7 +219,8 @@ export class RunManager {
       rejectBoot(new Error(`worker exited with code ${code} before it booted`));
       const index = this.pool.indexOf(worker);
       if (index !== -1) this.pool.splice(index, 1);
-      if (worker.run) this.finish(worker.run, code === 0 ? "COMPLETED" : "FAILED");
+      // Terminated threads exit non-zero; a run ended by shutdown or cancel was not a failure.
+      if (worker.run) this.finish(worker.run, this.closed ? "CANCELED" : code === 0 ? "COMPLETED" : "FAILED");
     });
     return worker;
   }
@@ -242,10 +242,7 @@ export class RunManager {
       run.error = error;
       if (status === "FAILED") this.options.log(`run ${run.id} failed: ${error}`);
     }
-    if (wasLive) {
-      this.options.log(`run ${run.id} ${run.status.toLowerCase()}`);
-      this.options.onRunFinished(run);
-    }
+    if (wasLive) this.options.log(`run ${run.id} ${run.status.toLowerCase()}`);
   }
 
   private send(worker: PooledWorker, message: ParentToWorker) {
