@@ -36,7 +36,7 @@ export const startChatSession = chat.createStartSessionAction(TASK_ID);
 export const mintChatToken = (chatId: string, expirationTime = "1h") =>
   auth.createPublicToken({ scopes: { read: { sessions: chatId }, write: { sessions: chatId } }, expirationTime });
 
-export function makeTransport(engine: LocalEngine, overrides: Partial<ConstructorParameters<typeof TriggerChatTransport>[0]> = {}) {
+export function makeTransport(engine: Pick<LocalEngine, "apiURL">, overrides: Partial<ConstructorParameters<typeof TriggerChatTransport>[0]> = {}) {
   const calls = { accessToken: 0, startSession: 0 };
   const transport = new TriggerChatTransport({
     task: TASK_ID,
