@@ -10,6 +10,7 @@ import { createLocalEngine, type LocalEngine } from "../engine";
  *   - new chat, warm pool:   the same with a booted worker waiting
  *   - follow-up turn:        `.in/append` → first text chunk on a live run
  *   - throughput:            text chunks per second through one session
+ *   - memory:                resident memory each idle live run adds (a run is a worker thread)
  * Figures are printed, not asserted: these machines are shared and noisy.
  */
 
@@ -169,4 +170,19 @@ report("follow-up turn: .in/append → first text", followUp.samples, "p50 < 30 
 const { deltas, perSecond } = await throughput(warm, followUp.chatId, followUp.publicAccessToken, followUp.lastSeq);
 console.log(`${"throughput, one session".padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks)`);
 await warm.close();
+
+const memoryEngine = await startEngine(0);
+await memoryEngine.taskIds();
+const LIVE_RUNS = 10;
+await new Promise((resolve) => setTimeout(resolve, 500));
+const rssBefore = process.memoryUsage().rss;
+for (let i = 0; i < LIVE_RUNS; i++) {
+  const chatId = `memory-${i}-${Date.now()}`;
+  const { publicAccessToken } = await createSession(memoryEngine, chatId);
+  await appendMessage(memoryEngine, chatId, publicAccessToken, "hello");
+  await readOut(memoryEngine, chatId, publicAccessToken, 0, true);
+}
+const perRun = (process.memoryUsage().rss - rssBefore) / LIVE_RUNS / 1024 / 1024;
+console.log(`${"memory per idle live run".padEnd(44)} ${perRun.toFixed(1)} MiB RSS (${LIVE_RUNS} runs, after one turn each)`);
+await memoryEngine.close();
 process.exit(0);
