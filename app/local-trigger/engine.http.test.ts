@@ -209,3 +209,16 @@ describe("realtime streams", () => {
     expect(response.headers.get("access-control-allow-headers")).toBe("authorization,x-part-id");
   });
 });
+
+describe("mounted under a path of the app's origin", () => {
+  it("serves the API below the mount path and presigns URLs under it", async () => {
+    const mounted = (path: string, init: RequestInit = {}) =>
+      engine.handle(new Request(`http://app.test/local-trigger${path}`, { ...init, headers: { Authorization: `Bearer ${engine.secretKey}`, ...init.headers } }), "/local-trigger");
+    const session = await mounted(`/api/v1/sessions/${chatId}`);
+    expect(session.status).toBe(200);
+    expect(((await session.json()) as { externalId: string }).externalId).toBe(chatId);
+    const presign = (await (await mounted(`/api/v1/sessions/${chatId}/snapshot-url`)).json()) as { presignedUrl: string };
+    expect(presign.presignedUrl).toMatch(/^http:\/\/app\.test\/local-trigger\/local\/v1\/objects\/snapshots\/session_[a-z0-9]+\?/);
+    expect((await mounted("/api/v1/nothing")).status).toBe(404);
+  });
+});
