@@ -1,0 +1,101 @@
+import { ApiError, sessions, type RetrieveSessionResponseBody } from "@trigger.dev/sdk";
+import { chat, defaultStorage } from "@trigger.dev/sdk/ai";
+import type { ChatUIMessage } from "../../trigger/chat";
+import type { ChatSummary } from "./chats";
+import { ownerTag } from "./guest.server";
+import { connectTrigger } from "./trigger.server";
+
+export const CHAT_TITLE_MAX_LENGTH = 60;
+/** How many chats the sidebar shows. */
+export const CHAT_LIST_LIMIT = 50;
+/** Messages per transcript page; older ones load on demand. */
+export const TRANSCRIPT_PAGE_SIZE = 50;
+
+export type ChatAccess =
+  /** No session yet: the caller may start one under this id. */
+  | { kind: "new" }
+  | { kind: "owned"; session: RetrieveSessionResponseBody }
+  /** Someone else's chat, or one that was deleted. Callers answer 404 either way, so ids leak nothing. */
+  | { kind: "unavailable" };
+
+export type ChatTranscriptPage = {
+  messages: ChatUIMessage[];
+  /** Resume cursor on the chat's output stream, just past the saved history. */
+  lastEventId: string | undefined;
+  /** Pass as `before` to load the page of older messages; absent on the first page of the chat. */
+  nextCursor: string | undefined;
+};
+
+const loadTranscript = chat.createLoadTranscriptAction(defaultStorage);
+
+/** Whether `guestId` may use this chat. Ownership is the session's `guest:<id>` tag, set when the chat started. */
+export async function getChatAccess(chatId: string, guestId: string | null): Promise<ChatAccess> {
+  await connectTrigger();
+  let session: RetrieveSessionResponseBody;
+  try {
+    session = await sessions.retrieve(chatId);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return { kind: "new" };
+    throw error;
+  }
+  const open = !session.closedAt && !(session.expiresAt && session.expiresAt.getTime() <= Date.now());
+  if (guestId && open && session.tags.includes(ownerTag(guestId))) return { kind: "owned", session };
+  return { kind: "unavailable" };
+}
+
+/** The guest's open chats, newest first. */
+export async function listGuestChats(guestId: string): Promise<ChatSummary[]> {
+  await connectTrigger();
+  const tag = ownerTag(guestId);
+  const page = await sessions.list({ type: "chat.agent", tag, status: "ACTIVE", limit: CHAT_LIST_LIMIT });
+  return page.data.flatMap((session) =>
+    // The tag filter is "any of"; re-check so a list can never include another guest's chat.
+    session.externalId && session.tags.includes(tag)
+      ? [{ id: session.externalId, title: titleOf(session.metadata), createdAt: session.createdAt.toISOString() }]
+      : [],
+  );
+}
+
+/** One page of the chat's saved conversation, newest messages last. Authorize the caller first. */
+export async function loadChatTranscript(chatId: string, options: { before?: string; limit?: number } = {}): Promise<ChatTranscriptPage> {
+  await connectTrigger();
+  const result = await loadTranscript({ chatId, limit: options.limit ?? TRANSCRIPT_PAGE_SIZE, before: options.before });
+  return {
+    // The agent saves exactly the messages it streamed, which are ChatUIMessages.
+    messages: result.messages as ChatUIMessage[],
+    lastEventId: result.cursors?.lastOutEventId,
+    nextCursor: result.nextCursor,
+  };
+}
+
+/** Stores the chat's title in its session metadata, keeping any other metadata. */
+export async function setChatTitle(chatId: string, title: string, metadata?: Record<string, unknown> | null): Promise<void> {
+  await connectTrigger();
+  await sessions.update(chatId, { metadata: { ...metadata, title } });
+}
+
+/** Closes the chat's session for good: it leaves the list, and its page and tokens answer 404. */
+export async function deleteChat(chatId: string): Promise<void> {
+  await connectTrigger();
+  await sessions.close(chatId, { reason: "Deleted by its owner" });
+}
+
+/** A one-line title from a message: whitespace collapsed, cut at a word boundary near the limit. */
+export function titleFromText(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  if (line.length <= CHAT_TITLE_MAX_LENGTH) return line;
+  const cut = line.slice(0, CHAT_TITLE_MAX_LENGTH - 1);
+  const lastSpace = cut.lastIndexOf(" ");
+  return `${(lastSpace > CHAT_TITLE_MAX_LENGTH / 2 ? cut.slice(0, lastSpace) : cut).trimEnd()}…`;
+}
+
+export const UNTITLED_CHAT = "New chat";
+
+/** The stored title, or undefined for a chat that has none yet. */
+export function storedTitle(metadata: Record<string, unknown> | null | undefined): string | undefined {
+  return typeof metadata?.title === "string" && metadata.title ? metadata.title : undefined;
+}
+
+function titleOf(metadata: Record<string, unknown> | null | undefined): string {
+  return storedTitle(metadata) ?? UNTITLED_CHAT;
+}

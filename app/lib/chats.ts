@@ -1,0 +1,20 @@
+import type { TaskIdentifier } from "@trigger.dev/sdk";
+import { z } from "zod";
+import type { chatAgent } from "../../trigger/chat";
+
+/** The agent's task id, checked against the agent's type so a rename cannot silently break the transport. */
+export const CHAT_TASK_ID = "chat" satisfies TaskIdentifier<typeof chatAgent>;
+
+/**
+ * Chat ids are UUIDs minted by the server. Being strict here also keeps ids
+ * out of the `session_…` namespace Trigger.dev reserves for its own session ids.
+ */
+export const ChatIdSchema = z.uuid({ error: "chatId must be a UUID" });
+
+export function parseChatId(value: string | undefined): string | undefined {
+  const result = ChatIdSchema.safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+/** A chat as the sidebar lists it. */
+export type ChatSummary = { id: string; title: string; createdAt: string };

@@ -1,0 +1,59 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { createCookie, type Cookie } from "react-router";
+import { z } from "zod";
+import { loadOrCreateSecret } from "~/local-trigger/storage";
+import { getServerEnv, type ServerEnv } from "./env.server";
+
+const GuestIdSchema = z.uuid();
+const ONE_YEAR_IN_SECONDS = 60 * 60 * 24 * 365;
+
+export type Guest = {
+  id: string;
+  /** The Set-Cookie header to send when this guest was just minted; null when the cookie already carried it. */
+  setCookie: string | null;
+};
+
+/** The tag that marks a chat session as this guest's; ownership is checked against it. */
+export const ownerTag = (guestId: string) => `guest:${guestId}`;
+
+export function createGuestCookie(env: ServerEnv): Cookie {
+  // Locally the secret is generated once into the data folder, so a restart keeps guests signed in.
+  const secret =
+    env.SESSION_SECRET ??
+    loadOrCreateSecret(env.LOCAL_TRIGGER_DATA_DIR, "cookie-secret", () => randomBytes(32).toString("base64url"));
+  return createCookie("guest", {
+    secrets: [secret],
+    httpOnly: true,
+    sameSite: "lax",
+    secure: env.NODE_ENV === "production",
+    path: "/",
+    maxAge: ONE_YEAR_IN_SECONDS,
+  });
+}
+
+let guestCookie: Cookie | undefined;
+
+function getGuestCookie(): Cookie {
+  guestCookie ??= createGuestCookie(getServerEnv());
+  return guestCookie;
+}
+
+/** The guest id from a validly signed cookie, or null when there is none or it was tampered with. */
+export async function readGuestId(request: Request): Promise<string | null> {
+  const value: unknown = await getGuestCookie().parse(request.headers.get("Cookie"));
+  const result = GuestIdSchema.safeParse(value);
+  return result.success ? result.data : null;
+}
+
+/** The caller's guest identity, minting a new one (and its cookie) when the request carries none. */
+export async function resolveGuest(request: Request): Promise<Guest> {
+  const id = await readGuestId(request);
+  if (id) return { id, setCookie: null };
+  const newId = randomUUID();
+  return { id: newId, setCookie: await getGuestCookie().serialize(newId) };
+}
+
+/** Response headers that persist a newly minted guest; empty when nothing changed. */
+export function guestHeaders(guest: Guest): HeadersInit {
+  return guest.setCookie ? { "Set-Cookie": guest.setCookie } : {};
+}
