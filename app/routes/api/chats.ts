@@ -1,0 +1,11 @@
+import { listGuestChats } from "~/lib/chats.server";
+import { readGuestId } from "~/lib/guest.server";
+import { requirePost } from "~/lib/http";
+import type { Route } from "./+types/chats";
+
+/** The caller's chats, newest first; a caller without a guest cookie has none. */
+export async function action({ request }: Route.ActionArgs) {
+  requirePost(request);
+  const guestId = await readGuestId(request);
+  return Response.json({ chats: guestId ? await listGuestChats(guestId) : [] });
+}
