@@ -1,0 +1,14 @@
+import { type RouteConfig, index, layout, prefix, route } from "@react-router/dev/routes";
+
+export default [
+  index("routes/home.tsx"),
+  layout("routes/chat-layout.tsx", [route("chat/:chatId", "routes/chat.tsx")]),
+  ...prefix("api/chats", [
+    index("routes/api/chats.ts"),
+    route(":chatId/session", "routes/api/chat-session.ts"),
+    route(":chatId/token", "routes/api/chat-token.ts"),
+    route(":chatId/transcript", "routes/api/chat-transcript.ts"),
+    route(":chatId/delete", "routes/api/chat-delete.ts"),
+  ]),
+  route("local-trigger/*", "routes/local-trigger.ts"),
+] satisfies RouteConfig;
