@@ -1,0 +1,146 @@
+import { ANSWER_END, CHAT_URL, ChatPage, expect, LONG_PROMPT, test } from "./fixtures";
+
+test.describe("chatting", () => {
+  test("a new visitor lands on an empty chat and sees the answer stream in", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await expect(page.getByRole("heading", { name: "How can I help you today?" })).toBeVisible();
+    await expect(page.getByTestId("suggested-prompt")).toHaveCount(4);
+
+    await chat.send("What is streaming?");
+
+    await expect(chat.userMessages).toHaveText(["What is streaming?"]);
+    await expect(chat.stopButton).toBeVisible();
+    await chat.expectGrowing(4);
+    await chat.expectComplete();
+    await expect(chat.answers).toHaveCount(1);
+    await expect(chat.input).toBeEditable();
+    // Markdown is rendered, not shown raw.
+    await expect(chat.answer().locator("blockquote")).toHaveText("What is streaming?");
+    await expect(chat.answer()).not.toContainText("**");
+  });
+
+  test("a suggested prompt starts the conversation", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    const suggestion = page.getByTestId("suggested-prompt").first();
+    await expect(async () => {
+      await suggestion.click();
+      await expect(chat.userMessages).toHaveCount(1, { timeout: 500 });
+    }).toPass();
+    await chat.expectComplete();
+  });
+
+  test("Shift+Enter adds a line instead of sending", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await expect(async () => {
+      await chat.input.fill("first line");
+      await expect(chat.sendButton).toBeEnabled({ timeout: 500 });
+    }).toPass();
+    await chat.input.press("Shift+Enter");
+    await chat.input.pressSequentially("second line");
+    await expect(chat.input).toHaveValue("first line\nsecond line");
+    await expect(chat.userMessages).toHaveCount(0);
+
+    await chat.input.press("Enter");
+    await expect(chat.userMessages).toHaveText(["first line\nsecond line"]);
+    await chat.expectComplete();
+  });
+
+  test("Stop halts the answer mid-stream, and the next message still works", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await chat.expectGrowing(3);
+
+    await chat.stopButton.click();
+    await expect(chat.sendButton).toBeVisible();
+    const stoppedAt = await chat.answerLength();
+    await chat.expectFrozen(stoppedAt);
+    await expect(chat.answer()).not.toContainText(ANSWER_END);
+
+    await chat.send("And a follow-up question");
+    await expect(chat.answers).toHaveCount(2);
+    await chat.expectComplete();
+    await expect(chat.answer()).toContainText("This is turn 2 of our conversation");
+    expect(await chat.answerLength(0)).toBe(stoppedAt);
+  });
+
+  test("a reload mid-stream picks the same answer up and finishes it, without repeating any text", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await chat.expectGrowing(2);
+    await expect(chat.answer()).not.toContainText(ANSWER_END);
+
+    await page.reload();
+
+    await expect(chat.userMessages).toHaveText([LONG_PROMPT]);
+    await expect(chat.stopButton).toBeVisible();
+    await chat.expectGrowing(2);
+    await chat.expectComplete();
+    await expect(chat.answers).toHaveCount(1);
+    await expect(chat.userMessages).toHaveCount(1);
+    const text = await chat.answer().innerText();
+    expect(text.split("This is turn 1 of our conversation")).toHaveLength(2);
+    expect(text.split(ANSWER_END)).toHaveLength(2);
+  });
+
+  test("Stop after a reload stops the agent too, not just this tab", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await chat.expectGrowing(2);
+    await page.reload();
+    await expect(chat.stopButton).toBeVisible();
+    await chat.expectGrowing(1);
+
+    await chat.stopButton.click();
+    await expect(chat.sendButton).toBeVisible();
+    const stoppedAt = await chat.answerLength();
+    await chat.expectFrozen(stoppedAt);
+
+    // Had the agent kept writing, its saved answer would be complete by now.
+    await page.waitForTimeout(2_000);
+    const saved = await page.request.post(`/api/chats/${chat.chatId()}/transcript`, { data: {} });
+    const { messages } = (await saved.json()) as { messages: { role: string; parts: { type: string; text?: string }[] }[] };
+    expect(messages.map((message) => message.role)).toEqual(["user", "assistant"]);
+    const savedAnswer = messages[1]!.parts.map((part) => part.text ?? "").join("");
+    expect(savedAnswer.length).toBeGreaterThan(0);
+    expect(savedAnswer).not.toContain(ANSWER_END);
+
+    await page.reload();
+    await expect(chat.answers).toHaveCount(1);
+    await expect(chat.sendButton).toBeVisible();
+    await expect(chat.answer()).not.toContainText(ANSWER_END);
+    await chat.send("Still there?");
+    await expect(chat.answers).toHaveCount(2);
+    await chat.expectComplete();
+  });
+
+  test("a reload after the answer shows the conversation once and is ready for more", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send("Remember this");
+    await chat.expectComplete();
+    const answer = await chat.answer().innerText();
+
+    await page.reload();
+
+    await expect(chat.userMessages).toHaveText(["Remember this"]);
+    await expect(chat.answers).toHaveCount(1);
+    await expect(chat.answer()).toHaveText(answer);
+    await expect(page.getByTestId("typing-indicator")).toHaveCount(0);
+    // Give a late resume the chance to add anything, then check again.
+    await page.waitForTimeout(1_000);
+    await expect(chat.answers).toHaveCount(1);
+    await expect(chat.answer()).toHaveText(answer);
+
+    await chat.send("And now?");
+    await expect(chat.answers).toHaveCount(2);
+    await chat.expectComplete();
+    await expect(chat.answer()).toContainText("This is turn 2 of our conversation");
+    await expect(page).toHaveURL(CHAT_URL);
+  });
+});
