@@ -18,3 +18,6 @@ export function parseChatId(value: string | undefined): string | undefined {
 
 /** A chat as the sidebar lists it. */
 export type ChatSummary = { id: string; title: string; createdAt: string };
+
+/** How much of the first message the browser sends to name the chat; titles are much shorter. */
+export const TITLE_SOURCE_MAX_LENGTH = 500;

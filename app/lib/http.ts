@@ -24,7 +24,14 @@ export async function readJsonBody<T extends z.ZodType>(request: Request, schema
   return result.data;
 }
 
-/** Only POST reaches these endpoints' actions; anything else is a 405. */
+const methodNotAllowedResponse = () => errorResponse(405, "Method not allowed: use POST", { headers: { Allow: "POST" } });
+
+/** Only POST reaches these endpoints' actions; any other method is a 405. */
 export function requirePost(request: Request): void {
-  if (request.method !== "POST") throw errorResponse(405, "Method not allowed", { headers: { Allow: "POST" } });
+  if (request.method !== "POST") throw methodNotAllowedResponse();
+}
+
+/** The loader of a POST-only resource route, so a GET gets a 405 rather than React Router's "no loader" error. */
+export function postOnlyLoader(): Response {
+  return methodNotAllowedResponse();
 }

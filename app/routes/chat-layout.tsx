@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { href, Outlet, useNavigate, useParams, useRevalidator } from "react-router";
+import { href, Outlet, useNavigate, useParams, useRevalidator, useRouteLoaderData } from "react-router";
 import { ChatSidebar } from "~/components/chat/chat-sidebar";
 import { Drawer } from "~/components/chat/drawer";
 import { MenuIcon } from "~/components/chat/icons";
@@ -7,6 +7,7 @@ import type { ChatSummary } from "~/lib/chats";
 import { listGuestChats } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
 import type { Route } from "./+types/chat-layout";
+import type { loader as chatLoader } from "./chat";
 
 export async function loader({ request }: Route.LoaderArgs) {
   const guestId = await readGuestId(request);
@@ -38,7 +39,9 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
     });
   }
 
-  const current = chats.find((chat) => chat.id === chatId);
+  // No chat data means the chat page is showing its error: no title then.
+  const openChat = useRouteLoaderData<typeof chatLoader>("routes/chat");
+  const title = chats.find((chat) => chat.id === chatId)?.title ?? (openChat ? "New chat" : "");
   const sidebar = { chats, deletingIds, deleteError, onDelete: deleteChat };
 
   return (
@@ -63,7 +66,7 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
             <MenuIcon className="size-5" />
           </button>
           <p data-testid="chat-title" className="truncate text-sm font-medium text-zinc-700 dark:text-zinc-200">
-            {current?.title ?? "New chat"}
+            {title}
           </p>
         </header>
         <Outlet />

@@ -7,7 +7,7 @@ import { EmptyState } from "~/components/chat/empty-state";
 import { MessageList, messageText } from "~/components/chat/message-list";
 import { useChatTransport } from "~/components/chat/use-chat-transport";
 import { postJson } from "~/lib/api-client";
-import { parseChatId } from "~/lib/chats";
+import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
 import { connectTrigger, mintChatToken } from "~/lib/trigger.server";
@@ -42,7 +42,12 @@ export async function loader({ request, params }: Route.LoaderArgs) {
 // The page carries a chat token: never cache it.
 export const headers: Route.HeadersFunction = () => ({ "Cache-Control": "private, no-store" });
 
-export const meta: Route.MetaFunction = ({ loaderData }) => [{ title: loaderData?.title ? `${loaderData.title} · Chat` : "New chat · Chat" }];
+export const meta: Route.MetaFunction = ({ loaderData, matches }) => {
+  if (!loaderData) return [{ title: "Chat not found · Chat" }];
+  // The sidebar's list is revalidated once the first message names the chat; this route's data is not.
+  const title = matches[1]?.loaderData.chats.find((chat) => chat.id === loaderData.chatId)?.title ?? loaderData.title;
+  return [{ title: title ? `${title} · Chat` : "New chat · Chat" }];
+};
 
 // After the first render useChat owns the conversation; reloading it under a live stream would only fight it.
 export function shouldRevalidate({ currentParams, nextParams, defaultShouldRevalidate }: ShouldRevalidateFunctionArgs) {
@@ -88,7 +93,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
   }, [messages, status]);
 
   function send(text: string) {
-    if (messages.length === 0) titleRef.current = text;
+    if (messages.length === 0) titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
     followRef.current = true;
     void sendMessage({ text });
   }

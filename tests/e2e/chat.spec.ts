@@ -144,3 +144,25 @@ test.describe("chatting", () => {
     await expect(page).toHaveURL(CHAT_URL);
   });
 });
+
+test.describe("failures", () => {
+  test("a message that could not be sent shows the error, and Retry sends it", async ({ page, browserErrors }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    browserErrors.expect(/Failed to load resource: the server responded with a status of 503/);
+    await page.route("**/api/chats/*/session", (route) => route.fulfill({ status: 503, json: { error: "Unavailable" } }), { times: 1 });
+
+    await chat.send("Hello?");
+
+    const alert = page.getByRole("alert");
+    await expect(alert).toContainText("The server couldn’t complete the request. Please try again.");
+    await expect(chat.answers).toHaveCount(0);
+
+    await alert.getByRole("button", { name: "Retry the last message" }).click();
+    await expect(alert).toBeHidden();
+    await chat.expectComplete();
+    await expect(chat.userMessages).toHaveText(["Hello?"]);
+    await expect(chat.answers).toHaveCount(1);
+    await expect(chat.answer()).toContainText("This is turn 1 of our conversation");
+  });
+});

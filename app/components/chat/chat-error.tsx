@@ -5,9 +5,9 @@ export function ChatError({ message, onRetry }: { message: string; onRetry: () =
     <div
       role="alert"
       data-testid="chat-error"
-      className="flex items-start gap-3 rounded-2xl border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-900/60 dark:bg-red-950/40 dark:text-red-200"
+      className="flex items-center gap-3 rounded-2xl border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-900/60 dark:bg-red-950/40 dark:text-red-200"
     >
-      <AlertIcon className="mt-0.5 size-4 shrink-0" />
+      <AlertIcon className="size-4 shrink-0" />
       <p className="flex-1">{message}</p>
       <button
         type="button"

@@ -90,7 +90,7 @@ export function ChatSidebar({ chats, deletingIds, deleteError, onDelete, onClose
       </ul>
 
       <p className="border-t border-zinc-200 px-5 py-3 text-xs text-zinc-500 dark:border-zinc-800 dark:text-zinc-400">
-        Guest session · chats stay with this browser
+        Guest · chats stay in this browser
       </p>
 
       <ConfirmDialog

@@ -54,9 +54,11 @@ export function Composer({ busy, onSend, onStop }: ComposerProps) {
       <p id={`${inputId}-hint`} className="sr-only">
         Enter to send, Shift+Enter for a new line, Escape to stop an answer.
       </p>
+      {/* Keyed so Send and Stop are separate elements: one never animates into the other. */}
       <div className="absolute right-2.5 bottom-2.5">
         {busy ? (
           <button
+            key="stop"
             type="button"
             onClick={onStop}
             aria-label="Stop generating"
@@ -67,6 +69,7 @@ export function Composer({ busy, onSend, onStop }: ComposerProps) {
           </button>
         ) : (
           <button
+            key="send"
             type="submit"
             disabled={!canSend}
             aria-label="Send message"

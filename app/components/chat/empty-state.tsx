@@ -24,7 +24,7 @@ export function EmptyState({ onPick }: { onPick: (prompt: string) => void }) {
               type="button"
               data-testid="suggested-prompt"
               onClick={() => onPick(prompt)}
-              className="group h-full w-full rounded-2xl border border-zinc-200 bg-white p-4 text-left transition hover:border-indigo-300 hover:bg-indigo-50/50 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:border-zinc-800 dark:bg-zinc-900 dark:hover:border-indigo-500/50 dark:hover:bg-indigo-500/5"
+              className="flex h-full w-full flex-col items-start rounded-2xl border border-zinc-200 bg-white p-4 text-left transition hover:border-indigo-300 hover:bg-indigo-50/50 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:border-zinc-800 dark:bg-zinc-900 dark:hover:border-indigo-500/50 dark:hover:bg-indigo-500/5"
             >
               <span className="block text-sm font-medium">{title}</span>
               <span className="mt-1 line-clamp-2 block text-sm text-zinc-500 dark:text-zinc-400">{prompt}</span>

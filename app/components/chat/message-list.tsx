@@ -44,7 +44,7 @@ export function messageText(message: ChatUIMessage): string {
 function UserMessage({ message }: { message: ChatUIMessage }) {
   return (
     <div data-testid="message-user" className="flex justify-end">
-      <div className="max-w-[85%] rounded-3xl rounded-br-lg bg-indigo-600 px-4 py-2.5 text-[15px] leading-7 whitespace-pre-wrap break-words text-white shadow-sm">
+      <div className="max-w-[85%] rounded-3xl bg-zinc-100 px-4 py-2.5 text-[15px] leading-7 whitespace-pre-wrap break-words text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
         {messageText(message)}
       </div>
     </div>

@@ -1,8 +1,10 @@
 import { parseChatId } from "~/lib/chats";
 import { deleteChat, getChatAccess } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
-import { errorResponse, requirePost } from "~/lib/http";
+import { errorResponse, postOnlyLoader, requirePost } from "~/lib/http";
 import type { Route } from "./+types/chat-delete";
+
+export const loader = postOnlyLoader;
 
 /** Deletes one of the caller's chats. */
 export async function action({ request, params }: Route.ActionArgs) {

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { resolveGuest } from "~/lib/guest.server";
 import { cookieFrom, routeArgs, sessionRow, settle } from "~/lib/test-support.server";
 import { startChatSession } from "~/lib/trigger.server";
-import { action } from "./chat-session";
+import { action, loader } from "./chat-session";
 
 const sdk = vi.hoisted(() => ({ retrieve: vi.fn(), update: vi.fn() }));
 vi.mock("@trigger.dev/sdk", async (importOriginal) => ({
@@ -50,6 +50,8 @@ describe("POST /api/chats/:chatId/session", () => {
     const response = await post(CHAT_ID, { body: JSON.stringify({ title: 42 }) });
     expect(response.status).toBe(400);
     expect((await response.json()).error).toMatch(/title/);
+    const tooLong = await post(CHAT_ID, { body: JSON.stringify({ title: "x".repeat(501) }) });
+    expect(await tooLong.json()).toEqual({ error: "Invalid request body: title: title must be at most 500 characters" });
     expect(startChatSession).not.toHaveBeenCalled();
   });
 
@@ -57,6 +59,7 @@ describe("POST /api/chats/:chatId/session", () => {
     const response = await post(CHAT_ID, { method: "PUT" });
     expect(response.status).toBe(405);
     expect(response.headers.get("Allow")).toBe("POST");
+    expect(loader().status).toBe(405);
   });
 
   it("starts a new chat for a new guest: tags it with the guest, stores the title, and sets the guest cookie", async () => {

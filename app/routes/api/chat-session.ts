@@ -1,15 +1,22 @@
 import { z } from "zod";
-import { parseChatId } from "~/lib/chats";
+import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, setChatTitle, storedTitle, titleFromText } from "~/lib/chats.server";
 import { guestHeaders, ownerTag, resolveGuest } from "~/lib/guest.server";
-import { errorResponse, readJsonBody, requirePost } from "~/lib/http";
+import { errorResponse, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http";
 import { startChatSession } from "~/lib/trigger.server";
 import type { Route } from "./+types/chat-session";
 
 const StartSessionBody = z.object({
   /** The chat's first message, which names it in the sidebar. */
-  title: z.string().trim().min(1, "title must not be empty").max(4000, "title is too long").optional(),
+  title: z
+    .string()
+    .trim()
+    .min(1, "title must not be empty")
+    .max(TITLE_SOURCE_MAX_LENGTH, `title must be at most ${TITLE_SOURCE_MAX_LENGTH} characters`)
+    .optional(),
 });
+
+export const loader = postOnlyLoader;
 
 /**
  * Starts (or rejoins) the chat's Trigger.dev session for the calling guest and

@@ -1,9 +1,11 @@
 import { parseChatId } from "~/lib/chats";
 import { getChatAccess } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
-import { errorResponse, requirePost } from "~/lib/http";
+import { errorResponse, postOnlyLoader, requirePost } from "~/lib/http";
 import { mintChatToken } from "~/lib/trigger.server";
 import type { Route } from "./+types/chat-token";
+
+export const loader = postOnlyLoader;
 
 /** A fresh token for one chat the caller owns; the transport asks for it when its token expires. */
 export async function action({ request, params }: Route.ActionArgs) {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseChatId } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, TRANSCRIPT_PAGE_SIZE } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
-import { errorResponse, readJsonBody, requirePost } from "~/lib/http";
+import { errorResponse, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http";
 import type { Route } from "./+types/chat-transcript";
 
 const TranscriptBody = z.object({
@@ -10,6 +10,8 @@ const TranscriptBody = z.object({
   before: z.string().min(1).max(200).optional(),
   limit: z.number().int().min(1).max(100).default(TRANSCRIPT_PAGE_SIZE),
 });
+
+export const loader = postOnlyLoader;
 
 /** A page of the caller's chat history, newest messages last. */
 export async function action({ request, params }: Route.ActionArgs) {

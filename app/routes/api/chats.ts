@@ -1,7 +1,9 @@
 import { listGuestChats } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
-import { requirePost } from "~/lib/http";
+import { postOnlyLoader, requirePost } from "~/lib/http";
 import type { Route } from "./+types/chats";
+
+export const loader = postOnlyLoader;
 
 /** The caller's chats, newest first; a caller without a guest cookie has none. */
 export async function action({ request }: Route.ActionArgs) {
