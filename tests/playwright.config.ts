@@ -17,7 +17,10 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: process.env.CI ? 1 : 0,
   workers: 1,
-  reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [["list"], ["json"]] : [["list"]],
+  // The JSON report path is taken from where the runner was started, not from this folder.
+  reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME
+    ? [["list"], ["json", { outputFile: path.resolve(process.env.PLAYWRIGHT_JSON_OUTPUT_NAME) }]]
+    : [["list"]],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
     trace: "off",
