@@ -16,6 +16,8 @@ export function getLocalEngine(env: ServerEnv): Promise<LocalEngine> {
     warmWorkers: env.LOCAL_TRIGGER_WARM_WORKERS,
     watch: env.NODE_ENV === "development",
   }).then((engine) => {
+    // The app server closes gracefully on these signals; open streams, the loopback port and run threads would hold it open.
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => void engine.close());
     const reason = env.TRIGGER_SECRET_KEY ? "LOCAL_TRIGGER is set" : "no TRIGGER_SECRET_KEY is set";
     console.log(
       `[local-trigger] ${reason}, so chats run on the embedded local engine (data in ${env.LOCAL_TRIGGER_DATA_DIR}). ` +
