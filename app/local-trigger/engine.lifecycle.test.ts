@@ -73,6 +73,37 @@ describe("run lifecycle", () => {
     ]);
   });
 
+  it("finishes an answer the engine was killed in the middle of, once it is back", async () => {
+    const dataDir = tempDataDir();
+    const first = await startTestEngine({ dataDir, delayMs: 30 });
+    const port = Number(new URL(first.apiURL).port);
+    const chatSession = new NodeChat({ id: uniqueChatId("killed"), transport: makeTransport(first).transport });
+    await chatSession.sendMessage({ text: "first" });
+    const sending = chatSession.sendMessage({ text: "a long answer cut short" });
+    await waitFor(() => textOf(chatSession.messages[3]).includes("w3"));
+    await first.close();
+
+    await start({ dataDir, port, delayMs: 5 });
+    await sending;
+    expect(chatSession.status).toBe("ready");
+    expect(textOf(chatSession.messages[3])).toMatch(/ w60$/);
+    await chatSession.sendMessage({ text: "and after" });
+    expect(textOf(chatSession.messages[5])).toBe(expectedReply("and after", 5));
+  });
+
+  it("continues a turn whose run crashed mid-answer in a new run", async () => {
+    const marker = path.join(tempDataDir(), "crashed");
+    const engine = await start({ workerEnv: { ECHO_AGENT_CRASH_MARKER: marker } });
+    const chatId = uniqueChatId("crash");
+    const chatSession = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
+    await chatSession.sendMessage({ text: "please crash" });
+    expect(fs.existsSync(marker)).toBe(true);
+    expect(chatSession.status).toBe("ready");
+    expect(textOf(chatSession.messages[1])).toMatch(/ w8$/);
+    await chatSession.sendMessage({ text: "still here?" });
+    expect(textOf(chatSession.messages[3])).toBe(expectedReply("still here?", 3));
+  });
+
   it("refuses a new run clearly when every live run is mid-turn, and evicts an idle one otherwise", async () => {
     const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 25 });
     const busyChat = new NodeChat({ id: uniqueChatId("busy"), transport: makeTransport(engine).transport });

@@ -98,7 +98,6 @@ export async function createLocalEngine(options: LocalEngineOptions) {
   const liveStreams = new Set<LiveSse>();
 
   for (const row of storage.loadSessions().sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.friendlyId.localeCompare(b.friendlyId))) {
-    // No run survives a restart; the next message starts a continuation.
     addSession(row);
   }
 
@@ -116,10 +115,12 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     maxLiveRuns: options.maxLiveRuns ?? 32,
     env: { ...process.env, ...options.workerEnv },
     onEngineCall: serveEngineCall,
+    onRunEnded: recoverInterruptedTurn,
     log,
   });
 
   const stopWatching = options.watch ? watchTasks() : () => {};
+
 
   function watchTasks() {
     let timer: NodeJS.Timeout | undefined;
@@ -265,7 +266,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     switch (call.op) {
       case "out-append": {
         const result = stream(session, call.channel ? `channel:${call.channel}:out` : "out").append(call.records);
-        if (!call.channel && call.records.some((record) => controlSubtype(record) === "turn-complete")) runs.markActivity(run.id, false);
+        if (!call.channel) trackTurn(session, run, call.records);
         return result;
       }
       case "out-trim": {
@@ -280,6 +281,44 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         return null;
       case "snapshot-read":
         return storage.readSnapshot(session.friendlyId) ?? null;
+    }
+  }
+
+  /** Persisted only when a turn opens or completes: two small writes a turn, so a restart knows what it interrupted. */
+  function trackTurn(session: Session, run: Run, records: { headers?: RecordHeader[] }[]) {
+    const completes = records.some((record) => controlSubtype(record) === "turn-complete");
+    if (completes) {
+      runs.markActivity(run.id, false);
+      recoveries.delete(session.friendlyId);
+    }
+    const open = completes ? false : session.turnInProgress || records.some((record) => controlSubtype(record) === undefined);
+    if (open !== !!session.turnInProgress) {
+      session.turnInProgress = open;
+      persist(session);
+    }
+  }
+
+  /**
+   * A turn cut off by a crashed run (or an engine restart) would leave its
+   * client waiting. Trigger.dev retries a crashed run; here a continuation run
+   * takes over, and the SDK's recovery finishes the turn from the durable
+   * streams. Once per turn, so a turn that crashes every time still ends.
+   */
+  const recoveries = new Set<string>();
+  function recoverInterruptedTurn(run: Run) {
+    const session = sessions.get(run.sessionId);
+    if (!session?.turnInProgress || session.closedAt || isExpired(session) || run.status !== "FAILED") return;
+    if (session.currentRunId !== run.id || recoveries.has(session.friendlyId)) return;
+    recoveries.add(session.friendlyId);
+    log(`run ${run.id} crashed mid-turn; continuing ${session.externalId ?? session.friendlyId} in a new run`);
+    startRecoveryRun(session);
+  }
+
+  function startRecoveryRun(session: Session) {
+    try {
+      ensureRun(session);
+    } catch (error) {
+      log(`could not continue ${session.externalId ?? session.friendlyId}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -743,6 +782,11 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     }
     if (pathMatched) throw new HttpError(405, { error: `Method ${request.method} is not allowed on ${pathname}` });
     throw notFound(`No route for ${request.method} ${pathname}`);
+  }
+
+  // No run survives a restart: turns that were mid-answer continue in new runs now, not when the user next writes.
+  for (const session of ordered) {
+    if (session.turnInProgress && !session.closedAt && !isExpired(session)) startRecoveryRun(session);
   }
 
   return {

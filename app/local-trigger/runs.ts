@@ -42,6 +42,8 @@ export type RunManagerOptions = {
   env: Record<string, string | undefined>;
   /** Serves a run's call into the engine; synchronous, so calls apply in the order the agent made them. */
   onEngineCall: (run: Run, call: EngineCall) => unknown;
+  /** Called once when a live run ends, however it ended. */
+  onRunEnded: (run: Run) => void;
   log: (message: string) => void;
 };
 
@@ -242,7 +244,10 @@ export class RunManager {
       run.error = error;
       if (status === "FAILED") this.options.log(`run ${run.id} failed: ${error}`);
     }
-    if (wasLive) this.options.log(`run ${run.id} ${run.status.toLowerCase()}`);
+    if (wasLive) {
+      this.options.log(`run ${run.id} ${run.status.toLowerCase()}`);
+      this.options.onRunEnded(run);
+    }
   }
 
   private send(worker: PooledWorker, message: ParentToWorker) {

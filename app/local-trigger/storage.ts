@@ -18,6 +18,8 @@ export type SessionRow = {
   createdAt: string;
   updatedAt: string;
   currentRunId: string | null;
+  /** Output of a turn has started and its turn-complete has not been written: a crash here leaves a client waiting. */
+  turnInProgress?: boolean;
   /** Trim marks per channel, so a restart does not resurrect trimmed records. */
   trims: Record<string, number>;
 };

@@ -12,7 +12,14 @@ const lastUserText = (prompt: LanguageModelV3Prompt) => {
  * per chunk; "long" in the user text makes it 60 words so a test can act
  * mid-stream, and "words:N" makes it N words for throughput benchmarks.
  */
-export function createScriptedModel({ delayMs, prefix = "" }: { delayMs: number; prefix?: string }): LanguageModelV3 {
+type ScriptedModelOptions = {
+  delayMs: number;
+  prefix?: string;
+  /** Called before each word is streamed; lets a test agent misbehave at a chosen point. */
+  beforeWord?: (index: number, userText: string) => void;
+};
+
+export function createScriptedModel({ delayMs, prefix = "", beforeWord }: ScriptedModelOptions): LanguageModelV3 {
   const stream = async ({ prompt, abortSignal }: { prompt: LanguageModelV3Prompt; abortSignal?: AbortSignal }) => {
     const userText = lastUserText(prompt);
     const requested = /words:(\d+)/.exec(userText)?.[1];
@@ -39,7 +46,10 @@ export function createScriptedModel({ delayMs, prefix = "" }: { delayMs: number;
         async pull(controller) {
           if (abortSignal?.aborted || index >= parts.length) return controller.close();
           const part = parts[index++]!;
-          if (delayMs > 0 && part.type === "text-delta") await new Promise((resolve) => setTimeout(resolve, delayMs));
+          if (part.type === "text-delta") {
+            beforeWord?.(index, userText);
+            if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+          }
           controller.enqueue(part);
         },
       }),

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { sessions } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { streamText } from "ai";
@@ -8,9 +9,17 @@ import { createScriptedModel } from "../scripted-model";
  * behaviour under test is the SDK's, with a model whose reply states what it
  * saw (prompt size, the user's words) so history is checkable. Suspends and
  * resumes are counted in the session's metadata, where tests can see them.
+ * A message containing "crash" kills the run mid-answer, once per marker file.
  */
 const delayMs = Number(process.env.ECHO_AGENT_DELAY_MS ?? 10);
 const lifecycle = { suspends: 0, resumes: 0 };
+const crashMarker = process.env.ECHO_AGENT_CRASH_MARKER;
+
+function crashOnce(index: number, userText: string) {
+  if (!crashMarker || index < 5 || !userText.includes("crash") || fs.existsSync(crashMarker)) return;
+  fs.writeFileSync(crashMarker, "crashed");
+  process.exit(1);
+}
 
 export const echoAgent = chat.agent({
   id: "echo",
@@ -25,5 +34,5 @@ export const echoAgent = chat.agent({
     await sessions.update(chatId, { metadata: { ...lifecycle } });
   },
   run: async ({ messages, signal }) =>
-    streamText({ ...chat.toStreamTextOptions(), model: createScriptedModel({ delayMs }), messages, abortSignal: signal }),
+    streamText({ ...chat.toStreamTextOptions(), model: createScriptedModel({ delayMs, beforeWord: crashOnce }), messages, abortSignal: signal }),
 });
