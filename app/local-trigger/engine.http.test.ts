@@ -164,6 +164,19 @@ describe("realtime streams", () => {
     expect(await outTail(chatId)).toBe(before);
   });
 
+  it("addresses a session's streams by its friendly id as well as its chat id", async () => {
+    const token = await mintChatToken(chatId);
+    const { json } = await call(`/api/v1/sessions/${chatId}`);
+    const friendlyId = (json as unknown as { id: string }).id;
+    expect(friendlyId).toMatch(/^session_/);
+    const byChatId = await call(`/realtime/v1/sessions/${chatId}/in/records`, { token });
+    const byFriendlyId = await call(`/realtime/v1/sessions/${friendlyId}/in/records`, { token });
+    expect(byFriendlyId.status).toBe(200);
+    expect(byFriendlyId.json).toEqual(byChatId.json);
+    const append = await call(`/realtime/v1/sessions/${friendlyId}/in/append`, { method: "POST", body: '{"kind":"stop"}', token });
+    expect(append.status).toBe(200);
+  });
+
   it("acknowledges a retried X-Part-Id with the original seq and stores it once", async () => {
     const token = await mintChatToken(chatId);
     const before = await outTail(chatId);
