@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import fs from "node:fs";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import {
   CloseSessionRequestBody,
