@@ -120,7 +120,6 @@ export async function createLocalEngine(options: LocalEngineOptions) {
 
   const stopWatching = options.watch ? watchTasks() : () => {};
 
-
   function watchTasks() {
     let timer: NodeJS.Timeout | undefined;
     let rebuilding = Promise.resolve();
