@@ -1,8 +1,9 @@
 import { ApiError, sessions, type RetrieveSessionResponseBody } from "@trigger.dev/sdk";
 import { chat, defaultStorage } from "@trigger.dev/sdk/ai";
 import type { ChatUIMessage } from "../../trigger/chat";
-import type { ChatSummary } from "./chats";
-import { ownerTag } from "./guest.server";
+import { type ChatSummary, parseChatId } from "./chats";
+import { ownerTag, readGuestId } from "./guest.server";
+import { errorResponse } from "./http";
 import { connectTrigger } from "./trigger.server";
 
 export const CHAT_TITLE_MAX_LENGTH = 60;
@@ -41,6 +42,19 @@ export async function getChatAccess(chatId: string, guestId: string | null): Pro
   const open = !session.closedAt && !(session.expiresAt && session.expiresAt.getTime() <= Date.now());
   if (guestId && open && session.tags.includes(ownerTag(guestId))) return { kind: "owned", session };
   return { kind: "unavailable" };
+}
+
+/**
+ * The gate of every route that acts on an existing chat: a 400 for a malformed
+ * id, a 404 unless the calling guest owns the chat (unknown, foreign and
+ * deleted chats look alike). Throws those responses; returns the chat id.
+ */
+export async function requireOwnedChat(request: Request, rawChatId: string | undefined): Promise<string> {
+  const chatId = parseChatId(rawChatId);
+  if (!chatId) throw errorResponse(400, "chatId must be a UUID");
+  const access = await getChatAccess(chatId, await readGuestId(request));
+  if (access.kind !== "owned") throw errorResponse(404, "Chat not found");
+  return chatId;
 }
 
 /** The guest's open chats, newest first. */
