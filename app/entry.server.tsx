@@ -6,12 +6,22 @@ import { renderToPipeableStream } from "react-dom/server";
 import type { EntryContext, HandleErrorFunction } from "react-router";
 import { ServerRouter } from "react-router";
 import { getServerEnv } from "./lib/env.server";
+import { getGuestCookie } from "./lib/guest.server";
 import { connectTrigger } from "./lib/trigger.server";
+import { StartupError } from "./local-trigger/storage/secrets.server";
 
-// At boot, not on the first request: a bad environment stops the server with
-// field errors, and the local engine's warm workers are ready before anyone chats.
-getServerEnv();
-await connectTrigger();
+// At boot, not on the first request: a bad environment or a damaged data folder
+// stops the server with a message that says what to fix, and the local engine's
+// warm workers are ready before anyone chats.
+try {
+  getServerEnv();
+  await connectTrigger();
+  getGuestCookie();
+} catch (error) {
+  if (!(error instanceof StartupError)) throw error;
+  console.error(`Cannot start: ${error.message}`);
+  process.exit(1);
+}
 
 export const streamTimeout = 5_000;
 

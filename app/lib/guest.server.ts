@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createCookie, type Cookie } from "react-router";
 import { z } from "zod";
-import { loadOrCreateSecret } from "~/local-trigger/storage";
+import { countSessions } from "~/local-trigger/storage/data-folder.server";
+import { isStrongSecret, loadOrCreateSecret } from "~/local-trigger/storage/secrets.server";
 import { getServerEnv, type ServerEnv } from "./env.server";
 
 const GuestIdSchema = z.uuid();
@@ -20,7 +21,16 @@ export function createGuestCookie(env: ServerEnv): Cookie {
   // Locally the secret is generated once into the data folder, so a restart keeps guests signed in.
   const secret =
     env.SESSION_SECRET ??
-    loadOrCreateSecret(env.LOCAL_TRIGGER_DATA_DIR, "cookie-secret", () => randomBytes(32).toString("base64url"));
+    loadOrCreateSecret(env.LOCAL_TRIGGER_DATA_DIR, "cookie-secret", {
+      generate: () => randomBytes(32).toString("base64url"),
+      isValid: isStrongSecret(32),
+      dependents: () => {
+        const chats = countSessions(env.LOCAL_TRIGGER_DATA_DIR);
+        return chats === 0 ? undefined : `the guests who own its ${chats} ${chats === 1 ? "chat sign" : "chats sign"} in with it`;
+      },
+      consequenceOfDeleting: "every guest then starts over without their chats",
+      log: (message) => console.warn(`[guest] ${message}`),
+    });
   return createCookie("guest", {
     secrets: [secret],
     httpOnly: true,
@@ -33,7 +43,8 @@ export function createGuestCookie(env: ServerEnv): Cookie {
 
 let guestCookie: Cookie | undefined;
 
-function getGuestCookie(): Cookie {
+/** The signed guest cookie; created at boot so a bad cookie secret stops the server rather than every request. */
+export function getGuestCookie(): Cookie {
   guestCookie ??= createGuestCookie(getServerEnv());
   return guestCookie;
 }

@@ -1,7 +1,7 @@
 import { auth, configure } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import type { chatAgent } from "../../trigger/chat";
-import { getLocalEngine, LOCAL_TRIGGER_PATH } from "~/local-trigger/engine.server";
+import { getLocalEngine, LOCAL_TRIGGER_PATH } from "./local-engine.server";
 import { getServerEnv } from "./env.server";
 
 export const CHAT_TASK_ID = "chat";

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
-import { createLocalEngine } from "./engine";
+import { createLocalEngine } from "./engine.server";
+import { StartupError } from "./storage/secrets.server";
 
 /*
  * `npm run engine`: the engine as a standalone process on a loopback port, so
@@ -26,14 +27,21 @@ if (!parsed.success) {
 }
 const env = parsed.data;
 
-const engine = await createLocalEngine({
-  dataDir: env.LOCAL_TRIGGER_DATA_DIR,
-  host: env.LOCAL_TRIGGER_HOST === "localhost" ? "127.0.0.1" : env.LOCAL_TRIGGER_HOST,
-  port: env.LOCAL_TRIGGER_PORT,
-  taskDirs: env.LOCAL_TRIGGER_TASK_DIRS.split(",").map((dir) => dir.trim()),
-  maxLiveRuns: env.LOCAL_TRIGGER_MAX_RUNS,
-  warmWorkers: env.LOCAL_TRIGGER_WARM_WORKERS,
-});
+let engine: Awaited<ReturnType<typeof createLocalEngine>>;
+try {
+  engine = await createLocalEngine({
+    dataDir: env.LOCAL_TRIGGER_DATA_DIR,
+    host: env.LOCAL_TRIGGER_HOST === "localhost" ? "127.0.0.1" : env.LOCAL_TRIGGER_HOST,
+    port: env.LOCAL_TRIGGER_PORT,
+    taskDirs: env.LOCAL_TRIGGER_TASK_DIRS.split(",").map((dir) => dir.trim()),
+    maxLiveRuns: env.LOCAL_TRIGGER_MAX_RUNS,
+    warmWorkers: env.LOCAL_TRIGGER_WARM_WORKERS,
+  });
+} catch (error) {
+  if (!(error instanceof StartupError)) throw error;
+  console.error(`[local-trigger] cannot start: ${error.message}`);
+  process.exit(1);
+}
 const tasks = await engine.taskIds();
 console.log(`[local-trigger] listening on ${engine.apiURL} with tasks: ${tasks.join(", ")}`);
 console.log(`[local-trigger] secret key in ${path.join(env.LOCAL_TRIGGER_DATA_DIR, "secret-key")} (use it as TRIGGER_SECRET_KEY)`);

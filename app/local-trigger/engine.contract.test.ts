@@ -3,7 +3,7 @@ import { AgentChat } from "@trigger.dev/sdk/chat";
 import { chat, defaultStorage } from "@trigger.dev/sdk/ai";
 import type { UIMessageChunk } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalEngine } from "./engine";
+import type { LocalEngine } from "./engine.server";
 import {
   expectedReply,
   makeTransport,

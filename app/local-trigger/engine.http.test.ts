@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalEngine } from "./engine";
+import type { LocalEngine } from "./engine.server";
 import { mintChatToken, startChatSession, startTestEngine, uniqueChatId, useEngine } from "./testing/harness";
 
 /*

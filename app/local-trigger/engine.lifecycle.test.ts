@@ -3,14 +3,16 @@ import os from "node:os";
 import path from "node:path";
 import { sessions } from "@trigger.dev/sdk";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LocalEngine } from "./engine";
+import type { LocalEngine } from "./engine.server";
+import { CRASHED_TURN_MESSAGE } from "./sessions/session-runs.server";
 import { expectedReply, makeTransport, sleep, startChatSession, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /*
  * Run lifecycle through the real clients: an idle run suspends and wakes in
  * place, an ended run is continued by the next message, a restarted engine
- * loses no conversation, and a full engine refuses clearly and makes room.
+ * loses no conversation, a crashed turn is finished or ended with an error,
+ * and run slots go to turns that are running, with a bounded wait for the rest.
  */
 
 const engines: LocalEngine[] = [];
@@ -104,19 +106,87 @@ describe("run lifecycle", () => {
     expect(textOf(chatSession.messages[3])).toBe(expectedReply("still here?", 3));
   });
 
-  it("refuses a new run clearly when every live run is mid-turn, and evicts an idle one otherwise", async () => {
-    const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 25 });
+  it("ends a turn with a clear error when every run that tries it crashes, instead of leaving the client waiting", async () => {
+    const engine = await start({});
+    const chatId = uniqueChatId("crash-loop");
+    const chatSession = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
+    await chatSession.sendMessage({ text: "please crash every time" });
+    expect(chatSession.status).toBe("error");
+    expect(chatSession.error?.message).toBe(CRASHED_TURN_MESSAGE);
+
+    // The failed message is not answered later out of turn; the chat goes on.
+    await chatSession.sendMessage({ text: "something easier" });
+    expect(chatSession.status).toBe("ready");
+    expect(textOf(chatSession.messages.at(-1))).toMatch(/^Reply to "something easier"/);
+  });
+});
+
+describe("run slots", () => {
+  const appendMessage = async (engine: LocalEngine, chatId: string, token: string, text: string) => {
+    const message = { id: `u-${Math.random().toString(36).slice(2)}`, role: "user", parts: [{ type: "text", text }] };
+    return fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/append`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ kind: "message", payload: { message, chatId, trigger: "submit-message" } }),
+    });
+  };
+
+  it("never lets sessions without a message block a new chat", async () => {
+    const engine = await start({ maxLiveRuns: 2, warmWorkers: 1 });
+    const idle = Array.from({ length: 6 }, (_, i) => uniqueChatId(`idle${i}`));
+    for (const chatId of idle) await startChatSession({ chatId });
+    expect(engine.stats().liveRuns).toBeLessThanOrEqual(2);
+
+    const newChat = new NodeChat({ id: uniqueChatId("new"), transport: makeTransport(engine).transport });
+    await newChat.sendMessage({ text: "is there room?" });
+    expect(textOf(newChat.messages[1])).toBe(expectedReply("is there room?", 1));
+
+    // The sessions that were waiting still work when they get their first message.
+    const late = new NodeChat({ id: idle[0]!, transport: makeTransport(engine).transport });
+    await late.sendMessage({ text: "finally" });
+    expect(textOf(late.messages[1])).toBe(expectedReply("finally", 1));
+  });
+
+  it("makes a message wait while every slot is mid-turn, then refuses it with 429 and Retry-After, storing nothing", async () => {
+    // Longer than an idle run is kept before it gives up its slot (3 s), shorter than the busy turn (10 s).
+    const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 25, queueWaitMs: 4_000 });
     const busyChat = new NodeChat({ id: uniqueChatId("busy"), transport: makeTransport(engine).transport });
-    const sending = busyChat.sendMessage({ text: "a long answer that keeps the run busy" });
+    const sending = busyChat.sendMessage({ text: "words:400 keep the only slot busy" });
     await waitFor(() => textOf(busyChat.messages[1]).includes("w2"));
 
-    await expect(startChatSession({ chatId: uniqueChatId("refused") })).rejects.toThrow(/limit of 1 live runs/);
-    await sending;
+    const chatId = uniqueChatId("waits");
+    const { publicAccessToken } = await startChatSession({ chatId });
+    const startedAt = Date.now();
+    const refused = await appendMessage(engine, chatId, publicAccessToken, "hello?");
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(3_900);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now());
+    expect(((await refused.json()) as { error: string }).error).toMatch(/busy/);
+    const records = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/records`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
+    expect(((await records.json()) as { records: unknown[] }).records).toEqual([]);
+    expect(engine.runFor(busyChat.id)?.status).toBe("EXECUTING");
 
-    // The first run is idle now, so it makes room and continues later on its own.
-    const otherChat = new NodeChat({ id: uniqueChatId("other"), transport: makeTransport(engine).transport });
-    await otherChat.sendMessage({ text: "now there is room" });
-    expect(textOf(otherChat.messages[1])).toBe(expectedReply("now there is room", 1));
+    await sending;
+    expect(textOf(busyChat.messages[1])).toMatch(/ w400$/);
+    // The client's retry goes through once the slot is free.
+    const retried = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
+    await retried.sendMessage({ text: "hello again" });
+    expect(textOf(retried.messages[1])).toBe(expectedReply("hello again", 1));
+  });
+
+  it("gives a waiting message the slot once the turn holding it has ended and its run has idled briefly", async () => {
+    const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 10, queueWaitMs: 20_000 });
+    const busyChat = new NodeChat({ id: uniqueChatId("first"), transport: makeTransport(engine).transport });
+    const first = busyChat.sendMessage({ text: "a long answer first" });
+    await waitFor(() => textOf(busyChat.messages[1]).includes("w2"));
+
+    const waiting = new NodeChat({ id: uniqueChatId("second"), transport: makeTransport(engine).transport });
+    await Promise.all([first, waiting.sendMessage({ text: "my turn" })]);
+    expect(textOf(busyChat.messages[1])).toBe(expectedReply("a long answer first", 1, 60));
+    expect(textOf(waiting.messages[1])).toBe(expectedReply("my turn", 1));
+
+    // The chat whose idle run made room continues in a new run, history intact.
     await busyChat.sendMessage({ text: "back again" });
     expect(textOf(busyChat.messages[3])).toBe(expectedReply("back again", 3));
   });

@@ -4,7 +4,7 @@ import { action, loader } from "./local-trigger";
 
 const state = vi.hoisted(() => ({ mode: "local" as "local" | "remote", handle: vi.fn() }));
 vi.mock("~/lib/env.server", () => ({ getServerEnv: () => ({ triggerMode: state.mode }) }));
-vi.mock("~/local-trigger/engine.server", () => ({
+vi.mock("~/lib/local-engine.server", () => ({
   LOCAL_TRIGGER_PATH: "/local-trigger",
   getLocalEngine: vi.fn(async () => ({ handle: state.handle })),
 }));

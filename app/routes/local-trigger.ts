@@ -1,5 +1,5 @@
 import { getServerEnv } from "~/lib/env.server";
-import { getLocalEngine, LOCAL_TRIGGER_PATH } from "~/local-trigger/engine.server";
+import { getLocalEngine, LOCAL_TRIGGER_PATH } from "~/lib/local-engine.server";
 import type { Route } from "./+types/local-trigger";
 
 /**

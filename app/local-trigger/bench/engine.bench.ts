@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createLocalEngine, type LocalEngine } from "../engine";
+import { createLocalEngine, type LocalEngine } from "../engine.server";
 
 /*
  * `npm run bench:engine`: latency and throughput of the engine with a

@@ -4,7 +4,7 @@ import path from "node:path";
 import { auth, configure } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
-import { createLocalEngine, type LocalEngine, type LocalEngineOptions } from "../engine";
+import { createLocalEngine, type LocalEngine, type LocalEngineOptions } from "../engine.server";
 
 export const TASK_ID = "echo";
 

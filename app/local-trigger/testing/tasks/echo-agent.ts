@@ -9,14 +9,17 @@ import { createScriptedModel } from "../scripted-model";
  * behaviour under test is the SDK's, with a model whose reply states what it
  * saw (prompt size, the user's words) so history is checkable. Suspends and
  * resumes are counted in the session's metadata, where tests can see them.
- * A message containing "crash" kills the run mid-answer, once per marker file.
+ * A message containing "crash" kills the run mid-answer, once per marker file;
+ * "crash every time" kills every run that tries to answer it.
  */
 const delayMs = Number(process.env.ECHO_AGENT_DELAY_MS ?? 10);
 const lifecycle = { suspends: 0, resumes: 0 };
 const crashMarker = process.env.ECHO_AGENT_CRASH_MARKER;
 
 function crashOnce(index: number, userText: string) {
-  if (!crashMarker || index < 5 || !userText.includes("crash") || fs.existsSync(crashMarker)) return;
+  if (index < 5) return;
+  if (userText.includes("crash every time")) process.exit(1);
+  if (!crashMarker || !userText.includes("crash") || fs.existsSync(crashMarker)) return;
   fs.writeFileSync(crashMarker, "crashed");
   process.exit(1);
 }

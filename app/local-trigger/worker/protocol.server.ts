@@ -1,4 +1,4 @@
-import type { NewRecord } from "../record-stream";
+import type { NewRecord } from "../storage/record-stream.server";
 
 /** Everything a worker needs at boot; a booted worker waits in the warm pool until it is given a run. */
 export type WorkerBootData = {

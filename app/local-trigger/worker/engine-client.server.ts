@@ -1,5 +1,5 @@
 import type { MessagePort } from "node:worker_threads";
-import type { EngineCall, EngineCallResult, ParentToWorker, WorkerToParent } from "./protocol";
+import type { EngineCall, EngineCallResult, ParentToWorker, WorkerToParent } from "./protocol.server";
 
 export type EngineClient = <C extends EngineCall>(call: C) => Promise<EngineCallResult[C["op"]]>;
 

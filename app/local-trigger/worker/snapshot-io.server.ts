@@ -1,6 +1,6 @@
 import { parseTranscriptBlob, serializeTranscriptSnapshot } from "@trigger.dev/core/v3";
 import { __setReadChatSnapshotImplForTests, __setWriteChatSnapshotImplForTests } from "@trigger.dev/sdk/ai";
-import type { EngineClient } from "./engine-client";
+import type { EngineClient } from "./engine-client.server";
 
 type Snapshot = Parameters<typeof serializeTranscriptSnapshot>[0];
 

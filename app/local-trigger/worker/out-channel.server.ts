@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { SessionOutputChannel } from "@trigger.dev/sdk";
-import type { NewRecord, RecordHeader } from "../record-stream";
-import type { EngineClient } from "./engine-client";
+import type { NewRecord, RecordHeader } from "../storage/record-stream.server";
+import type { EngineClient } from "./engine-client.server";
 
 type OutResult = { start: number; end: number };
 type ChannelSelf = { sessionId: string; channel?: string };

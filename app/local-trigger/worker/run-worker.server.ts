@@ -3,11 +3,11 @@ import { parentPort, workerData } from "node:worker_threads";
 import { apiClientManager, resourceCatalog } from "@trigger.dev/core/v3";
 import { installSessionWaitpointBackend, runInMockTaskContext, StandardSessionStreamManager } from "@trigger.dev/core/v3/test";
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
-import { createEngineClient } from "./engine-client";
-import { installOutChannel } from "./out-channel";
-import { installSnapshotIo } from "./snapshot-io";
-import { warmUp } from "./warm-up";
-import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol";
+import { createEngineClient } from "./engine-client.server";
+import { installOutChannel } from "./out-channel.server";
+import { installSnapshotIo } from "./snapshot-io.server";
+import { warmUp } from "./warm-up.server";
+import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol.server";
 
 /*
  * One worker thread runs one run, as production runs one process per run: the

@@ -1,6 +1,6 @@
 import { generateJWT } from "@trigger.dev/core/v3/jwt";
 import { describe, expect, it } from "vitest";
-import { authenticate, can, isAuthFailure, mintSessionToken } from "./auth";
+import { authenticate, can, isAuthFailure, mintSessionToken } from "./auth.server";
 
 const SECRET = "tr_dev_local_test_secret_value";
 const ENV = "env_local";

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { WorkerBootData } from "./worker/protocol";
+import type { WorkerBootData } from "../worker/protocol.server";
 
 export type WorkerBundle = {
   outDir: string;
@@ -9,7 +9,7 @@ export type WorkerBundle = {
   lazyChunks: string[];
 };
 
-const WORKER_SOURCE = "app/local-trigger/worker/run-worker.ts";
+const WORKER_SOURCE = "app/local-trigger/worker/run-worker.server.ts";
 
 let bundleCount = 0;
 

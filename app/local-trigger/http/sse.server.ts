@@ -1,4 +1,4 @@
-import { controlSubtype, type RecordStream } from "./record-stream";
+import { controlSubtype, type RecordStream } from "../storage/record-stream.server";
 
 const encoder = new TextEncoder();
 /** S2 caps a read batch at 1000 records; smaller batches keep each event modest. */

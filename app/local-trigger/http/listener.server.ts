@@ -14,19 +14,25 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
     res.on("close", () => {
       if (!res.writableFinished) abort.abort();
     });
-    const host = req.headers.host ?? "127.0.0.1";
     const method = req.method ?? "GET";
     const hasBody = method !== "GET" && method !== "HEAD";
-    const request = new Request(new URL(req.url ?? "/", `http://${host}`), {
-      method,
-      headers: Object.entries(req.headers).flatMap(([name, value]) =>
-        value === undefined ? [] : Array.isArray(value) ? value.map((v): [string, string] => [name, v]) : [[name, value] as [string, string]],
-      ),
-      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-      signal: abort.signal,
-      // @ts-expect-error Node's fetch requires `duplex` for a streamed request body; the DOM typings lack it.
-      duplex: hasBody ? "half" : undefined,
-    });
+    let request: Request;
+    try {
+      request = new Request(requestUrl(req), {
+        method,
+        headers: Object.entries(req.headers).flatMap(([name, value]) =>
+          value === undefined ? [] : Array.isArray(value) ? value.map((v): [string, string] => [name, v]) : [[name, value] as [string, string]],
+        ),
+        body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+        signal: abort.signal,
+        // @ts-expect-error Node's fetch requires `duplex` for a streamed request body; the DOM typings lack it.
+        duplex: hasBody ? "half" : undefined,
+      });
+    } catch {
+      // A request line or header the Fetch API cannot represent (a forbidden method, a malformed Host).
+      res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ error: "Malformed request" }));
+      return;
+    }
 
     void handler(request)
       .then(async (response) => {
@@ -55,6 +61,18 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
         res.end(JSON.stringify({ error: "Internal error in the local engine" }));
       });
   });
+}
+
+/** The request's URL; the Host header is only trusted as far as it parses as one. */
+function requestUrl(req: http.IncomingMessage) {
+  const path = req.url?.startsWith("/") ? req.url : "/";
+  const host = req.headers.host && /^[A-Za-z0-9.[\]:-]+$/.test(req.headers.host) ? req.headers.host : "localhost";
+  try {
+    // Concatenated, not resolved: a path such as "//other.host/x" must stay a path.
+    return new URL(`http://${host}${path}`);
+  } catch {
+    return new URL(`http://localhost${path}`);
+  }
 }
 
 export async function listen(server: http.Server, host: string, port: number): Promise<string> {

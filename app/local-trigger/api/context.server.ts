@@ -1,0 +1,63 @@
+import type { LiveSse } from "../http/sse.server";
+import { forbidden, HttpError } from "../http/errors.server";
+import type { RunManager } from "../runs/run-manager.server";
+import type { WorkerPool } from "../runs/worker-pool.server";
+import type { SessionRuns } from "../sessions/session-runs.server";
+import type { Session, SessionStore } from "../sessions/session-store.server";
+import type { DataFolder } from "../storage/data-folder.server";
+import { authenticate, type Caller, can, isAuthFailure, type Resource } from "./auth.server";
+
+export const ENVIRONMENT_ID = "env_local";
+
+/** What the route handlers work with. */
+export type EngineContext = {
+  store: SessionStore;
+  data: DataFolder;
+  runs: RunManager;
+  sessionRuns: SessionRuns;
+  pool: WorkerPool;
+  auth: RequestAuth;
+  secretKey: string;
+  /** Open SSE responses, so a test can cut them as a network drop would. */
+  liveStreams: Set<LiveSse>;
+  settings: {
+    /** Lifetime of the token `POST /api/v1/sessions` returns. */
+    sessionTokenTTL: string;
+    /** Idle SSE ping interval. */
+    pingIntervalMs: number;
+    /** How long a message waits for a run slot when every slot is mid-turn. */
+    queueWaitMs: number;
+  };
+};
+
+/** Who may do what, the way Trigger.dev decides it: the secret key, or a public token's scopes. */
+export class RequestAuth {
+  constructor(
+    private readonly secretKey: string,
+    private readonly store: SessionStore,
+  ) {}
+
+  async caller(request: Request): Promise<Caller> {
+    const caller = await authenticate(request.headers.get("authorization"), this.secretKey, ENVIRONMENT_ID);
+    if (isAuthFailure(caller)) throw new HttpError(caller.status, { error: caller.message });
+    return caller;
+  }
+
+  async requireSecretKey(request: Request) {
+    const caller = await this.caller(request);
+    if (caller.kind !== "secret-key") throw forbidden();
+  }
+
+  /** The session behind a URL key, if the caller may act on it; 403 before 404, so ids leak nothing. */
+  async session(request: Request, key: string, action: "read" | "write" | "admin"): Promise<{ caller: Caller; session: Session }> {
+    const caller = await this.caller(request);
+    const session = this.store.resolve(key);
+    if (!can(caller, action, sessionResources(key, session))) throw forbidden();
+    if (!session) throw new HttpError(404, { error: `Session "${key}" not found` });
+    return { caller, session };
+  }
+}
+
+/** A session's resources for a scope check: the key in the URL, its friendly id and its external id. */
+export const sessionResources = (urlKey: string, session?: Session): Resource[] =>
+  [...new Set([urlKey, session?.friendlyId, session?.externalId].filter((id): id is string => !!id))].map((id) => ({ type: "sessions", id }));

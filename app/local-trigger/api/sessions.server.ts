@@ -1,0 +1,212 @@
+import {
+  CloseSessionRequestBody,
+  CreateSessionRequestBody,
+  EndAndContinueSessionRequestBody,
+  ListSessionsQueryParams,
+  UpdateSessionRequestBody,
+} from "@trigger.dev/core/v3";
+import { readJson } from "../http/body.server";
+import { badRequest, forbidden, HttpError, json, NO_RETRY } from "../http/errors.server";
+import type { Route, RouteContext } from "../http/router.server";
+import { BODY_LIMITS } from "../limits.server";
+import type { Session } from "../sessions/session-store.server";
+import { randomId } from "../storage/data-folder.server";
+import type { RecordHeader } from "../storage/record-stream.server";
+import { can, mintSessionToken } from "./auth.server";
+import { ENVIRONMENT_ID, type EngineContext } from "./context.server";
+
+const SESSION = "([^/]+)";
+
+/** `/api/v1/sessions`: create (idempotent on the external id), list, retrieve, update, close, end-and-continue. */
+export function sessionRoutes(engine: EngineContext): Route[] {
+  const { store, sessionRuns, auth } = engine;
+
+  function serialize(session: Session) {
+    return {
+      id: session.friendlyId,
+      externalId: session.externalId,
+      type: session.type,
+      taskIdentifier: session.taskIdentifier,
+      triggerConfig: session.triggerConfig,
+      currentRunId: session.currentRunId,
+      tags: session.tags,
+      metadata: session.metadata,
+      closedAt: session.closedAt,
+      closedReason: session.closedReason,
+      expiresAt: session.expiresAt,
+      createdAt: session.createdAt,
+      updatedAt: session.updatedAt,
+    };
+  }
+
+  async function createSession({ request }: RouteContext) {
+    const caller = await auth.caller(request);
+    const body = await readJson(request, CreateSessionRequestBody, BODY_LIMITS.createSession);
+    if (!can(caller, "write", [{ type: "tasks", id: body.taskIdentifier }, { type: "sessions" }])) throw forbidden();
+    const taskIds = await engine.pool.taskIds.catch((error: Error) => {
+      throw new HttpError(500, { error: error.message });
+    });
+    if (!taskIds.includes(body.taskIdentifier)) {
+      throw new HttpError(
+        422,
+        { error: `Task "${body.taskIdentifier}" is not defined in this project (known tasks: ${taskIds.join(", ") || "none"})` },
+        NO_RETRY,
+      );
+    }
+
+    const existing = body.externalId ? store.resolve(body.externalId) : undefined;
+    const now = new Date().toISOString();
+    let session: Session;
+    if (existing) {
+      if (!store.isOpen(existing)) {
+        throw new HttpError(
+          409,
+          { error: `Session "${body.externalId}" is ${existing.closedAt ? "closed" : "expired"}; use a different externalId to start a new one` },
+          NO_RETRY,
+        );
+      }
+      session = existing;
+      session.triggerConfig = body.triggerConfig as Record<string, unknown>;
+      if (body.tags) session.tags = body.tags;
+      if (body.metadata) session.metadata = body.metadata;
+      if (body.expiresAt) session.expiresAt = body.expiresAt.toISOString();
+      store.touch(session);
+    } else {
+      session = store.add({
+        friendlyId: `session_${randomId()}`,
+        externalId: body.externalId ?? null,
+        type: body.type,
+        taskIdentifier: body.taskIdentifier,
+        triggerConfig: body.triggerConfig as Record<string, unknown>,
+        tags: body.tags ?? [],
+        metadata: body.metadata ?? null,
+        closedAt: null,
+        closedReason: null,
+        expiresAt: body.expiresAt?.toISOString() ?? null,
+        createdAt: now,
+        updatedAt: now,
+        currentRunId: null,
+        trims: {},
+      });
+    }
+    // Starts at once when a slot is free; otherwise it waits QUEUED, as a run does in Trigger.dev's queue.
+    const run = sessionRuns.startFor(session);
+    store.persist(session);
+    const publicAccessToken = await mintSessionToken({
+      secretKey: engine.secretKey,
+      environmentId: ENVIRONMENT_ID,
+      sessionKey: session.externalId ?? session.friendlyId,
+      expirationTime: engine.settings.sessionTokenTTL,
+    });
+    return json(existing ? 200 : 201, { ...serialize(session), runId: run.id, publicAccessToken, isCached: !!existing });
+  }
+
+  async function listSessions({ request, url }: RouteContext) {
+    await auth.requireSecretKey(request);
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) query[key] = value;
+    const parsed = ListSessionsQueryParams.safeParse(query);
+    if (!parsed.success) throw badRequest(`Invalid query: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const q = parsed.data;
+    const list = (value: string | string[] | undefined) => (value === undefined ? undefined : (Array.isArray(value) ? value : value.split(",")).filter(Boolean));
+    const types = list(q["filter[type]"]);
+    const tags = list(q["filter[tags]"]);
+    const tasks = list(q["filter[taskIdentifier]"]);
+    const statuses = list(q["filter[status]"]);
+    const from = q["filter[createdAt][from]"];
+    const to = q["filter[createdAt][to]"];
+    const status = (session: Session) => (session.closedAt ? "CLOSED" : store.isExpired(session) ? "EXPIRED" : "ACTIVE");
+
+    const matching = store.newestFirst().filter(
+      (session) =>
+        (!types || types.includes(session.type)) &&
+        (!tags || tags.some((tag) => session.tags.includes(tag))) &&
+        (!tasks || tasks.includes(session.taskIdentifier)) &&
+        (!q["filter[externalId]"] || session.externalId === q["filter[externalId]"]) &&
+        (!statuses || statuses.includes(status(session))) &&
+        (from === undefined || Date.parse(session.createdAt) >= from) &&
+        (to === undefined || Date.parse(session.createdAt) <= to),
+    );
+    const size = q["page[size]"];
+    let start = 0;
+    let end = matching.length;
+    if (q["page[after]"]) {
+      const index = matching.findIndex((s) => s.friendlyId === q["page[after]"]);
+      if (index === -1) throw badRequest(`Unknown page cursor "${q["page[after]"]}"`);
+      start = index + 1;
+      end = Math.min(matching.length, start + size);
+    } else if (q["page[before]"]) {
+      const index = matching.findIndex((s) => s.friendlyId === q["page[before]"]);
+      if (index === -1) throw badRequest(`Unknown page cursor "${q["page[before]"]}"`);
+      end = index;
+      start = Math.max(0, end - size);
+    } else {
+      end = Math.min(matching.length, size);
+    }
+    const page = matching.slice(start, end);
+    return json(200, {
+      data: page.map(serialize),
+      pagination: {
+        ...(end < matching.length && page.length > 0 ? { next: page.at(-1)!.friendlyId } : {}),
+        ...(start > 0 && page.length > 0 ? { previous: page[0]!.friendlyId } : {}),
+      },
+    });
+  }
+
+  async function retrieveSession({ request, params }: RouteContext) {
+    const { session } = await auth.session(request, params[0]!, "read");
+    return json(200, serialize(session));
+  }
+
+  async function updateSession({ request, params }: RouteContext) {
+    await auth.requireSecretKey(request);
+    const session = store.require(params[0]!);
+    const body = await readJson(request, UpdateSessionRequestBody, BODY_LIMITS.updateSession);
+    if (body.externalId !== undefined && body.externalId !== session.externalId) {
+      if (body.externalId !== null && store.hasExternalId(body.externalId)) {
+        throw new HttpError(409, { error: `Another session already uses externalId "${body.externalId}"` }, NO_RETRY);
+      }
+      store.setExternalId(session, body.externalId);
+    }
+    if (body.tags) session.tags = body.tags;
+    if (body.metadata !== undefined) session.metadata = body.metadata;
+    store.touch(session);
+    store.persist(session);
+    return json(200, serialize(session));
+  }
+
+  async function closeSession({ request, params }: RouteContext) {
+    const { session } = await auth.session(request, params[0]!, "admin");
+    const body = await readJson(request, CloseSessionRequestBody, BODY_LIMITS.closeSession);
+    if (!session.closedAt) {
+      session.closedAt = new Date().toISOString();
+      session.closedReason = body.reason ?? null;
+      session.turnInProgress = false;
+      store.touch(session);
+      store.persist(session);
+      // Live readers (the 4.8.3 transport) learn of the close from this control record.
+      const headers: RecordHeader[] = [["trigger-control", "session-closed"]];
+      if (session.closedReason) headers.push(["session-closed-reason", session.closedReason]);
+      store.stream(session, "out").append([{ body: "", headers }]);
+      sessionRuns.onClosed(session, body.callingRunId);
+    }
+    return json(200, serialize(session));
+  }
+
+  async function endAndContinue({ request, params }: RouteContext) {
+    await auth.requireSecretKey(request);
+    const session = store.require(params[0]!);
+    const body = await readJson(request, EndAndContinueSessionRequestBody, BODY_LIMITS.endAndContinue);
+    if (session.closedAt) throw new HttpError(409, { error: "Session is closed", code: "session_closed" }, NO_RETRY);
+    return json(200, sessionRuns.endAndContinue(session, body.callingRunId));
+  }
+
+  return [
+    { method: "POST", pattern: /^\/api\/v1\/sessions$/, handler: createSession },
+    { method: "GET", pattern: /^\/api\/v1\/sessions$/, handler: listSessions },
+    { method: "GET", pattern: new RegExp(`^/api/v1/sessions/${SESSION}$`), handler: retrieveSession },
+    { method: "PATCH", pattern: new RegExp(`^/api/v1/sessions/${SESSION}$`), handler: updateSession },
+    { method: "POST", pattern: new RegExp(`^/api/v1/sessions/${SESSION}/close$`), handler: closeSession },
+    { method: "POST", pattern: new RegExp(`^/api/v1/sessions/${SESSION}/end-and-continue$`), handler: endAndContinue },
+  ];
+}

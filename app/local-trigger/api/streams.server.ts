@@ -1,0 +1,185 @@
+import { readBody, formatBytes, parseJson } from "../http/body.server";
+import { badRequest, HttpError, json, NO_RETRY, tooBusy } from "../http/errors.server";
+import type { Route, RouteContext } from "../http/router.server";
+import { sseResponse } from "../http/sse.server";
+import { BODY_LIMITS, CHANNEL_NAME, INPUT_QUOTAS, MAX_CHANNELS_PER_SESSION } from "../limits.server";
+import { CapacityError, type Run } from "../runs/run-manager.server";
+import { isTurnStarting } from "../sessions/session-runs.server";
+import { envelopeOf, type Session } from "../sessions/session-store.server";
+import { isCommandRecord } from "../storage/record-stream.server";
+import { randomId } from "../storage/data-folder.server";
+import type { EngineContext } from "./context.server";
+
+const DEFAULT_WAIT_SECONDS = 60;
+const STREAM = "^/realtime/v1/sessions/([^/]+)/(?:channels/([^/]+)/)?(in|out)";
+
+type StreamAddress = { key: string; channel: string | undefined; io: "in" | "out"; channelKey: string };
+
+function addressOf(params: string[]): StreamAddress {
+  const [key, channel, io] = params as [string, string, "in" | "out"];
+  if (channel && !CHANNEL_NAME.test(channel)) {
+    throw badRequest("Channel names are 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+  }
+  return { key, channel: channel || undefined, io, channelKey: channel ? `channel:${channel}:${io}` : io };
+}
+
+const closedError = (session: Session, expired: boolean) =>
+  new HttpError(
+    409,
+    {
+      ok: false,
+      error: expired && !session.closedAt ? "Session has expired" : "Cannot append to a closed session",
+      code: "session_closed",
+      closedReason: session.closedReason ?? (expired ? "expired" : null),
+    },
+    NO_RETRY,
+  );
+
+/** `/realtime/v1/sessions/:id[/channels/:name]/{in,out}`: append, the v2 SSE stream, records, and the writer handshake. */
+export function streamRoutes(engine: EngineContext): Route[] {
+  const { store, sessionRuns, auth } = engine;
+
+  function requireOpen(session: Session) {
+    if (!store.isOpen(session)) throw closedError(session, store.isExpired(session));
+  }
+
+  async function appendToStream({ request, params }: RouteContext) {
+    const address = addressOf(params);
+    const { caller, session } = await auth.session(request, address.key, "write");
+    if (address.io === "out" && caller.kind !== "secret-key") {
+      throw new HttpError(403, { ok: false, error: "Appending to the out channel requires secret key authentication" });
+    }
+    requireOpen(session);
+    let body = await readBody(request, BODY_LIMITS.append);
+    if (body === "") throw badRequest("Request body is empty");
+    const isChatInput = address.channelKey === "in";
+    let kind: string | undefined;
+    if (isChatInput) {
+      const chunk = parseJson(body) as { kind?: unknown; payload?: Record<string, unknown> } | null;
+      if (typeof chunk !== "object" || chunk === null || typeof chunk.kind !== "string") {
+        throw badRequest('Chat input must be a JSON object with a string "kind"');
+      }
+      kind = chunk.kind;
+      if (chunk.payload && typeof chunk.payload === "object" && "actionSource" in chunk.payload) {
+        // Only the platform may claim webhook provenance for an action.
+        delete chunk.payload.actionSource;
+        body = JSON.stringify(chunk);
+      }
+    }
+    const partIdHeader = request.headers.get("x-part-id");
+    if (partIdHeader !== null && (partIdHeader.length === 0 || partIdHeader.length > 256)) {
+      throw badRequest("X-Part-Id must be 1 to 256 characters");
+    }
+    const seen = () => (partIdHeader ? store.recentPartIds(session, address.channelKey).get(partIdHeader) : undefined);
+    const earlier = seen();
+    if (earlier !== undefined) return json(200, { ok: true, seq: earlier });
+    if (address.io === "in") checkQuota(session, address, body);
+
+    // A message for a session whose run has ended (or never started) needs a run; when every slot is mid-turn it waits.
+    let run: Run | undefined;
+    if (isChatInput && kind !== undefined && isTurnStarting(kind)) {
+      try {
+        run = await sessionRuns.ensureRunning(session, { busy: true, waitMs: engine.settings.queueWaitMs });
+      } catch (error) {
+        if (error instanceof CapacityError) throw tooBusy(error.message, error.retryAfterSeconds);
+        throw error;
+      }
+    }
+    try {
+      // Things may have changed while waiting for a run.
+      requireOpen(session);
+      const duplicate = seen();
+      if (duplicate !== undefined) {
+        if (run) sessionRuns.releaseUnusedRun(run);
+        return json(200, { ok: true, seq: duplicate });
+      }
+      const partId = partIdHeader ?? randomId(16);
+      const { start } = store.stream(session, address.channelKey).append([{ body: JSON.stringify({ data: body, id: partId }) }]);
+      store.rememberPartId(session, address.channelKey, partId, start);
+      if (run) sessionRuns.noteTurnRequested(session, run, start);
+      return json(200, { ok: true, seq: start });
+    } catch (error) {
+      if (run) sessionRuns.releaseUnusedRun(run);
+      throw error;
+    }
+  }
+
+  function checkQuota(session: Session, address: StreamAddress, body: string) {
+    if (address.channel && !store.channelNames(session).has(address.channel) && store.channelNames(session).size >= MAX_CHANNELS_PER_SESSION) {
+      throw new HttpError(413, { error: `This session already has ${MAX_CHANNELS_PER_SESSION} side channels, the most it may have` }, NO_RETRY);
+    }
+    const quota = address.channel ? INPUT_QUOTAS.channel : INPUT_QUOTAS.chat;
+    const usage = store.stream(session, address.channelKey).usage;
+    const what = address.channel ? `side channel "${address.channel}"` : "chat's input";
+    if (usage.records + 1 > quota.records) {
+      throw new HttpError(413, { error: `This ${what} has reached its limit of ${quota.records.toLocaleString("en-US")} records` }, NO_RETRY);
+    }
+    if (usage.bytes + Buffer.byteLength(body) > quota.bytes) {
+      throw new HttpError(413, { error: `This ${what} has reached its limit of ${formatBytes(quota.bytes)}` }, NO_RETRY);
+    }
+  }
+
+  async function subscribe({ request, params }: RouteContext) {
+    const address = addressOf(params);
+    const { session } = await auth.session(request, address.key, "read");
+    const lastEventId = request.headers.get("last-event-id");
+    if (lastEventId !== null && !/^\d{1,15}$/.test(lastEventId)) throw badRequest("Last-Event-ID must be a sequence number");
+    const timeoutHeader = request.headers.get("timeout-seconds");
+    let waitSeconds = DEFAULT_WAIT_SECONDS;
+    if (timeoutHeader !== null) {
+      if (!/^-?\d+$/.test(timeoutHeader.trim())) throw badRequest("Timeout-Seconds must be an integer");
+      waitSeconds = Number(timeoutHeader);
+      if (waitSeconds < 1) throw badRequest("Timeout-Seconds must be greater than 0");
+      if (waitSeconds > 600) throw badRequest("Timeout-Seconds must be at most 600");
+    }
+    const target = store.stream(session, address.channelKey);
+    if (request.method === "HEAD") {
+      return new Response(null, { status: 200, headers: { "X-Last-Chunk-Index": String(Math.max(0, target.tail.seq_num - 1)), "X-Stream-Version": "v2" } });
+    }
+    return sseResponse(
+      target,
+      {
+        fromSeq: lastEventId === null ? 0 : Number(lastEventId) + 1,
+        waitSeconds,
+        peekSettled: request.headers.get("x-peek-settled") === "1",
+        pingIntervalMs: engine.settings.pingIntervalMs,
+        signal: request.signal,
+      },
+      engine.liveStreams,
+    );
+  }
+
+  async function readRecords({ request, url, params }: RouteContext) {
+    const address = addressOf(params);
+    const { session } = await auth.session(request, address.key, "read");
+    const after = url.searchParams.get("afterEventId");
+    if (after !== null && !/^\d{1,15}$/.test(after)) throw badRequest("afterEventId must be a sequence number");
+    const records = store
+      .stream(session, address.channelKey)
+      .readFrom(after === null ? 0 : Number(after) + 1)
+      .filter((record) => !isCommandRecord(record))
+      .map((record) => {
+        const envelope = envelopeOf(record.body);
+        return { data: envelope?.data ?? "", id: typeof envelope?.id === "string" ? envelope.id : "", seqNum: record.seq_num, headers: record.headers };
+      });
+    return json(200, { records });
+  }
+
+  async function initializeStream({ request, params }: RouteContext) {
+    const address = addressOf(params);
+    const { caller } = await auth.session(request, address.key, "write");
+    if (address.io === "out" && caller.kind !== "secret-key") {
+      throw new HttpError(403, { error: "Initializing the out channel requires secret key authentication" });
+    }
+    // No S2 credentials: agents in this engine write `.out` through the in-process writer.
+    return json(202, { version: "v2" });
+  }
+
+  return [
+    { method: "POST", pattern: new RegExp(`${STREAM}/append$`), handler: appendToStream },
+    { method: "GET", pattern: new RegExp(`${STREAM}/records$`), handler: readRecords },
+    { method: "GET", pattern: new RegExp(`${STREAM}$`), handler: subscribe },
+    { method: "HEAD", pattern: new RegExp(`${STREAM}$`), handler: subscribe },
+    { method: "PUT", pattern: new RegExp(`${STREAM}$`), handler: initializeStream },
+  ];
+}

@@ -1,0 +1,36 @@
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Request bodies are refused past these sizes before they are read; Trigger.dev's own limits where it has one. */
+export const BODY_LIMITS = {
+  createSession: 32 * KiB,
+  updateSession: 32 * KiB,
+  closeSession: 1 * KiB,
+  endAndContinue: 1 * KiB,
+  /** One record; S2's per-record ceiling is about 1 MiB. */
+  append: 1 * MiB,
+  snapshot: 64 * MiB,
+} as const;
+
+/**
+ * What a session's client-writable streams may hold (records and bytes not
+ * yet trimmed). A chat message is a few KiB and `.in` is never trimmed, so
+ * the chat input allows a long conversation with attachments; side channels
+ * carry small control records.
+ */
+export const INPUT_QUOTAS = {
+  chat: { records: 10_000, bytes: 16 * MiB },
+  channel: { records: 10_000, bytes: 4 * MiB },
+} as const;
+
+export const MAX_CHANNELS_PER_SESSION = 8;
+
+/** Side-channel names: short, and free of the `:` and `/` that scopes and paths use as separators. */
+export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** How much of each open channel log stays in memory, and how many logs stay open. */
+export const STREAM_MEMORY = { records: 256, bytes: 256 * KiB } as const;
+export const MAX_OPEN_STREAMS = 512;
+
+/** How long new work waits for a run slot when every slot is mid-turn, and how many may wait. */
+export const RUN_QUEUE = { waitMs: 15_000, maxWaiting: 256 } as const;

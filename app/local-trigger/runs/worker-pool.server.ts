@@ -1,0 +1,267 @@
+import { Worker } from "node:worker_threads";
+import type { EngineCall, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "../worker/protocol.server";
+import type { WorkerBundle } from "./bundle.server";
+
+export type WorkerExit = { status: "COMPLETED" | "FAILED"; error?: string };
+
+type RunHooks = {
+  /** Serves a run's call into the engine; synchronous, so calls apply in the order the agent made them. */
+  onCall: (call: EngineCall) => unknown;
+  /** Called once when the thread is gone, however it went. */
+  onExit: (exit: WorkerExit) => void;
+};
+
+/**
+ * One worker thread, from the moment a boot is asked for: it may wait for a
+ * boot slot, boot (import the SDK and the project's tasks, run a warm-up
+ * generation), wait in the pool, and then serve exactly one run.
+ */
+export class PoolWorker {
+  state: "waiting" | "booting" | "ready" | "gone" = "waiting";
+  thread?: Worker;
+  readonly booted: Promise<string[]>;
+  private hooks?: RunHooks;
+  private resolveBoot!: (taskIds: string[]) => void;
+  private rejectBoot!: (error: Error) => void;
+  private exited = false;
+
+  constructor(readonly bundle: WorkerBundle) {
+    this.booted = new Promise<string[]>((resolve, reject) => {
+      this.resolveBoot = resolve;
+      this.rejectBoot = reject;
+    });
+    // Reported to whoever runs on this worker; never an unhandled rejection.
+    this.booted.catch(() => {});
+  }
+
+  get assigned() {
+    return this.hooks !== undefined;
+  }
+
+  /** Gives this worker its run; the run starts as soon as the worker has booted. */
+  assign(run: RunAssignment, hooks: RunHooks) {
+    this.hooks = hooks;
+    this.booted.then(
+      () => this.send({ type: "start", run }),
+      (error: Error) => this.exit({ status: "FAILED", error: error.message }),
+    );
+  }
+
+  /** Ends the thread (or its pending boot) at once: cancelling a run ends its process on Trigger.dev too. */
+  terminate() {
+    if (this.state === "gone") return;
+    const wasWaiting = this.state === "waiting";
+    this.state = "gone";
+    this.rejectBoot(new Error("The worker was stopped before it booted"));
+    if (wasWaiting) this.exit({ status: "FAILED", error: "canceled before it started" });
+    void this.thread?.terminate();
+  }
+
+  spawn(boot: WorkerBootData, env: Record<string, string | undefined>, onBooted: (ok: boolean) => void) {
+    this.state = "booting";
+    const thread = new Worker(this.bundle.workerEntry, { workerData: boot, env });
+    this.thread = thread;
+    let settled = false;
+    const booted = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      onBooted(ok);
+    };
+    thread.on("message", (message: WorkerToParent) => {
+      switch (message.type) {
+        case "ready":
+          if (this.state === "booting") this.state = "ready";
+          this.resolveBoot(message.taskIds);
+          return booted(true);
+        case "boot-failed":
+          this.rejectBoot(new Error(`The project's tasks failed to load: ${message.error.split("\n")[0]}`));
+          return booted(false);
+        case "call":
+          return this.serveCall(message);
+        case "exit":
+          return this.exit({ status: message.status, error: message.error });
+      }
+    });
+    thread.on("error", (error) => {
+      this.rejectBoot(error);
+      booted(false);
+      this.exit({ status: "FAILED", error: error.stack ?? error.message });
+    });
+    thread.on("exit", (code) => {
+      this.rejectBoot(new Error(`The worker exited with code ${code} before it booted`));
+      booted(false);
+      this.state = "gone";
+      this.exit({ status: code === 0 ? "COMPLETED" : "FAILED", error: code === 0 ? undefined : `the worker exited with code ${code}` });
+    });
+  }
+
+  private serveCall(message: Extract<WorkerToParent, { type: "call" }>) {
+    try {
+      if (!this.hooks) throw new Error("no run is assigned to this worker");
+      this.send({ type: "call-result", requestId: message.requestId, value: this.hooks.onCall(message.call) });
+    } catch (error) {
+      this.send({ type: "call-error", requestId: message.requestId, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private exit(exit: WorkerExit) {
+    if (this.exited || !this.hooks) return;
+    this.exited = true;
+    this.hooks.onExit(exit);
+  }
+
+  private send(message: ParentToWorker) {
+    try {
+      this.thread?.postMessage(message);
+    } catch {
+      // The thread is gone; its exit handler settles the run.
+    }
+  }
+}
+
+export type WorkerPoolOptions = {
+  bundle: WorkerBundle;
+  boot: Omit<WorkerBootData, "taskModules" | "lazyChunks">;
+  env: Record<string, string | undefined>;
+  /** Booted workers kept waiting for the next run. */
+  warmWorkers: number;
+  /** Boots allowed at once: booting is CPU-bound, so more than the cores only makes every boot slower. */
+  maxConcurrentBoots: number;
+  log: (message: string) => void;
+};
+
+/**
+ * Boots worker threads with bounded concurrency and keeps a few booted ones
+ * waiting. A run that needs a worker takes a booted one, else one whose boot
+ * is under way, else goes to the front of the boot queue; refilling the pool
+ * comes after every run that is waiting.
+ */
+export class WorkerPool {
+  private bundle: WorkerBundle;
+  /** Unassigned workers: booting or ready. */
+  private readonly idle: PoolWorker[] = [];
+  /** Workers waiting for a boot slot, the ones runs need first. */
+  private readonly bootQueue: PoolWorker[] = [];
+  private readonly all = new Set<PoolWorker>();
+  private booting = 0;
+  private closed = false;
+  /** After a failed boot the pool waits for demand or new code before booting spares again, so broken tasks do not boot in a loop. */
+  private refillPaused = false;
+  taskIds: Promise<string[]>;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.bundle = options.bundle;
+    const first = this.enqueue(false);
+    this.idle.push(first);
+    this.taskIds = first.booted;
+    this.refill();
+  }
+
+  /** Booted workers waiting for a run. */
+  get readyCount() {
+    return this.idle.filter((worker) => worker.state === "ready").length;
+  }
+
+  get bootingCount() {
+    return this.booting;
+  }
+
+  /** A worker for a run, taken from the pool or queued for a boot ahead of spares. */
+  take(): PoolWorker {
+    if (this.closed) throw new Error("The local engine is shutting down");
+    this.refillPaused = false;
+    const readyIndex = this.idle.findIndex((worker) => worker.state === "ready");
+    const bootingIndex = this.idle.findIndex((worker) => worker.state === "booting");
+    const index = readyIndex !== -1 ? readyIndex : bootingIndex;
+    let worker: PoolWorker;
+    if (index !== -1) {
+      worker = this.idle.splice(index, 1)[0]!;
+    } else {
+      // A queued spare becomes this run's worker, at the front of the queue.
+      const spareIndex = this.idle.findIndex((candidate) => candidate.state === "waiting");
+      worker = spareIndex !== -1 ? this.idle.splice(spareIndex, 1)[0]! : this.enqueue(true);
+      const queued = this.bootQueue.indexOf(worker);
+      if (queued > 0) {
+        this.bootQueue.splice(queued, 1);
+        this.bootQueue.unshift(worker);
+      }
+    }
+    this.refill();
+    this.pump();
+    return worker;
+  }
+
+  /** Ends a worker a run no longer needs, booted or not. */
+  release(worker: PoolWorker) {
+    const index = this.idle.indexOf(worker);
+    if (index !== -1) this.idle.splice(index, 1);
+    this.discard(worker);
+    this.pump();
+  }
+
+  /** New code for new runs, as a deploy does on Trigger.dev: spares are replaced, live runs keep their version. */
+  replaceBundle(bundle: WorkerBundle) {
+    this.bundle = bundle;
+    for (const worker of this.idle.splice(0)) this.discard(worker);
+    this.refillPaused = false;
+    const first = this.enqueue(false);
+    this.idle.push(first);
+    this.taskIds = first.booted;
+    this.taskIds.catch(() => {});
+    this.refill();
+  }
+
+  async close() {
+    this.closed = true;
+    this.bootQueue.length = 0;
+    const threads = [...this.all].flatMap((worker) => (worker.thread ? [worker.thread] : []));
+    for (const worker of this.all) worker.terminate();
+    await Promise.all(threads.map((thread) => thread.terminate()));
+  }
+
+  private enqueue(urgent: boolean) {
+    const worker = new PoolWorker(this.bundle);
+    this.all.add(worker);
+    if (urgent) this.bootQueue.unshift(worker);
+    else this.bootQueue.push(worker);
+    this.pump();
+    return worker;
+  }
+
+  private discard(worker: PoolWorker) {
+    const queued = this.bootQueue.indexOf(worker);
+    if (queued !== -1) this.bootQueue.splice(queued, 1);
+    worker.terminate();
+    this.all.delete(worker);
+  }
+
+  private refill() {
+    if (this.closed || this.refillPaused) return;
+    while (this.idle.length < this.options.warmWorkers) this.idle.push(this.enqueue(false));
+  }
+
+  private pump() {
+    while (!this.closed && this.booting < this.options.maxConcurrentBoots && this.bootQueue.length > 0) {
+      const worker = this.bootQueue.shift()!;
+      if (worker.state !== "waiting") continue;
+      this.booting++;
+      const boot: WorkerBootData = { ...this.options.boot, taskModules: worker.bundle.taskModules, lazyChunks: worker.bundle.lazyChunks };
+      worker.spawn(boot, this.options.env, (ok) => {
+        this.booting--;
+        if (!ok) {
+          const index = this.idle.indexOf(worker);
+          if (index !== -1) {
+            this.idle.splice(index, 1);
+            this.refillPaused = true;
+          }
+        }
+        this.pump();
+      });
+      worker.thread!.once("exit", () => {
+        this.all.delete(worker);
+        const index = this.idle.indexOf(worker);
+        if (index !== -1) this.idle.splice(index, 1);
+      });
+    }
+  }
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from "node:crypto";
+import type { Run, RunManager } from "../runs/run-manager.server";
+import type { DataFolder } from "../storage/data-folder.server";
+import { controlSubtype, type NewRecord, type RecordHeader } from "../storage/record-stream.server";
+import type { EngineCall } from "../worker/protocol.server";
+import type { Session, SessionStore } from "./session-store.server";
+
+/** `.in` kinds that ask the agent for a turn; anything else (a stop) is handled by the live run if there is one. */
+const TURN_STARTING_KINDS = new Set(["message", "handover"]);
+/** A turn whose run ended before finishing it is continued in a new run this many times, then ended with an error. */
+const CONTINUATIONS_PER_TURN = 1;
+/** How long a crashed turn's continuation may wait for a slot; the client is waiting on `.out` meanwhile. */
+const RECOVERY_WAIT_MS = 5 * 60 * 1000;
+/** Live `.out` bytes (what trims have not yet dropped) one channel may hold. */
+export const OUT_CHANNEL_MAX_BYTES = 64 * 1024 * 1024;
+
+export const CRASHED_TURN_MESSAGE = "The agent stopped unexpectedly while answering. Please try again.";
+export const BUSY_TURN_MESSAGE = "The server was too busy to finish this answer. Please try again in a moment.";
+
+const SESSION_IN_EVENT_ID = "session-in-event-id";
+const SESSION_IN_CONSUMED_ID = "session-in-consumed-id";
+
+export const isTurnStarting = (kind: string) => TURN_STARTING_KINDS.has(kind);
+
+export type SessionRunsOptions = {
+  store: SessionStore;
+  data: DataFolder;
+  runs: RunManager;
+  /** S2 applies trims 10–60 s late; a reload that replays from a turn start relies on that. */
+  trimDelayMs: number;
+  log: (message: string) => void;
+};
+
+/**
+ * Sessions and the runs that serve them: which run a session has, starting a
+ * continuation when its run has ended, what a turn owes, the calls a run
+ * makes into the engine, and recovery when a run ends with a turn unfinished.
+ * Trigger.dev retries a crashed run; here a continuation run takes over and
+ * the SDK's recovery finishes the turn from the durable streams. A turn that
+ * cannot be finished that way is ended on `.out` with an error, so no client
+ * is ever left waiting.
+ */
+export class SessionRuns {
+  private readonly store: SessionStore;
+  private readonly runs: RunManager;
+  /** Continuations of the turn under way, per session. */
+  private readonly recoveries = new Map<string, number>();
+  private closing = false;
+
+  constructor(private readonly options: SessionRunsOptions) {
+    this.store = options.store;
+    this.runs = options.runs;
+  }
+
+  /** Called by the run manager when any run ends. */
+  readonly onRunEnded = (run: Run) => {
+    if (this.closing) return;
+    const session = this.store.resolve(run.sessionId);
+    if (!session || session.currentRunId !== run.id || !this.store.isOpen(session) || !session.turnInProgress) return;
+    if (run.status === "CANCELED") return;
+    const attempts = (this.recoveries.get(session.friendlyId) ?? 0) + 1;
+    if (attempts > CONTINUATIONS_PER_TURN) {
+      this.options.log(`run ${run.id} ended mid-turn again; ending the turn of ${label(session)} with an error`);
+      this.endTurnWithError(session, CRASHED_TURN_MESSAGE);
+      return;
+    }
+    this.recoveries.set(session.friendlyId, attempts);
+    this.options.log(`run ${run.id} ${run.status === "FAILED" ? "crashed" : "ended"} with a turn unfinished; continuing ${label(session)} in a new run`);
+    this.continueTurn(session);
+  };
+
+  /** The run a new or resumed session starts with; it waits QUEUED when every slot is taken. */
+  startFor(session: Session): Run {
+    const current = this.runs.get(session.currentRunId);
+    if (current && (current.status === "EXECUTING" || current.status === "QUEUED")) return current;
+    return this.createRun(session);
+  }
+
+  /**
+   * The session's executing run, starting one (a continuation once a run has
+   * existed) when there is none, and waiting for a slot when every slot is
+   * mid-turn. With `busy` the run holds its slot from then on, for the turn
+   * the caller is about to hand it. Throws CapacityError after `waitMs`.
+   */
+  async ensureRunning(session: Session, options: { busy: boolean; waitMs?: number }): Promise<Run> {
+    let run = this.runs.get(session.currentRunId);
+    if (!run || (run.status !== "EXECUTING" && run.status !== "QUEUED")) run = this.createRun(session);
+    await this.runs.execute(run, options);
+    return run;
+  }
+
+  /** A turn-starting message reached `.in` at `seq`: the session owes a turn, and its run holds its slot until then. */
+  noteTurnRequested(session: Session, run: Run, seq: number) {
+    session.lastMessageSeq = seq;
+    session.turnInProgress = true;
+    this.runs.setBusy(run.id, true);
+    this.store.persist(session);
+  }
+
+  /** The run asked to serve a turn could not be handed one after all. */
+  releaseUnusedRun(run: Run) {
+    const session = this.store.resolve(run.sessionId);
+    if (!session?.turnInProgress) this.runs.setBusy(run.id, false);
+  }
+
+  serveEngineCall(run: Run, call: EngineCall) {
+    const session = this.store.resolve(call.sessionId);
+    // A run acts only on its own session.
+    if (!session || session.friendlyId !== run.sessionId) throw new Error(`run ${run.id} may not use session ${call.sessionId}`);
+    switch (call.op) {
+      case "out-append": {
+        const stream = this.store.stream(session, call.channel ? `channel:${call.channel}:out` : "out");
+        const bytes = call.records.reduce((sum, record) => sum + record.body.length, 0);
+        if (stream.usage.bytes + bytes > OUT_CHANNEL_MAX_BYTES) {
+          throw new Error(`The session's output stream is over its ${OUT_CHANNEL_MAX_BYTES / 1024 / 1024} MiB limit`);
+        }
+        const result = stream.append(call.records);
+        if (!call.channel) this.noteOutput(session, run, call.records);
+        return result;
+      }
+      case "out-trim": {
+        const channelKey = call.channel ? `channel:${call.channel}:out` : "out";
+        // The trim command itself consumes a seq, as in S2; the records go later.
+        const result = this.store.stream(session, channelKey).append([{ body: "", headers: [["", "trim"]] }]);
+        setTimeout(() => this.store.stream(session, channelKey).trim(call.trimTo), this.options.trimDelayMs).unref();
+        return result;
+      }
+      case "snapshot-write":
+        this.options.data.writeSnapshot(session.friendlyId, call.blob);
+        return null;
+      case "snapshot-read":
+        return this.options.data.readSnapshot(session.friendlyId) ?? null;
+    }
+  }
+
+  /** Hands the session to a fresh run (`chat.requestUpgrade`), unless another run already took over. */
+  endAndContinue(session: Session, callingRunId: string): { runId: string; swapped: boolean } {
+    const current = this.runs.get(session.currentRunId);
+    if (session.currentRunId !== callingRunId && (current?.status === "EXECUTING" || current?.status === "QUEUED")) {
+      return { runId: current.id, swapped: false };
+    }
+    const run = this.runs.create(session.friendlyId, session.taskIdentifier, runPayload(session, callingRunId));
+    this.bindRun(session, run);
+    return { runId: run.id, swapped: true };
+  }
+
+  /** The session was closed: its run ends, unless the run itself asked for the close. */
+  onClosed(session: Session, callingRunId: string | undefined) {
+    this.recoveries.delete(session.friendlyId);
+    if (session.currentRunId !== callingRunId) this.runs.cancel(session.currentRunId, "session closed");
+  }
+
+  /** No run survives a restart: turns that were under way continue in new runs now, not when the user next writes. */
+  recoverInterruptedTurns() {
+    for (const session of this.store.all()) {
+      if (!session.turnInProgress || !this.store.isOpen(session)) continue;
+      this.options.log(`${label(session)} had a turn under way when the engine stopped; continuing it in a new run`);
+      this.continueTurn(session);
+    }
+  }
+
+  shutDown() {
+    this.closing = true;
+  }
+
+  private createRun(session: Session): Run {
+    const payload = runPayload(session, session.currentRunId ?? undefined);
+    // A run booted with the user's message already owes that turn.
+    const owesTurn = !payload.continuation && payload.trigger !== undefined && payload.trigger !== "preload" && payload.trigger !== "handover-prepare";
+    const run = this.runs.create(session.friendlyId, session.taskIdentifier, payload, { busy: owesTurn });
+    if (owesTurn) session.turnInProgress = true;
+    this.bindRun(session, run);
+    return run;
+  }
+
+  private bindRun(session: Session, run: Run) {
+    session.currentRunId = run.id;
+    this.store.touch(session);
+    this.store.persist(session);
+  }
+
+  private continueTurn(session: Session) {
+    this.ensureRunning(session, { busy: true, waitMs: RECOVERY_WAIT_MS }).catch((error: unknown) => {
+      if (this.closing || !this.store.isOpen(session)) return;
+      this.options.log(`could not continue ${label(session)}: ${error instanceof Error ? error.message : String(error)}`);
+      this.endTurnWithError(session, BUSY_TURN_MESSAGE);
+    });
+  }
+
+  /**
+   * What the agent's records say about the turn: a turn-complete ends it,
+   * unless a message arrived that this turn did not consume (the agent's
+   * `session-in-event-id` cursor says how far it got), which starts the next.
+   */
+  private noteOutput(session: Session, run: Run, records: { headers?: RecordHeader[] }[]) {
+    const turnComplete = records.findLast((record) => controlSubtype(record) === "turn-complete");
+    if (!turnComplete) return;
+    const consumedThrough = Number(turnComplete.headers?.find(([name]) => name === SESSION_IN_EVENT_ID)?.[1] ?? Number.NaN);
+    const owed = session.lastMessageSeq !== undefined && (Number.isFinite(consumedThrough) ? session.lastMessageSeq > consumedThrough : false);
+    this.recoveries.delete(session.friendlyId);
+    this.runs.setBusy(run.id, owed);
+    if (owed !== !!session.turnInProgress) {
+      session.turnInProgress = owed;
+      this.store.persist(session);
+    }
+  }
+
+  /**
+   * Ends the turn on `.out` the way an agent ends a failed one: an error chunk
+   * and a turn-complete. Its cursor headers mark the input as handled, so a
+   * later run does not answer the failed message out of turn.
+   */
+  private endTurnWithError(session: Session, message: string) {
+    const inTail = this.store.stream(session, "in").tail.seq_num;
+    const headers: RecordHeader[] = [["trigger-control", "turn-complete"]];
+    if (inTail > 0) headers.push([SESSION_IN_EVENT_ID, String(inTail - 1)], [SESSION_IN_CONSUMED_ID, String(inTail - 1)]);
+    const records: NewRecord[] = [
+      { body: JSON.stringify({ data: { type: "error", errorText: message }, id: randomUUID() }) },
+      { body: "", headers },
+    ];
+    this.store.stream(session, "out").append(records);
+    this.recoveries.delete(session.friendlyId);
+    this.runs.setBusy(session.currentRunId, false);
+    session.turnInProgress = false;
+    this.store.persist(session);
+  }
+}
+
+/** The payload a session's run boots with, as Trigger.dev builds it from the session's triggerConfig. */
+function runPayload(session: Session, previousRunId: string | undefined) {
+  const config = session.triggerConfig as { basePayload?: Record<string, unknown>; idleTimeoutInSeconds?: number };
+  const payload: Record<string, unknown> = {
+    ...(config.basePayload ?? {}),
+    ...(config.idleTimeoutInSeconds !== undefined ? { idleTimeoutInSeconds: config.idleTimeoutInSeconds } : {}),
+    sessionId: session.friendlyId,
+  };
+  if (previousRunId) {
+    // A continuation reads its pending message from `.in` and its history from the snapshot.
+    delete payload.message;
+    delete payload.messages;
+    delete payload.trigger;
+    Object.assign(payload, { continuation: true, previousRunId });
+  }
+  return payload;
+}
+
+const label = (session: Session) => session.externalId ?? session.friendlyId;

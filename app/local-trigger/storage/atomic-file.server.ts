@@ -1,0 +1,105 @@
+import fs from "node:fs";
+import path from "node:path";
+
+let tempCounter = 0;
+const previousOf = (file: string) => `${file}.prev`;
+
+function writeDurably(file: string, data: string | Uint8Array, mode?: number) {
+  const fd = fs.openSync(file, "w", mode);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function syncDirectory(dir: string) {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // Not every platform can fsync a directory; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+const tempFileFor = (file: string) => `${file}.${process.pid}.${++tempCounter}.tmp`;
+
+/**
+ * Replaces `file` so that a crash leaves either the old content or the new,
+ * never a mix: written to a temporary file, flushed to disk, then renamed over
+ * it. With `keepPrevious`, the version being replaced stays as `<file>.prev`
+ * (a hard link, so there is no moment without `file`) for readers to fall back
+ * on if the new one is ever found damaged.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, options: { keepPrevious?: boolean; mode?: number } = {}) {
+  const temp = tempFileFor(file);
+  try {
+    writeDurably(temp, data, options.mode);
+    if (options.keepPrevious && fs.existsSync(file)) {
+      fs.rmSync(previousOf(file), { force: true });
+      fs.linkSync(file, previousOf(file));
+    }
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  syncDirectory(path.dirname(file));
+}
+
+/**
+ * Creates `file` only if it does not exist yet, atomically: `link` refuses to
+ * replace an existing file, so of two processes racing, exactly one wins and
+ * the other sees EEXIST. Returns whether this call created it.
+ */
+export function createFileExclusive(file: string, data: string, mode?: number): boolean {
+  const temp = tempFileFor(file);
+  try {
+    writeDurably(temp, data, mode);
+    fs.linkSync(temp, file);
+    syncDirectory(path.dirname(file));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+export type FallbackRead<T> =
+  | { value: T; from: "current" | "previous"; problem?: string }
+  | { value: undefined; from: "none"; problem?: string };
+
+/**
+ * Reads a file written by `writeFileAtomic(…, { keepPrevious: true })`. When
+ * the current version is missing or `parse` rejects it, the previous version
+ * is used instead; `problem` says what was wrong, for the caller to report.
+ */
+export function readWithFallback<T>(file: string, parse: (text: string) => T | undefined): FallbackRead<T> {
+  const attempt = (candidate: string): { value?: T; problem?: string } => {
+    let text: string;
+    try {
+      text = fs.readFileSync(candidate, "utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === "ENOENT" ? {} : { problem: `cannot be read (${code ?? String(error)})` };
+    }
+    try {
+      const value = parse(text);
+      return value === undefined ? { problem: text.length === 0 ? "is empty" : "is damaged" } : { value };
+    } catch {
+      return { problem: text.length === 0 ? "is empty" : "is damaged" };
+    }
+  };
+  const current = attempt(file);
+  if (current.value !== undefined) return { value: current.value, from: "current" };
+  const previous = attempt(previousOf(file));
+  const problem = current.problem ?? (previous.value !== undefined ? "is missing" : undefined);
+  if (previous.value !== undefined) return { value: previous.value, from: "previous", problem };
+  return { value: undefined, from: "none", problem };
+}
