@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { configure } from "@trigger.dev/sdk";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,6 +13,16 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) child.kill("SIGTERM");
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
 
 function startCli(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", "app/local-trigger/cli.ts"], {
@@ -52,6 +63,46 @@ describe("npm run engine", () => {
 
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);
+  });
+
+  it("answers 503 while it starts, never 500, then serves", async () => {
+    const dataDir = tempDataDir();
+    const secretKey = `tr_dev_local_${"ab".repeat(24)}`;
+    fs.writeFileSync(path.join(dataDir, "secret-key"), `${secretKey}\n`);
+    const port = await freePort();
+    const cli = startCli({ LOCAL_TRIGGER_DATA_DIR: dataDir, LOCAL_TRIGGER_PORT: String(port), ECHO_AGENT_DELAY_MS: "0" });
+    const statuses: number[] = [];
+    const create = () =>
+      fetch(`http://127.0.0.1:${port}/api/v1/sessions`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${secretKey}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ type: "chat.agent", externalId: uniqueChatId("early"), taskIdentifier: "echo", triggerConfig: { basePayload: {} } }),
+      });
+    const deadline = Date.now() + 30_000;
+    while (!statuses.includes(201)) {
+      if (Date.now() > deadline) throw new Error(`never served: ${JSON.stringify(statuses)}\n${cli.output()}`);
+      try {
+        const response = await create();
+        statuses.push(response.status);
+        if (response.status === 503) expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(statuses.filter((status) => status !== 201 && status !== 503)).toEqual([]);
+    expect(statuses).toContain(503);
+  });
+
+  it("refuses to start on a damaged secret key that chats depend on, with one line naming the file", async () => {
+    const dataDir = tempDataDir();
+    fs.mkdirSync(path.join(dataDir, "sessions", "session_abc123"), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, "secret-key"), "tr_");
+    const cli = startCli({ LOCAL_TRIGGER_DATA_DIR: dataDir });
+    expect(await cli.exited).toBe(1);
+    expect(cli.output().trim().split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`cannot start: The secret file ${path.join(dataDir, "secret-key")} is damaged, and 1 chat uses it\\.`)),
+    ]);
   });
 
   it("refuses to listen beyond loopback", async () => {

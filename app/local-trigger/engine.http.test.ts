@@ -7,11 +7,15 @@ import { mintChatToken, startChatSession, startTestEngine, uniqueChatId, useEngi
  * (never a 5xx), and nothing is stored.
  */
 
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
 let engine: LocalEngine;
 let chatId: string;
+const logLines: string[] = [];
 
 beforeAll(async () => {
-  engine = await startTestEngine({ warmWorkers: 1 });
+  engine = await startTestEngine({ warmWorkers: 1, log: (line) => logLines.push(line), inputQuotas: { chat: { records: 50, bytes: 16 * MiB }, channel: { records: 10_000, bytes: 4 * MiB } } });
   chatId = uniqueChatId("http");
   await startChatSession({ chatId });
 });
@@ -233,5 +237,102 @@ describe("mounted under a path of the app's origin", () => {
     const presign = (await (await mounted(`/api/v1/sessions/${chatId}/snapshot-url`)).json()) as { presignedUrl: string };
     expect(presign.presignedUrl).toMatch(/^http:\/\/app\.test\/local-trigger\/local\/v1\/objects\/snapshots\/session_[a-z0-9]+\?/);
     expect((await mounted("/api/v1/nothing")).status).toBe(404);
+  });
+});
+
+describe("limits", () => {
+  /** A body of `bytes` bytes produced as it is sent, so the test itself holds none of it in memory. */
+  function streamedBody(bytes: number) {
+    const chunk = new Uint8Array(64 * KiB).fill(120);
+    let sent = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= bytes) return controller.close();
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+  }
+
+  it("refuses each body past its route's limit, from the declared length, before reading it", async () => {
+    const pad = (bytes: number) => JSON.stringify({ type: "chat.agent", taskIdentifier: "echo", triggerConfig: {}, pad: "x".repeat(bytes) });
+    expect((await call("/api/v1/sessions", { method: "POST", body: pad(33 * KiB) })).status).toBe(413);
+    expect((await call("/api/v1/sessions", { method: "POST", body: pad(30 * KiB) })).status).toBe(400);
+    const close = await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: JSON.stringify({ reason: "x".repeat(2 * KiB) }) });
+    expect(close.status).toBe(413);
+    expect(close.json?.error).toMatch(/larger than the 1 KiB limit/);
+    expect((await call(`/api/v1/sessions/${chatId}`)).json).toMatchObject({ closedAt: null });
+  });
+
+  it("keeps memory flat under many huge bodies sent without a declared length", async () => {
+    const before = process.memoryUsage().rss;
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(`${engine.apiURL}/api/v1/sessions`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${engine.secretKey}`, "Content-Type": "application/json" },
+          body: streamedBody(64 * MiB),
+          // @ts-expect-error Node's fetch needs `duplex` for a streamed body; the DOM typings lack it.
+          duplex: "half",
+        }).then(
+          (response) => response.status,
+          // Past the drain budget the engine cuts the connection rather than read on.
+          () => "cut",
+        ),
+      ),
+    );
+    for (const outcome of outcomes) expect([413, "cut"]).toContain(outcome);
+    expect((process.memoryUsage().rss - before) / MiB).toBeLessThan(128);
+    expect((await call(`/api/v1/sessions/${chatId}`)).status).toBe(200);
+  });
+
+  it("answers 400, not 500, to channel names that are too long or malformed", async () => {
+    const token = await mintChatToken(chatId);
+    for (const name of ["x".repeat(250), "has space", "a:b", ".hidden"]) {
+      const channel = encodeURIComponent(name);
+      expect((await call(`/realtime/v1/sessions/${chatId}/channels/${channel}/in/append`, { method: "POST", body: "{}", token })).status).toBe(400);
+      expect((await call(`/realtime/v1/sessions/${chatId}/channels/${channel}/out`, { token, headers: { "Timeout-Seconds": "1" } })).status).toBe(400);
+    }
+  });
+
+  it("holds each session's streams to their quotas with a clear 413", async () => {
+    const id = uniqueChatId("quota");
+    await startChatSession({ chatId: id });
+    const token = await mintChatToken(id);
+    const append = (path: string, body: string) => call(`/realtime/v1/sessions/${id}/${path}/append`, { method: "POST", body, token });
+
+    // Bytes: a side channel holds 4 MiB.
+    const nearlyOneMiB = JSON.stringify({ pad: "z".repeat(1000 * KiB) });
+    for (let i = 0; i < 4; i++) expect((await append("channels/screen/in", nearlyOneMiB)).status).toBe(200);
+    const full = await append("channels/screen/in", nearlyOneMiB);
+    expect(full.status).toBe(413);
+    expect(full.json?.error).toMatch(/side channel "screen" has reached its limit of 4 MiB/);
+
+    // Channels: at most 8 per session.
+    for (let i = 1; i < 8; i++) expect((await append(`channels/c${i}/in`, "{}")).status).toBe(200);
+    const ninth = await append("channels/c8/in", "{}");
+    expect(ninth.status).toBe(413);
+    expect(ninth.json?.error).toMatch(/8 side channels/);
+
+    // Records: this engine's chat input holds 50.
+    for (let i = 0; i < 50; i++) expect((await append("in", '{"kind":"stop"}')).status).toBe(200);
+    const over = await append("in", '{"kind":"stop"}');
+    expect(over.status).toBe(413);
+    expect(over.json?.error).toMatch(/chat's input has reached its limit of 50 records/);
+    expect(over.headers.get("x-should-retry")).toBe("false");
+  });
+
+  it("logs one line for each refused request, with no stack", async () => {
+    const before = logLines.length;
+    await call("/api/v1/sessions", { method: "POST", body: "{broken" });
+    await call("/api/v1/sessions/no-such-chat");
+    await call("/api/v1/sessions", { method: "POST", body: "{}", token: "tr_dev_wrong" });
+    const lines = logLines.slice(before);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(line).not.toContain("\n");
+      expect(line).not.toMatch(/\s{4}at /);
+      expect(line).toMatch(/^(POST|GET) \/api\/v1\/sessions\S*: (400|401|404) /);
+    }
   });
 });

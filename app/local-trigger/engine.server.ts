@@ -11,7 +11,7 @@ import { json } from "./http/errors.server";
 import { createNodeServer, listen } from "./http/listener.server";
 import { createRouter, withCors } from "./http/router.server";
 import type { LiveSse } from "./http/sse.server";
-import { MAX_OPEN_STREAMS, RUN_QUEUE, STREAM_MEMORY } from "./limits.server";
+import { INPUT_QUOTAS, type InputQuotas, MAX_OPEN_STREAMS, RUN_QUEUE, STREAM_MEMORY } from "./limits.server";
 import { bundleWorker, type WorkerBundle } from "./runs/bundle.server";
 import { RunManager } from "./runs/run-manager.server";
 import { WorkerPool } from "./runs/worker-pool.server";
@@ -38,6 +38,8 @@ export type LocalEngineOptions = {
   maxConcurrentBoots?: number;
   /** How long a message waits for a run slot when every slot is mid-turn, before a 429. Default 15 s. */
   queueWaitMs?: number;
+  /** What each session's client-writable streams may hold. Default: INPUT_QUOTAS. */
+  inputQuotas?: InputQuotas;
   /** S2 applies trims 10–60 s late; a reload that replays from a turn start relies on that. Default 30 s. */
   trimDelayMs?: number;
   /** Lifetime of the token `POST /api/v1/sessions` returns. Default "1h". */
@@ -126,6 +128,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         sessionTokenTTL: options.sessionTokenTTL ?? "1h",
         pingIntervalMs: options.pingIntervalMs ?? 5_000,
         queueWaitMs: options.queueWaitMs ?? RUN_QUEUE.waitMs,
+        inputQuotas: options.inputQuotas ?? INPUT_QUOTAS,
       },
     };
     const handle = createRouter([...claimsRoutes(context), ...sessionRoutes(context), ...snapshotRoutes(context), ...streamRoutes(context)], log);

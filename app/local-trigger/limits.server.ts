@@ -18,10 +18,11 @@ export const BODY_LIMITS = {
  * the chat input allows a long conversation with attachments; side channels
  * carry small control records.
  */
-export const INPUT_QUOTAS = {
+export type InputQuotas = Record<"chat" | "channel", { records: number; bytes: number }>;
+export const INPUT_QUOTAS: InputQuotas = {
   chat: { records: 10_000, bytes: 16 * MiB },
   channel: { records: 10_000, bytes: 4 * MiB },
-} as const;
+};
 
 export const MAX_CHANNELS_PER_SESSION = 8;
 

@@ -1,4 +1,5 @@
 import type { LiveSse } from "../http/sse.server";
+import type { InputQuotas } from "../limits.server";
 import { forbidden, HttpError } from "../http/errors.server";
 import type { RunManager } from "../runs/run-manager.server";
 import type { WorkerPool } from "../runs/worker-pool.server";
@@ -27,6 +28,7 @@ export type EngineContext = {
     pingIntervalMs: number;
     /** How long a message waits for a run slot when every slot is mid-turn. */
     queueWaitMs: number;
+    inputQuotas: InputQuotas;
   };
 };
 

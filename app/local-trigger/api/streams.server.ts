@@ -2,7 +2,7 @@ import { readBody, formatBytes, parseJson } from "../http/body.server";
 import { badRequest, HttpError, json, NO_RETRY, tooBusy } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { sseResponse } from "../http/sse.server";
-import { BODY_LIMITS, CHANNEL_NAME, INPUT_QUOTAS, MAX_CHANNELS_PER_SESSION } from "../limits.server";
+import { BODY_LIMITS, CHANNEL_NAME, MAX_CHANNELS_PER_SESSION } from "../limits.server";
 import { CapacityError, type Run } from "../runs/run-manager.server";
 import { isTurnStarting } from "../sessions/session-runs.server";
 import { envelopeOf, type Session } from "../sessions/session-store.server";
@@ -108,7 +108,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
     if (address.channel && !store.channelNames(session).has(address.channel) && store.channelNames(session).size >= MAX_CHANNELS_PER_SESSION) {
       throw new HttpError(413, { error: `This session already has ${MAX_CHANNELS_PER_SESSION} side channels, the most it may have` }, NO_RETRY);
     }
-    const quota = address.channel ? INPUT_QUOTAS.channel : INPUT_QUOTAS.chat;
+    const quota = address.channel ? engine.settings.inputQuotas.channel : engine.settings.inputQuotas.chat;
     const usage = store.stream(session, address.channelKey).usage;
     const what = address.channel ? `side channel "${address.channel}"` : "chat's input";
     if (usage.records + 1 > quota.records) {
