@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { parseServerEnv } from "./env.server";
 import { createGuestCookie, ownerTag, readGuestId, resolveGuest } from "./guest.server";
 import { cookieFrom, tempDataDir } from "./test-support.server";
+import { StartupError } from "~/local-trigger/storage/secrets.server";
 
 const env = vi.hoisted(() => ({ current: undefined as import("./env.server").ServerEnv | undefined }));
 vi.mock("./env.server", async (importOriginal) => ({
@@ -71,6 +72,27 @@ describe("createGuestCookie", () => {
     const signed = cookieFrom(await first.serialize("some-guest"));
     const afterRestart = createGuestCookie(localEnv);
     expect(await afterRestart.parse(signed)).toBe("some-guest");
+  });
+
+  it("regenerates an empty cookie secret while no chat depends on it", async () => {
+    const localEnv = localTestEnv();
+    const secretFile = path.join(localEnv.LOCAL_TRIGGER_DATA_DIR, "cookie-secret");
+    fs.writeFileSync(secretFile, "");
+    const cookie = createGuestCookie(localEnv);
+    expect(fs.readFileSync(secretFile, "utf8").trim()).toMatch(/^\S{32,}$/);
+    expect(await cookie.parse(cookieFrom(await cookie.serialize("some-guest")))).toBe("some-guest");
+  });
+
+  it("refuses to start on an empty or short cookie secret that guests' chats depend on, naming the file", () => {
+    const localEnv = localTestEnv();
+    const secretFile = path.join(localEnv.LOCAL_TRIGGER_DATA_DIR, "cookie-secret");
+    fs.mkdirSync(path.join(localEnv.LOCAL_TRIGGER_DATA_DIR, "sessions", "session_abc"), { recursive: true });
+    for (const damaged of ["", "too-short"]) {
+      fs.writeFileSync(secretFile, damaged);
+      expect(() => createGuestCookie(localEnv)).toThrow(StartupError);
+      expect(() => createGuestCookie(localEnv)).toThrow(`The secret file ${secretFile} is ${damaged ? "damaged" : "empty"}, and the guests who own its 1 chat sign in with it.`);
+      expect(fs.readFileSync(secretFile, "utf8")).toBe(damaged);
+    }
   });
 
   it("signs with SESSION_SECRET against Trigger.dev, and marks the cookie Secure in production", async () => {

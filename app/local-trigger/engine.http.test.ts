@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine.server";
 import { mintChatToken, startChatSession, startTestEngine, uniqueChatId, useEngine } from "./testing/harness";
@@ -334,5 +335,27 @@ describe("limits", () => {
       expect(line).not.toMatch(/\s{4}at /);
       expect(line).toMatch(/^(POST|GET) \/api\/v1\/sessions\S*: (400|401|404) /);
     }
+  });
+});
+
+describe("malformed requests", () => {
+  /** Sends raw bytes and returns the status line, so requests no HTTP client would send can be tried. */
+  function raw(request: string): Promise<string> {
+    const { port } = new URL(engine.apiURL);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => socket.end(request));
+      let answer = "";
+      socket.on("data", (chunk) => (answer += chunk));
+      socket.on("end", () => resolve(answer.split("\r\n")[0] ?? ""));
+      socket.on("error", reject);
+    });
+  }
+
+  it("answers request lines and headers the Fetch API cannot represent with a 4xx, and keeps serving", async () => {
+    expect(await raw("GET /api/v1/sessions HTTP/1.1\r\nHost: exa mple\r\nConnection: close\r\n\r\n")).toBe("HTTP/1.1 401 Unauthorized");
+    expect(await raw("TRACE /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")).toBe("HTTP/1.1 400 Bad Request");
+    // A path that looks like a URL stays a path.
+    expect(await raw("GET //evil.example/api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")).toBe("HTTP/1.1 404 Not Found");
+    expect((await call(`/api/v1/sessions/${chatId}`)).status).toBe(200);
   });
 });

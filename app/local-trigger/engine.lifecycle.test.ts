@@ -192,6 +192,21 @@ describe("run slots", () => {
   });
 });
 
+describe("worker boots", () => {
+  it("boots workers with bounded concurrency during a burst of new chats, then refills the warm pool", async () => {
+    const engine = await start({ maxConcurrentBoots: 1, warmWorkers: 1, maxLiveRuns: 8, delayMs: 0 });
+    await engine.taskIds();
+    let mostBootingAtOnce = 0;
+    const sampler = setInterval(() => (mostBootingAtOnce = Math.max(mostBootingAtOnce, engine.stats().bootingWorkers)), 2);
+    const chats = Array.from({ length: 5 }, (_, i) => new NodeChat({ id: uniqueChatId(`burst${i}`), transport: makeTransport(engine).transport }));
+    await Promise.all(chats.map((chat, i) => chat.sendMessage({ text: `burst ${i}` })));
+    clearInterval(sampler);
+    chats.forEach((chat, i) => expect(textOf(chat.messages[1])).toBe(expectedReply(`burst ${i}`, 1)));
+    expect(mostBootingAtOnce).toBe(1);
+    await waitFor(() => engine.stats().warmWorkers === 1);
+  });
+});
+
 describe("development reloads", () => {
   it("runs changed task code in the next run when watching", async () => {
     const taskDir = fs.mkdtempSync(path.join(os.tmpdir(), "local-trigger-tasks-"));

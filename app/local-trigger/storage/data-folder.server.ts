@@ -181,7 +181,8 @@ export function countSessions(dataDir: string): number {
 export function isIntactSnapshot(text: string): boolean {
   const parsed = parseTranscriptBlob(text);
   if (!parsed) return false;
-  if (parsed.version !== 2) return true;
+  // Version 1 is one JSON document, whole if it parsed; version 2 is line-based and ends in a trailer.
+  if (!text.startsWith('{"v":2')) return true;
   const trailerStart = text.length - TRANSCRIPT_TRAILER_BYTES;
   if (trailerStart < 0 || !readTranscriptTrailer(text.slice(trailerStart))) return false;
   const footerStart = text.lastIndexOf("\n", trailerStart - 2) + 1;

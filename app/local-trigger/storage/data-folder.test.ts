@@ -1,0 +1,111 @@
+import fs from "node:fs";
+import path from "node:path";
+import { serializeTranscriptSnapshot } from "@trigger.dev/core/v3";
+import { describe, expect, it } from "vitest";
+import { tempDataDir } from "../testing/harness";
+import { DataFolder, isIntactSnapshot, type SessionRow } from "./data-folder.server";
+import { StartupError } from "./secrets.server";
+
+const row = (overrides: Partial<SessionRow> = {}): SessionRow => ({
+  friendlyId: "session_abc123",
+  externalId: "chat-1",
+  type: "chat.agent",
+  taskIdentifier: "echo",
+  triggerConfig: {},
+  tags: ["guest:1"],
+  metadata: null,
+  closedAt: null,
+  closedReason: null,
+  expiresAt: null,
+  createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+  currentRunId: null,
+  trims: {},
+  ...overrides,
+});
+
+const snapshot = (ids: string[]) =>
+  serializeTranscriptSnapshot({
+    version: 2,
+    savedAt: 1,
+    lastOutEventId: "9",
+    messages: ids.map((id) => ({ id, final: true, message: { id, role: "user", parts: [{ type: "text", text: `message ${id}` }] } })),
+  } as Parameters<typeof serializeTranscriptSnapshot>[0]);
+
+describe("DataFolder", () => {
+  it("lets one engine at a time own a folder, and takes over a lock left by a process that is gone", () => {
+    const dir = tempDataDir();
+    const first = new DataFolder(dir, () => {});
+    expect(() => new DataFolder(dir, () => {})).toThrow(/already in use by another engine in this process/);
+    first.release();
+    new DataFolder(dir, () => {}).release();
+
+    fs.writeFileSync(path.join(dir, "engine.lock"), `${process.ppid}\n`);
+    expect(() => new DataFolder(dir, () => {})).toThrow(StartupError);
+    expect(() => new DataFolder(dir, () => {})).toThrow(`in use by another engine (process ${process.ppid})`);
+
+    fs.writeFileSync(path.join(dir, "engine.lock"), "999999999\n");
+    const afterCrash = new DataFolder(dir, () => {});
+    expect(fs.readFileSync(path.join(dir, "engine.lock"), "utf8").trim()).toBe(String(process.pid));
+    afterCrash.release();
+    expect(fs.existsSync(path.join(dir, "engine.lock"))).toBe(false);
+  });
+
+  it("falls back to the previous session row when the current one is torn or not a row, and repairs it", () => {
+    const dir = tempDataDir();
+    const reports: string[] = [];
+    const data = new DataFolder(dir, (message) => reports.push(message));
+    data.saveSession(row({ updatedAt: "2026-01-01T00:00:01.000Z" }));
+    data.saveSession(row({ updatedAt: "2026-01-01T00:00:02.000Z", tags: ["guest:1", "newer"] }));
+    const file = path.join(dir, "sessions", "session_abc123", "session.json");
+
+    for (const damage of ['{"friendlyId":"session_abc1', JSON.stringify({ friendlyId: "session_abc123" }), ""]) {
+      fs.writeFileSync(file, damage);
+      reports.length = 0;
+      expect(data.loadSessions()).toEqual([row({ updatedAt: "2026-01-01T00:00:01.000Z" })]);
+      expect(reports).toEqual([expect.stringMatching(/session\.json is (damaged|empty); restored the previous version of session session_abc123/)]);
+      expect(fs.readFileSync(`${file}.damaged`, "utf8")).toBe(damage);
+      // Repaired: the next load has nothing to report.
+      reports.length = 0;
+      expect(data.loadSessions()).toHaveLength(1);
+      expect(reports).toEqual([]);
+      data.saveSession(row({ updatedAt: "2026-01-01T00:00:02.000Z" }));
+    }
+    data.release();
+  });
+
+  it("skips, with one line, a session whose row and previous row are both unreadable", () => {
+    const dir = tempDataDir();
+    const reports: string[] = [];
+    const data = new DataFolder(dir, (message) => reports.push(message));
+    data.saveSession(row());
+    fs.writeFileSync(path.join(dir, "sessions", "session_abc123", "session.json"), "{");
+    expect(data.loadSessions()).toEqual([]);
+    expect(reports).toEqual([expect.stringMatching(/session\.json is damaged and has no previous version; skipped session session_abc123/)]);
+    data.release();
+  });
+
+  it("serves the previous snapshot when the current one was cut short", () => {
+    const dir = tempDataDir();
+    const reports: string[] = [];
+    const data = new DataFolder(dir, (message) => reports.push(message));
+    data.writeSnapshot("session_abc123", snapshot(["a"]));
+    data.writeSnapshot("session_abc123", snapshot(["a", "b"]));
+    expect(data.readSnapshot("session_abc123")).toBe(snapshot(["a", "b"]));
+    const file = path.join(dir, "sessions", "session_abc123", "snapshot.blob");
+    fs.writeFileSync(file, snapshot(["a", "b"]).slice(0, -10));
+    expect(data.readSnapshot("session_abc123")).toBe(snapshot(["a"]));
+    expect(reports).toEqual([expect.stringMatching(/snapshot\.blob is damaged; using the previous snapshot/)]);
+    data.release();
+  });
+});
+
+describe("isIntactSnapshot", () => {
+  it("accepts whole snapshots of either version and refuses cut-off or foreign ones", () => {
+    const whole = snapshot(["a", "b", "c"]);
+    expect(isIntactSnapshot(whole)).toBe(true);
+    for (let cut = 1; cut < whole.length; cut += 7) expect(isIntactSnapshot(whole.slice(0, cut)), `cut at ${cut}`).toBe(false);
+    expect(isIntactSnapshot(JSON.stringify({ version: 1, savedAt: 1, messages: [] }))).toBe(true);
+    expect(isIntactSnapshot("not a snapshot")).toBe(false);
+  });
+});
