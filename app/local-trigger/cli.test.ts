@@ -4,7 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { configure } from "@trigger.dev/sdk";
 import { afterEach, describe, expect, it } from "vitest";
-import { expectedReply, makeTransport, tempDataDir, uniqueChatId } from "./testing/harness";
+import { expectedReply, makeTransport, startTestEngine, tempDataDir, uniqueChatId } from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /* `npm run engine` as its own process, used as a remote Trigger.dev would be. */
@@ -103,6 +103,20 @@ describe("npm run engine", () => {
     expect(cli.output().trim().split("\n")).toEqual([
       expect.stringMatching(new RegExp(`cannot start: The secret file ${path.join(dataDir, "secret-key")} is damaged, and 1 chat uses it\\.`)),
     ]);
+  });
+
+  it("refuses a data folder another engine is using", async () => {
+    const dataDir = tempDataDir();
+    const inUse = await startTestEngine({ dataDir });
+    try {
+      const cli = startCli({ LOCAL_TRIGGER_DATA_DIR: dataDir });
+      expect(await cli.exited).toBe(1);
+      expect(cli.output().trim()).toBe(
+        `[local-trigger] cannot start: The data folder ${dataDir} is in use by another engine (process ${process.pid}). Stop that process, or give this one its own folder with LOCAL_TRIGGER_DATA_DIR.`,
+      );
+    } finally {
+      await inUse.close();
+    }
   });
 
   it("refuses to listen beyond loopback", async () => {

@@ -37,6 +37,8 @@ export type SessionRow = z.infer<typeof SessionRowSchema>;
 const SESSION_FILE = "session.json";
 const SNAPSHOT_FILE = "snapshot.blob";
 const LOCK_FILE = "engine.lock";
+const LOCK_HEARTBEAT_MS = 5_000;
+const LOCK_STALE_MS = 3 * LOCK_HEARTBEAT_MS;
 const SESSION_ID = /^session_[a-z0-9]+$/;
 
 export const randomId = (bytes = 12) => randomBytes(bytes).toString("base64url").replace(/[-_]/g, "x").toLowerCase();
@@ -54,6 +56,7 @@ const heldInThisProcess = new Set<string>();
 export class DataFolder {
   readonly sessionsDir: string;
   private readonly lockFile: string;
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(
     readonly dataDir: string,
@@ -67,6 +70,7 @@ export class DataFolder {
 
   /** Gives the folder up for the next engine. */
   release() {
+    clearInterval(this.heartbeat);
     heldInThisProcess.delete(this.dataDir);
     try {
       if (fs.readFileSync(this.lockFile, "utf8").trim() === String(process.pid)) fs.rmSync(this.lockFile, { force: true });
@@ -150,13 +154,20 @@ export class DataFolder {
     return path.join(this.sessionsDir, friendlyId);
   }
 
+  /**
+   * The lock file names the holder's pid and is touched every few seconds.
+   * It counts as held only while that process is alive and the file is
+   * fresh: after a crash a new process may reuse the old pid (containers
+   * restart with the same pids), and a stale file must not keep it out.
+   */
   private lock() {
     if (heldInThisProcess.has(this.dataDir)) {
       throw new StartupError(`The data folder ${this.dataDir} is already in use by another engine in this process.`);
     }
     if (!createFileExclusive(this.lockFile, `${process.pid}\n`)) {
       const holder = Number(readText(this.lockFile)?.trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      const age = Date.now() - (statTime(this.lockFile) ?? 0);
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder) && age < LOCK_STALE_MS) {
         throw new StartupError(
           `The data folder ${this.dataDir} is in use by another engine (process ${holder}). Stop that process, or give this one its own folder with LOCAL_TRIGGER_DATA_DIR.`,
         );
@@ -165,6 +176,15 @@ export class DataFolder {
       writeFileAtomic(this.lockFile, `${process.pid}\n`);
     }
     heldInThisProcess.add(this.dataDir);
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      try {
+        fs.utimesSync(this.lockFile, now, now);
+      } catch {
+        // Removed from under us; the next engine to start takes the folder.
+      }
+    }, LOCK_HEARTBEAT_MS);
+    this.heartbeat.unref();
   }
 }
 
@@ -193,6 +213,14 @@ export function isIntactSnapshot(text: string): boolean {
 function readText(file: string) {
   try {
     return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function statTime(file: string) {
+  try {
+    return fs.statSync(file).mtimeMs;
   } catch {
     return undefined;
   }

@@ -33,7 +33,7 @@ const snapshot = (ids: string[]) =>
   } as Parameters<typeof serializeTranscriptSnapshot>[0]);
 
 describe("DataFolder", () => {
-  it("lets one engine at a time own a folder, and takes over a lock left by a process that is gone", () => {
+  it("lets one engine at a time own a folder, and takes over a lock left by a process that is gone or stale", () => {
     const dir = tempDataDir();
     const first = new DataFolder(dir, () => {});
     expect(() => new DataFolder(dir, () => {})).toThrow(/already in use by another engine in this process/);
@@ -43,6 +43,11 @@ describe("DataFolder", () => {
     fs.writeFileSync(path.join(dir, "engine.lock"), `${process.ppid}\n`);
     expect(() => new DataFolder(dir, () => {})).toThrow(StartupError);
     expect(() => new DataFolder(dir, () => {})).toThrow(`in use by another engine (process ${process.ppid})`);
+
+    // A live process whose lock went stale is not an engine: its pid was reused after a crash.
+    const longAgo = new Date(Date.now() - 60_000);
+    fs.utimesSync(path.join(dir, "engine.lock"), longAgo, longAgo);
+    new DataFolder(dir, () => {}).release();
 
     fs.writeFileSync(path.join(dir, "engine.lock"), "999999999\n");
     const afterCrash = new DataFolder(dir, () => {});
