@@ -148,7 +148,7 @@ describe("run slots", () => {
   });
 
   it("makes a message wait while every slot is mid-turn, then refuses it with 429 and Retry-After, storing nothing", async () => {
-    // Longer than an idle run is kept before it gives up its slot (3 s), shorter than the busy turn (10 s).
+    // Longer than an idle run is kept before it gives up its slot (1 s), shorter than the busy turn (10 s).
     const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 25, queueWaitMs: 4_000 });
     const busyChat = new NodeChat({ id: uniqueChatId("busy"), transport: makeTransport(engine).transport });
     const sending = busyChat.sendMessage({ text: "words:400 keep the only slot busy" });

@@ -51,7 +51,7 @@ export type RunManagerOptions = {
  * straight on (a quick reply, a tool round trip) keeps its warm run instead of
  * paying a boot for every turn.
  */
-const IDLE_BEFORE_EVICTION_MS = 3_000;
+const IDLE_BEFORE_EVICTION_MS = 1_000;
 const RETRY_AFTER_SECONDS = 5;
 const ENDED_RUNS_KEPT = 1_000;
 
