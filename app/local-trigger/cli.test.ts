@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { configure } from "@trigger.dev/sdk";
 import { afterEach, describe, expect, it } from "vitest";
-import { expectedReply, makeTransport, startTestEngine, tempDataDir, uniqueChatId } from "./testing/harness";
+import { expectedReply, freePort, makeTransport, startTestEngine, tempDataDir, uniqueChatId } from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /* `npm run engine` as its own process, used as a remote Trigger.dev would be. */
@@ -13,16 +12,6 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) child.kill("SIGTERM");
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 function startCli(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", "app/local-trigger/cli.ts"], {

@@ -175,6 +175,23 @@ describe("run slots", () => {
     expect(textOf(retried.messages[1])).toBe(expectedReply("hello again", 1));
   });
 
+  it("answers a message that was waiting for a slot with 409 when its chat is closed meanwhile", async () => {
+    const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 25, queueWaitMs: 10_000 });
+    const busyChat = new NodeChat({ id: uniqueChatId("busy"), transport: makeTransport(engine).transport });
+    const sending = busyChat.sendMessage({ text: "words:200 keep the only slot busy" });
+    await waitFor(() => textOf(busyChat.messages[1]).includes("w2"));
+
+    const chatId = uniqueChatId("closed-while-waiting");
+    const { publicAccessToken } = await startChatSession({ chatId });
+    const waiting = appendMessage(engine, chatId, publicAccessToken, "hello?");
+    await sleep(300);
+    await sessions.close(chatId, { reason: "deleted" });
+    const answer = await waiting;
+    expect(answer.status).toBe(409);
+    expect(((await answer.json()) as { code: string }).code).toBe("session_closed");
+    await sending;
+  });
+
   it("gives a waiting message the slot once the turn holding it has ended and its run has idled briefly", async () => {
     const engine = await start({ maxLiveRuns: 1, warmWorkers: 1, delayMs: 10, queueWaitMs: 20_000 });
     const busyChat = new NodeChat({ id: uniqueChatId("first"), transport: makeTransport(engine).transport });

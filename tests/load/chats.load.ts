@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
 import type { ChatTransport, UIMessage, UIMessageChunk } from "ai";
+import { freePort } from "../../app/local-trigger/testing/harness";
 import { NodeChat, textOf } from "../../app/local-trigger/testing/node-chat";
 
 /*
@@ -36,16 +36,6 @@ type TurnResult = {
   errors: string[];
   crossTalk: boolean;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -82,6 +82,8 @@ export function streamRoutes(engine: EngineContext): Route[] {
         run = await sessionRuns.ensureRunning(session, { busy: true, waitMs: engine.settings.queueWaitMs });
       } catch (error) {
         if (error instanceof CapacityError) throw tooBusy(error.message, error.retryAfterSeconds);
+        // Closed while the message waited for a run: the run it waited on was canceled with the session.
+        requireOpen(session);
         throw error;
       }
     }

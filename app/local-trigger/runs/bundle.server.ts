@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { isProcessAlive } from "../storage/data-folder.server";
 import type { WorkerBootData } from "../worker/protocol.server";
 
 export type WorkerBundle = {
@@ -22,17 +23,8 @@ function removeBundlesOfDeadProcesses(cacheRoot: string) {
   }
   for (const entry of entries) {
     const pid = Number(entry.split("-")[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
     fs.rmSync(path.join(cacheRoot, entry), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -167,7 +167,7 @@ export class DataFolder {
     if (!createFileExclusive(this.lockFile, `${process.pid}\n`)) {
       const holder = Number(readText(this.lockFile)?.trim());
       const age = Date.now() - (statTime(this.lockFile) ?? 0);
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder) && age < LOCK_STALE_MS) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder) && age < LOCK_STALE_MS) {
         throw new StartupError(
           `The data folder ${this.dataDir} is in use by another engine (process ${holder}). Stop that process, or give this one its own folder with LOCAL_TRIGGER_DATA_DIR.`,
         );
@@ -226,7 +226,8 @@ function statTime(file: string) {
   }
 }
 
-function isAlive(pid: number) {
+/** Whether a process with this pid exists (one we may not signal counts). */
+export function isProcessAlive(pid: number) {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { auth, configure } from "@trigger.dev/sdk";
@@ -70,3 +71,14 @@ export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 10_0
 
 export const expectedReply = (text: string, promptMessages: number, words = 8) =>
   `Reply to "${text}" after ${promptMessages} prompt messages. ${Array.from({ length: words }, (_, i) => `w${i + 1}`).join(" ")}`;
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
