@@ -46,6 +46,8 @@ export class SessionRuns {
   /** Continuations of the turn under way, per session. */
   private readonly recoveries = new Map<string, number>();
   private closing = false;
+  /** Delayed trims; a closed engine must not touch the folder the next one owns. */
+  private readonly trimTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: SessionRunsOptions) {
     this.store = options.store;
@@ -122,7 +124,12 @@ export class SessionRuns {
         const channelKey = call.channel ? `channel:${call.channel}:out` : "out";
         // The trim command itself consumes a seq, as in S2; the records go later.
         const result = this.store.stream(session, channelKey).append([{ body: "", headers: [["", "trim"]] }]);
-        setTimeout(() => this.store.stream(session, channelKey).trim(call.trimTo), this.options.trimDelayMs).unref();
+        const timer = setTimeout(() => {
+          this.trimTimers.delete(timer);
+          this.store.stream(session, channelKey).trim(call.trimTo);
+        }, this.options.trimDelayMs);
+        timer.unref();
+        this.trimTimers.add(timer);
         return result;
       }
       case "snapshot-write":
@@ -161,6 +168,8 @@ export class SessionRuns {
 
   shutDown() {
     this.closing = true;
+    for (const timer of this.trimTimers) clearTimeout(timer);
+    this.trimTimers.clear();
   }
 
   private createRun(session: Session): Run {
