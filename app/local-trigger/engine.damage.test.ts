@@ -1,9 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { sessions } from "@trigger.dev/sdk";
+import type { UIMessage } from "ai";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine.server";
-import { expectedReply, makeTransport, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
+import { CRASHED_TURN_MESSAGE } from "./sessions/session-runs.server";
+import { expectedReply, makeTransport, mintChatToken, sleep, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /*
@@ -167,6 +169,41 @@ describe("a damaged data folder", () => {
     expect(textOf(chat.messages[5])).toBe(expectedReply("what do you remember?", 5));
     await waitFor(async () => (await transcript()).length === 6);
     expect(await transcript()).toEqual(chat.messages.map((message) => message.id));
+  });
+
+  it("ends, with an error, a turn whose stored message fails every run that reads it, instead of retrying forever", async () => {
+    const { dataDir, port, chatId, chat, file } = await conversationThenStop(1);
+    // A message that made it to disk but kills the agent (the engine refuses such messages at the door today).
+    const lastIn = JSON.parse(fs.readFileSync(file("in.jsonl"), "utf8").trim().split("\n").at(-1)!) as { seq_num: number };
+    const poison = { kind: "message", payload: { chatId, trigger: "submit-message", message: { id: "poison", role: "user", parts: [null] } } };
+    const seq = lastIn.seq_num + 1;
+    fs.appendFileSync(file("in.jsonl"), `${JSON.stringify({ seq_num: seq, timestamp: Date.now(), body: JSON.stringify({ data: JSON.stringify(poison), id: "poison" }), headers: [] })}\n`);
+    const row = JSON.parse(fs.readFileSync(file("session.json"), "utf8")) as Record<string, unknown>;
+    fs.writeFileSync(file("session.json"), JSON.stringify({ ...row, turnInProgress: true, lastMessageSeq: seq }));
+
+    const lines: string[] = [];
+    const engine = await startTestEngine({ dataDir, port, delayMs: 0, log: (line) => lines.push(line) });
+    engines.push(engine);
+    const runsStarted = () => lines.filter((line) => /^run \S+ started for/.test(line)).length;
+    await waitFor(() => lines.some((line) => /ending the turn of .* with an error/.test(line)), { timeoutMs: 20_000 });
+    await sleep(1_500);
+    expect(runsStarted()).toBe(2);
+    const out = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
+    const records = ((await out.json()) as { records: { data: { type?: string; errorText?: string } }[] }).records;
+    expect(records.some((record) => record.data.type === "error" && record.data.errorText === CRASHED_TURN_MESSAGE)).toBe(true);
+
+    // A page opened now picks the chat up from its transcript, past the failed turn, and goes on.
+    const transcript = await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/transcript`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
+    const { messages, cursors } = (await transcript.json()) as { messages: UIMessage[]; cursors: { lastOutEventId: string } };
+    expect(messages.map((message) => message.id)).toEqual(chat.messages.map((message) => message.id));
+    const reloaded = new NodeChat({
+      id: chatId,
+      messages,
+      transport: makeTransport(engine, { sessions: { [chatId]: { publicAccessToken: await mintChatToken(chatId), lastEventId: cursors.lastOutEventId } } }).transport,
+    });
+    await reloaded.sendMessage({ text: "and now?" });
+    expect(reloaded.status).toBe("ready");
+    expect(textOf(reloaded.messages.at(-1))).toBe(expectedReply("and now?", 3));
   });
 
   it("refuses to start on an empty secret key that chats depend on, naming the file", async () => {

@@ -161,6 +161,20 @@ describe("realtime streams", () => {
     expect((await append("")).status).toBe(400);
     expect((await append(JSON.stringify({ payload: {} }))).json?.error).toMatch(/kind/);
     expect((await append("42")).status).toBe(400);
+    const message = (value: unknown) => JSON.stringify({ kind: "message", payload: { chatId, trigger: "submit-message", message: value } });
+    const malformed: [string, RegExp][] = [
+      [JSON.stringify({ kind: "message", payload: "text" }), /payload must be an object/],
+      [message({ id: "m1", role: "user" }), /payload\.message\.parts must be a list/],
+      [message({ id: "m1", role: "user", parts: [null] }), /payload\.message\.parts\[0\] must be an object with a string "type"/],
+      [message({ role: "user", parts: [] }), /payload\.message\.id/],
+      [message({ id: "m1", role: "robot", parts: [] }), /payload\.message\.role/],
+      [JSON.stringify({ kind: "message", payload: { messages: [{ id: "m1", role: "user", parts: {} }] } }), /payload\.messages\[0\]\.parts must be a list/],
+    ];
+    for (const [body, error] of malformed) {
+      const response = await append(body);
+      expect(response.status, body).toBe(400);
+      expect(response.json?.error).toMatch(error);
+    }
     expect((await append(JSON.stringify({ kind: "stop" }), { "X-Part-Id": "x".repeat(300) })).status).toBe(400);
     const oversize = await append(JSON.stringify({ kind: "message", pad: "x".repeat(1024 * 1024) }));
     expect(oversize.status).toBe(413);

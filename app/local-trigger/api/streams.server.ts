@@ -60,6 +60,10 @@ export function streamRoutes(engine: EngineContext): Route[] {
         throw badRequest('Chat input must be a JSON object with a string "kind"');
       }
       kind = chunk.kind;
+      if (kind === "message") {
+        const problem = messagePayloadProblem(chunk.payload);
+        if (problem) throw badRequest(`Invalid chat message: ${problem}`);
+      }
       if (chunk.payload && typeof chunk.payload === "object" && "actionSource" in chunk.payload) {
         // Only the platform may claim webhook provenance for an action.
         delete chunk.payload.actionSource;
@@ -184,4 +188,29 @@ export function streamRoutes(engine: EngineContext): Route[] {
     { method: "HEAD", pattern: new RegExp(`${STREAM}$`), handler: subscribe },
     { method: "PUT", pattern: new RegExp(`${STREAM}$`), handler: initializeStream },
   ];
+}
+
+/**
+ * The shape the SDK's transport sends for a `message` input: a payload with
+ * the new message (or messages), each with an id, a role and a list of typed
+ * parts. Only the shape is checked, not each part's fields: the transport
+ * slims parts it knows the agent can rebuild. A malformed message would fail
+ * every run that reads it, so it is refused here instead.
+ */
+function messagePayloadProblem(payload: unknown): string | undefined {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return "payload must be an object";
+  const { message, messages, chatId } = payload as Record<string, unknown>;
+  if (chatId !== undefined && typeof chatId !== "string") return "payload.chatId must be a string";
+  if (messages !== undefined && !Array.isArray(messages)) return "payload.messages must be a list";
+  const all = [...(message === undefined ? [] : [["payload.message", message] as const]), ...((messages as unknown[] | undefined) ?? []).map((m, i) => [`payload.messages[${i}]`, m] as const)];
+  for (const [where, candidate] of all) {
+    if (typeof candidate !== "object" || candidate === null) return `${where} must be an object`;
+    const { id, role, parts } = candidate as Record<string, unknown>;
+    if (typeof id !== "string" || id === "") return `${where}.id must be a non-empty string`;
+    if (role !== "user" && role !== "assistant" && role !== "system") return `${where}.role must be "user", "assistant" or "system"`;
+    if (!Array.isArray(parts)) return `${where}.parts must be a list`;
+    const badPart = parts.findIndex((part) => typeof part !== "object" || part === null || typeof (part as { type?: unknown }).type !== "string");
+    if (badPart !== -1) return `${where}.parts[${badPart}] must be an object with a string "type"`;
+  }
+  return undefined;
 }

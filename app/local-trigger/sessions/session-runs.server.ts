@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { parseTranscriptBlob, serializeTranscriptSnapshot } from "@trigger.dev/core/v3";
 import type { Run, RunManager } from "../runs/run-manager.server";
 import type { DataFolder } from "../storage/data-folder.server";
 import { controlSubtype, type NewRecord, type RecordHeader } from "../storage/record-stream.server";
@@ -206,7 +207,8 @@ export class SessionRuns {
     if (!turnComplete) return;
     const consumedThrough = Number(turnComplete.headers?.find(([name]) => name === SESSION_IN_EVENT_ID)?.[1] ?? Number.NaN);
     const owed = session.lastMessageSeq !== undefined && (Number.isFinite(consumedThrough) ? session.lastMessageSeq > consumedThrough : false);
-    this.recoveries.delete(session.friendlyId);
+    // A run that fails on a message writes a turn-complete that leaves it owed; that is no progress, so keep counting.
+    if (!owed) this.recoveries.delete(session.friendlyId);
     this.runs.setBusy(run.id, owed);
     if (owed !== !!session.turnInProgress) {
       session.turnInProgress = owed;
@@ -215,19 +217,31 @@ export class SessionRuns {
   }
 
   /**
-   * Ends the turn on `.out` the way an agent ends a failed one: an error chunk
-   * and a turn-complete. Its cursor headers mark the input as handled, so a
-   * later run does not answer the failed message out of turn.
+   * Ends the turn the way an agent ends a failed one: an error chunk and a
+   * turn-complete on `.out`, then the turn-complete save of the snapshot.
+   * Both carry cursors past everything so far, so a later run neither
+   * answers the failed message out of turn nor replays it at boot.
    */
   private endTurnWithError(session: Session, message: string) {
-    const inTail = this.store.stream(session, "in").tail.seq_num;
+    const lastIn = this.store.stream(session, "in").tail.seq_num - 1;
     const headers: RecordHeader[] = [["trigger-control", "turn-complete"]];
-    if (inTail > 0) headers.push([SESSION_IN_EVENT_ID, String(inTail - 1)], [SESSION_IN_CONSUMED_ID, String(inTail - 1)]);
+    if (lastIn >= 0) headers.push([SESSION_IN_EVENT_ID, String(lastIn)], [SESSION_IN_CONSUMED_ID, String(lastIn)]);
     const records: NewRecord[] = [
       { body: JSON.stringify({ data: { type: "error", errorText: message }, id: randomUUID() }) },
       { body: "", headers },
     ];
-    this.store.stream(session, "out").append(records);
+    const { end } = this.store.stream(session, "out").append(records);
+    const blob = this.options.data.readSnapshot(session.friendlyId);
+    const snapshot = (blob === undefined ? undefined : parseTranscriptBlob(blob)) ?? { version: 2 as const, savedAt: 0, messages: [], state: null };
+    this.options.data.writeSnapshot(
+      session.friendlyId,
+      serializeTranscriptSnapshot({
+        ...snapshot,
+        savedAt: Date.now(),
+        lastOutEventId: String(end - 1),
+        ...(lastIn >= 0 ? { lastInEventId: String(lastIn) } : {}),
+      }),
+    );
     this.recoveries.delete(session.friendlyId);
     this.runs.setBusy(session.currentRunId, false);
     session.turnInProgress = false;
