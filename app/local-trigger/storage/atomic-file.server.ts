@@ -72,15 +72,16 @@ export function createFileExclusive(file: string, data: string, mode?: number): 
 }
 
 export type FallbackRead<T> =
-  | { value: T; from: "current" | "previous"; problem?: string }
+  | { value: T; from: "current" | "previous" | number; problem?: string }
   | { value: undefined; from: "none"; problem?: string };
 
 /**
  * Reads a file written by `writeFileAtomic(…, { keepPrevious: true })`. When
  * the current version is missing or `parse` rejects it, the previous version
- * is used instead; `problem` says what was wrong, for the caller to report.
+ * is used instead, and then each of `lastResorts` in turn (`from` is its
+ * index); `problem` says what was wrong with the current one, to report.
  */
-export function readWithFallback<T>(file: string, parse: (text: string) => T | undefined): FallbackRead<T> {
+export function readWithFallback<T>(file: string, parse: (text: string) => T | undefined, lastResorts: string[] = []): FallbackRead<T> {
   const attempt = (candidate: string): { value?: T; problem?: string } => {
     let text: string;
     try {
@@ -98,8 +99,10 @@ export function readWithFallback<T>(file: string, parse: (text: string) => T | u
   };
   const current = attempt(file);
   if (current.value !== undefined) return { value: current.value, from: "current" };
-  const previous = attempt(previousOf(file));
-  const problem = current.problem ?? (previous.value !== undefined ? "is missing" : undefined);
-  if (previous.value !== undefined) return { value: previous.value, from: "previous", problem };
-  return { value: undefined, from: "none", problem };
+  const candidates: [FallbackRead<T>["from"], string][] = [["previous", previousOf(file)], ...lastResorts.map((other, index): [number, string] => [index, other])];
+  for (const [from, candidate] of candidates) {
+    const found = attempt(candidate);
+    if (found.value !== undefined) return { value: found.value, from, problem: current.problem ?? "is missing" } as FallbackRead<T>;
+  }
+  return { value: undefined, from: "none", problem: current.problem };
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { parseTranscriptBlob, parseTranscriptFooter, readTranscriptTrailer, TRANSCRIPT_TRAILER_BYTES } from "@trigger.dev/core/v3";
 import { z } from "zod";
 import { createFileExclusive, readWithFallback, writeFileAtomic } from "./atomic-file.server";
-import { RecordStream, type RecordStreamOptions } from "./record-stream.server";
+import { controlSubtype, RecordStream, type RecordStreamOptions } from "./record-stream.server";
 import { StartupError } from "./secrets.server";
 
 const SessionRowSchema = z.object({
@@ -35,10 +35,10 @@ const SessionRowSchema = z.object({
 export type SessionRow = z.infer<typeof SessionRowSchema>;
 
 const SESSION_FILE = "session.json";
+/** The row as first written; never rewritten. */
+const CREATED_FILE = "created.json";
 const SNAPSHOT_FILE = "snapshot.blob";
 const LOCK_FILE = "engine.lock";
-const LOCK_HEARTBEAT_MS = 5_000;
-const LOCK_STALE_MS = 3 * LOCK_HEARTBEAT_MS;
 const SESSION_ID = /^session_[a-z0-9]+$/;
 
 export const randomId = (bytes = 12) => randomBytes(bytes).toString("base64url").replace(/[-_]/g, "x").toLowerCase();
@@ -56,7 +56,6 @@ const heldInThisProcess = new Set<string>();
 export class DataFolder {
   readonly sessionsDir: string;
   private readonly lockFile: string;
-  private heartbeat?: NodeJS.Timeout;
 
   constructor(
     readonly dataDir: string,
@@ -70,10 +69,9 @@ export class DataFolder {
 
   /** Gives the folder up for the next engine. */
   release() {
-    clearInterval(this.heartbeat);
     heldInThisProcess.delete(this.dataDir);
     try {
-      if (fs.readFileSync(this.lockFile, "utf8").trim() === String(process.pid)) fs.rmSync(this.lockFile, { force: true });
+      if (fs.readFileSync(this.lockFile, "utf8").trim().split(/\s+/)[0] === String(process.pid)) fs.rmSync(this.lockFile, { force: true });
     } catch {
       // Already gone.
     }
@@ -84,20 +82,30 @@ export class DataFolder {
     for (const entry of fs.readdirSync(this.sessionsDir, { withFileTypes: true })) {
       if (!entry.isDirectory() || !SESSION_ID.test(entry.name)) continue;
       const file = path.join(this.sessionsDir, entry.name, SESSION_FILE);
-      const read = readWithFallback(file, (text) => {
-        const parsed = SessionRowSchema.safeParse(JSON.parse(text));
-        return parsed.success && parsed.data.friendlyId === entry.name ? parsed.data : undefined;
-      });
+      const read = readWithFallback(
+        file,
+        (text) => {
+          const parsed = SessionRowSchema.safeParse(JSON.parse(text));
+          return parsed.success && parsed.data.friendlyId === entry.name ? parsed.data : undefined;
+        },
+        [path.join(this.sessionsDir, entry.name, CREATED_FILE)],
+      );
       if (read.from === "none") {
         // A directory whose row was never written was never acknowledged to any client.
-        if (read.problem) this.report(`${file} ${read.problem} and has no previous version; skipped session ${entry.name}`);
+        if (read.problem) this.report(`${file} ${read.problem} and has no earlier version; skipped session ${entry.name}`);
         continue;
       }
+      let row = read.value;
       if (read.from === "previous") {
-        this.report(`${file} ${read.problem}; restored the previous version of session ${entry.name} (from ${read.value.updatedAt})`);
-        this.repair(file, JSON.stringify(read.value));
+        this.report(`${file} ${read.problem}; restored the previous version of session ${entry.name} (from ${row.updatedAt})`);
+      } else if (read.from !== "current") {
+        row = this.withCloseFromStream(row);
+        this.report(
+          `${file} and its previous version are damaged; restored session ${entry.name} as it was created, with its close from its stream (later title, metadata and tag changes are lost)`,
+        );
       }
-      rows.push(read.value);
+      if (read.from !== "current") this.repair(file, JSON.stringify(row));
+      rows.push(row);
     }
     return rows;
   }
@@ -110,7 +118,29 @@ export class DataFolder {
   saveSession(row: SessionRow) {
     const dir = this.sessionDir(row.friendlyId);
     fs.mkdirSync(dir, { recursive: true });
-    writeFileAtomic(path.join(dir, SESSION_FILE), JSON.stringify(row), { keepPrevious: true });
+    const text = JSON.stringify(row);
+    // Written once and never again, so it cannot be torn by a later save: the last resort if both rows are.
+    if (!fs.existsSync(path.join(dir, CREATED_FILE))) createFileExclusive(path.join(dir, CREATED_FILE), text);
+    writeFileAtomic(path.join(dir, SESSION_FILE), text, { keepPrevious: true });
+  }
+
+  /** A row restored from its creation record is open; its `.out` says whether it was closed since. */
+  private withCloseFromStream(row: SessionRow): SessionRow {
+    const stream = this.openStream(row.friendlyId, "out", {});
+    let closed: { at: string; reason: string | null } | undefined;
+    for (let from = 0; ; ) {
+      const batch = stream.readFrom(from, 1_000);
+      if (batch.length === 0) break;
+      for (const record of batch) {
+        if (controlSubtype(record) !== "session-closed") continue;
+        closed ??= {
+          at: new Date(record.timestamp).toISOString(),
+          reason: record.headers.find(([name]) => name === "session-closed-reason")?.[1] ?? null,
+        };
+      }
+      from = batch.at(-1)!.seq_num + 1;
+    }
+    return closed ? { ...row, closedAt: closed.at, closedReason: closed.reason } : row;
   }
 
   openStream(friendlyId: string, channelKey: string, options: Omit<RecordStreamOptions, "file" | "report">) {
@@ -155,36 +185,28 @@ export class DataFolder {
   }
 
   /**
-   * The lock file names the holder's pid and is touched every few seconds.
-   * It counts as held only while that process is alive and the file is
-   * fresh: after a crash a new process may reuse the old pid (containers
-   * restart with the same pids), and a stale file must not keep it out.
+   * The lock file names the holder by pid and process start time. It counts
+   * as held only while that very process is alive: after a crash a new
+   * process may reuse the old pid (containers restart with the same pids),
+   * and a process that is merely paused still holds it.
    */
   private lock() {
     if (heldInThisProcess.has(this.dataDir)) {
       throw new StartupError(`The data folder ${this.dataDir} is already in use by another engine in this process.`);
     }
-    if (!createFileExclusive(this.lockFile, `${process.pid}\n`)) {
-      const holder = Number(readText(this.lockFile)?.trim());
-      const age = Date.now() - (statTime(this.lockFile) ?? 0);
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder) && age < LOCK_STALE_MS) {
+    const mine = `${process.pid} ${processStartTime(process.pid) ?? ""}`.trim();
+    if (!createFileExclusive(this.lockFile, `${mine}\n`)) {
+      const [pid, startTime] = (readText(this.lockFile) ?? "").trim().split(/\s+/);
+      const holder = Number(pid);
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isSameProcess(holder, startTime)) {
         throw new StartupError(
           `The data folder ${this.dataDir} is in use by another engine (process ${holder}). Stop that process, or give this one its own folder with LOCAL_TRIGGER_DATA_DIR.`,
         );
       }
       // Left behind by a process that is gone.
-      writeFileAtomic(this.lockFile, `${process.pid}\n`);
+      writeFileAtomic(this.lockFile, `${mine}\n`);
     }
     heldInThisProcess.add(this.dataDir);
-    this.heartbeat = setInterval(() => {
-      const now = new Date();
-      try {
-        fs.utimesSync(this.lockFile, now, now);
-      } catch {
-        // Removed from under us; the next engine to start takes the folder.
-      }
-    }, LOCK_HEARTBEAT_MS);
-    this.heartbeat.unref();
   }
 }
 
@@ -218,12 +240,25 @@ function readText(file: string) {
   }
 }
 
-function statTime(file: string) {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
+/** The kernel's start time of a process, which tells a process apart from a later one with its pid; undefined without /proc. */
+function processStartTime(pid: number): string | undefined {
+  return procStat(pid)?.startTime;
+}
+
+/** Fields of /proc/<pid>/stat: the state letter and the start time, read after the parenthesised command name. */
+function procStat(pid: number): { state: string; startTime: string } | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields && fields.length > 19 ? { state: fields[0]!, startTime: fields[19]! } : undefined;
+}
+
+/** Whether `pid` is still the process that wrote the lock: alive, not a zombie, and started when the lock says. */
+function isSameProcess(pid: number, startTime: string | undefined) {
+  if (!isProcessAlive(pid)) return false;
+  const stat = procStat(pid);
+  if (!stat) return true;
+  if (stat.state === "Z" || stat.state === "X") return false;
+  return !startTime || stat.startTime === startTime;
 }
 
 /** Whether a process with this pid exists (one we may not signal counts). */

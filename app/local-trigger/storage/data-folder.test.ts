@@ -33,27 +33,29 @@ const snapshot = (ids: string[]) =>
   } as Parameters<typeof serializeTranscriptSnapshot>[0]);
 
 describe("DataFolder", () => {
-  it("lets one engine at a time own a folder, and takes over a lock left by a process that is gone or stale", () => {
+  it("lets one engine at a time own a folder, and takes over a lock left by a process that is gone", () => {
     const dir = tempDataDir();
+    const lock = path.join(dir, "engine.lock");
     const first = new DataFolder(dir, () => {});
     expect(() => new DataFolder(dir, () => {})).toThrow(/already in use by another engine in this process/);
     first.release();
     new DataFolder(dir, () => {}).release();
 
-    fs.writeFileSync(path.join(dir, "engine.lock"), `${process.ppid}\n`);
+    // Another live process holds it: refused, even while that process is paused.
+    const parentStart = fs.readFileSync(`/proc/${process.ppid}/stat`, "utf8").split(") ")[1]!.split(" ")[19];
+    fs.writeFileSync(lock, `${process.ppid} ${parentStart}\n`);
     expect(() => new DataFolder(dir, () => {})).toThrow(StartupError);
     expect(() => new DataFolder(dir, () => {})).toThrow(`in use by another engine (process ${process.ppid})`);
 
-    // A live process whose lock went stale is not an engine: its pid was reused after a crash.
-    const longAgo = new Date(Date.now() - 60_000);
-    fs.utimesSync(path.join(dir, "engine.lock"), longAgo, longAgo);
+    // The same pid with another start time is a later process that reused the pid: the lock is stale.
+    fs.writeFileSync(lock, `${process.ppid} 1\n`);
     new DataFolder(dir, () => {}).release();
 
-    fs.writeFileSync(path.join(dir, "engine.lock"), "999999999\n");
+    fs.writeFileSync(lock, "999999999\n");
     const afterCrash = new DataFolder(dir, () => {});
-    expect(fs.readFileSync(path.join(dir, "engine.lock"), "utf8").trim()).toBe(String(process.pid));
+    expect(fs.readFileSync(lock, "utf8").split(" ")[0]).toBe(String(process.pid));
     afterCrash.release();
-    expect(fs.existsSync(path.join(dir, "engine.lock"))).toBe(false);
+    expect(fs.existsSync(lock)).toBe(false);
   });
 
   it("falls back to the previous session row when the current one is torn or not a row, and repairs it", () => {
@@ -79,14 +81,31 @@ describe("DataFolder", () => {
     data.release();
   });
 
-  it("skips, with one line, a session whose row and previous row are both unreadable", () => {
+  it("restores a session from its creation record when both versions of its row are damaged, closed if its stream says so", () => {
     const dir = tempDataDir();
     const reports: string[] = [];
     const data = new DataFolder(dir, (message) => reports.push(message));
+    const sessionDir = path.join(dir, "sessions", "session_abc123");
     data.saveSession(row());
-    fs.writeFileSync(path.join(dir, "sessions", "session_abc123", "session.json"), "{");
+    data.saveSession(row({ metadata: { title: "Later" }, updatedAt: "2026-01-02T00:00:00.000Z" }));
+    data.saveSession(row({ metadata: { title: "Latest" }, updatedAt: "2026-01-03T00:00:00.000Z" }));
+    fs.writeFileSync(path.join(sessionDir, "session.json"), "{");
+    fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "");
+    expect(data.loadSessions()).toEqual([row()]);
+    expect(reports).toEqual([expect.stringMatching(/and its previous version are damaged; restored session session_abc123 as it was created/)]);
+
+    // Deleted (closed) after it was created: the close is on its stream, and stays.
+    data.openStream("session_abc123", "out", {}).append([{ body: "", headers: [["trigger-control", "session-closed"], ["session-closed-reason", "Deleted by its owner"]] }]);
+    fs.writeFileSync(path.join(sessionDir, "session.json"), "{");
+    fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "{");
+    expect(data.loadSessions()).toEqual([row({ closedAt: expect.any(String), closedReason: "Deleted by its owner" })]);
+
+    fs.rmSync(path.join(sessionDir, "created.json"));
+    fs.writeFileSync(path.join(sessionDir, "session.json"), "{");
+    fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "{");
+    reports.length = 0;
     expect(data.loadSessions()).toEqual([]);
-    expect(reports).toEqual([expect.stringMatching(/session\.json is damaged and has no previous version; skipped session session_abc123/)]);
+    expect(reports).toEqual([expect.stringMatching(/session\.json is damaged and has no earlier version; skipped session session_abc123/)]);
     data.release();
   });
 

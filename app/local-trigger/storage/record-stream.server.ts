@@ -38,6 +38,8 @@ const READ_CHUNK_BYTES = 64 * 1024;
 /** Trimmed bytes at the head of the file are reclaimed once there are this many and they are over half the file. */
 const COMPACT_AFTER_BYTES = 1024 * 1024;
 const DEFAULT_MEMORY = { records: 256, bytes: 256 * 1024 };
+/** Damaged lines named one by one in the log; the rest are counted in one more line. */
+const DAMAGE_LINES_REPORTED = 10;
 
 /**
  * A durable, append-only stand-in for one S2 stream (a session's `.in` or
@@ -288,29 +290,41 @@ export class RecordStream {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       throw error;
     }
-    const damaged: { offset: number; bytes: number; line: number }[] = [];
-    let highestKept = -1;
-    // What a damaged line still says about its seq only ever raises the next seq; it never orders the good lines.
+    type Line = { offset: number; bytes: number; line: number; seq?: number; blank: boolean };
+    const lines: Line[] = [];
+    let inOrder = true;
+    let lastSeq = -1;
+    // Every seq the file shows, damaged lines' included: the next seq goes above all of them.
     let highestSeen = -1;
-    let lineNumber = 0;
     let tornAt: number | undefined;
     for (const line of this.lines(0, this.fileSize)) {
-      lineNumber++;
       const record = parseRecord(line.text);
-      if (record && record.seq_num > highestKept) {
-        highestKept = record.seq_num;
-        highestSeen = Math.max(highestSeen, record.seq_num);
-        this.remember(record, line.offset, line.bytes);
-        continue;
-      }
       highestSeen = Math.max(highestSeen, record?.seq_num ?? seqOfDamagedLine(line.text) ?? -1);
-      if (!line.terminated) {
+      if (!line.terminated && !record) {
         tornAt = line.offset;
-      } else if (line.text.trim() !== "" || line.bytes > 1) {
-        damaged.push({ offset: line.offset, bytes: line.bytes, line: lineNumber });
+        break;
       }
+      if (!line.terminated) {
+        // Whole but for its newline: end it, or the next append would run on from it.
+        fs.appendFileSync(this.file, "\n");
+        this.fileSize += 1;
+      }
+      lines.push({ offset: line.offset, bytes: line.bytes, line: lines.length + 1, seq: record?.seq_num, blank: !record && line.text.trim() === "" });
+      if (!record) continue;
+      if (inOrder && record.seq_num > lastSeq) this.remember(record, line.offset, line.bytes);
+      else inOrder = false;
+      lastSeq = record.seq_num;
     }
-    this.nextSeq = highestSeen + 1;
+
+    // Keep the most records whose seqs rise in file order; anything else is damage.
+    const records = lines.filter((line) => line.seq !== undefined);
+    const kept = new Set(longestRising(records.map((line) => line.seq!)).map((index) => records[index]!));
+    const damaged = lines.filter((line) => !kept.has(line) && !line.blank);
+    // A line past the last kept record that says nothing of its seq still took one.
+    const lastKept = lines.findLastIndex((line) => kept.has(line));
+    const unreadableAfter = lines.slice(lastKept + 1).filter((line) => line.seq === undefined && !line.blank).length + (tornAt === undefined ? 0 : 1);
+    const keptTop = lastKept === -1 ? -1 : lines[lastKept]!.seq!;
+    this.nextSeq = Math.max(highestSeen + 1, keptTop + 1 + unreadableAfter);
 
     if (tornAt !== undefined) {
       fs.truncateSync(this.file, tornAt);
@@ -321,7 +335,7 @@ export class RecordStream {
   }
 
   /** Moves damaged lines to `<file>.damaged` and rewrites the log without them, keeping every record. */
-  private quarantine(damaged: { offset: number; bytes: number; line: number }[], report: (message: string) => void) {
+  private quarantine(damaged: { offset: number; bytes: number; line: number; seq?: number }[], report: (message: string) => void) {
     const whole = fs.readFileSync(this.file).subarray(0, this.fileSize);
     const kept: Buffer[] = [];
     const removed: Buffer[] = [];
@@ -334,8 +348,12 @@ export class RecordStream {
     kept.push(whole.subarray(cursor));
     fs.appendFileSync(`${this.file}.damaged`, Buffer.concat(removed));
     writeFileAtomic(this.file, Buffer.concat(kept));
-    for (const bad of damaged) {
-      report(`${this.file}: line ${bad.line} is not a valid record; moved it to ${this.file}.damaged and kept the records around it`);
+    for (const bad of damaged.slice(0, DAMAGE_LINES_REPORTED)) {
+      const what = bad.seq === undefined ? "is not a valid record" : `holds seq ${bad.seq}, out of order with the records around it`;
+      report(`${this.file}: line ${bad.line} ${what}; moved it to ${this.file}.damaged and kept the records around it`);
+    }
+    if (damaged.length > DAMAGE_LINES_REPORTED) {
+      report(`${this.file}: ${damaged.length - DAMAGE_LINES_REPORTED} more damaged lines moved to ${this.file}.damaged`);
     }
     // Offsets moved: index the clean file again.
     this.recent = [];
@@ -370,4 +388,24 @@ function parseRecord(text: string): StreamRecord | undefined {
 function seqOfDamagedLine(text: string): number | undefined {
   const match = /^\{"seq_num":(\d{1,15})[,}]/.exec(text);
   return match ? Number(match[1]) : undefined;
+}
+
+/** Positions of a longest strictly rising run (not necessarily contiguous) of `values`. */
+function longestRising(values: number[]): number[] {
+  const tails: number[] = [];
+  const previous: number[] = new Array(values.length).fill(-1);
+  for (let i = 0; i < values.length; i++) {
+    let low = 0;
+    let high = tails.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (values[tails[mid]!]! < values[i]!) low = mid + 1;
+      else high = mid;
+    }
+    if (low > 0) previous[i] = tails[low - 1]!;
+    tails[low] = i;
+  }
+  const result: number[] = [];
+  for (let i = tails.at(-1) ?? -1; i !== -1; i = previous[i]!) result.push(i);
+  return result.reverse();
 }

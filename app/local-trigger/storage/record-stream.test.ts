@@ -154,12 +154,36 @@ describe("RecordStream damage", () => {
     expect(stream.append([{ body: "next" }]).start).toBe(10);
   });
 
-  it("never reuses a seq, even when the highest records are damaged beyond reading", () => {
+  it("never reuses a seq, even when the last record is damaged beyond reading", () => {
     const file = withRecords(5);
     damageLine(file, 4, "%%%");
-    const stream = open(file, { seqFloor: 5, report: () => {} });
+    const stream = open(file, { report: () => {} });
     expect(seqs(stream)).toEqual([0, 1, 2, 3]);
     expect(stream.append([{ body: "next" }]).start).toBe(5);
+  });
+
+  it("goes on from a persisted floor above everything the file shows", () => {
+    const stream = open(withRecords(3), { seqFloor: 40 });
+    expect(stream.append([{ body: "next" }]).start).toBe(40);
+  });
+
+  it("sets aside a valid-looking record whose seq is out of order, keeping every record around it", () => {
+    const file = withRecords(33);
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    lines[9] = lines[9]!.replace('"seq_num":9,', '"seq_num":900000,');
+    fs.writeFileSync(file, lines.join("\n"));
+    const reports: string[] = [];
+    const stream = open(file, { report: (message) => reports.push(message) });
+    expect(seqs(stream)).toEqual(Array.from({ length: 33 }, (_, i) => i).filter((i) => i !== 9));
+    expect(reports).toEqual([expect.stringMatching(/line 10 holds seq 900000, out of order/)]);
+  });
+
+  it("ends a whole last record that lost its newline, so the next append starts a line of its own", () => {
+    const file = withRecords(2);
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").trimEnd());
+    const stream = open(file);
+    stream.append([{ body: "next" }]);
+    expect(bodies(open(file))).toEqual(["r0", "r1", "next"]);
   });
 
   it("sets aside records whose seq goes backwards", () => {
