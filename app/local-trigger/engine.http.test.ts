@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine.server";
-import { mintChatToken, startChatSession, startTestEngine, uniqueChatId, useEngine } from "./testing/harness";
+import { mintChatToken, sleep, startChatSession, startTestEngine, uniqueChatId, useEngine, waitFor } from "./testing/harness";
 
 /*
  * Every endpoint against bad input over raw HTTP: each gets a clear 4xx
@@ -354,16 +354,55 @@ describe("limits", () => {
 
 describe("malformed requests", () => {
   /** Sends raw bytes and returns the status line, so requests no HTTP client would send can be tried. */
-  function raw(request: string): Promise<string> {
+  function raw(request: string, { keepOpen = false } = {}): Promise<string> {
     const { port } = new URL(engine.apiURL);
     return new Promise((resolve, reject) => {
-      const socket = net.connect(Number(port), "127.0.0.1", () => socket.end(request));
+      const socket = net.connect(Number(port), "127.0.0.1", () => (keepOpen ? socket.write(request) : socket.end(request)));
       let answer = "";
-      socket.on("data", (chunk) => (answer += chunk));
-      socket.on("end", () => resolve(answer.split("\r\n")[0] ?? ""));
+      socket.on("data", (chunk) => {
+        answer += chunk;
+        // A kept-open socket is answered once the status line is in.
+        if (keepOpen && answer.includes("\r\n")) socket.destroy();
+      });
+      socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""));
       socket.on("error", reject);
     });
   }
+
+  it("refuses a body declared far past the limit at once, without waiting for it", async () => {
+    const startedAt = Date.now();
+    const answer = await raw(
+      `POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${engine.secretKey}\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{"type":`,
+    );
+    expect(answer).toBe("HTTP/1.1 413 Payload Too Large");
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+  });
+
+  it("stops waiting for a refused body that never comes", async () => {
+    const startedAt = Date.now();
+    const answer = await raw(`POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${engine.secretKey}\r\nContent-Length: 40000\r\n\r\n`, {
+      keepOpen: true,
+    });
+    expect(answer).toBe("HTTP/1.1 413 Payload Too Large");
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+  });
+
+  it("logs one line, no stack, when a client hangs up mid-body", async () => {
+    const before = logLines.length;
+    const { port } = new URL(engine.apiURL);
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => {
+        socket.write(`POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${engine.secretKey}\r\nContent-Length: 1000\r\n\r\n{"type"`);
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 100);
+      });
+    });
+    await waitFor(() => logLines.length > before);
+    await sleep(200);
+    expect(logLines.slice(before)).toEqual([expect.stringMatching(/^POST \/api\/v1\/sessions: 400 The request body was cut off before it ended$/)]);
+  });
 
   it("answers request lines and headers the Fetch API cannot represent with a 4xx, and keeps serving", async () => {
     expect(await raw("GET /api/v1/sessions HTTP/1.1\r\nHost: exa mple\r\nConnection: close\r\n\r\n")).toBe("HTTP/1.1 401 Unauthorized");

@@ -3,33 +3,45 @@ import { badRequest, HttpError, NO_RETRY } from "./errors.server";
 
 /** Past its limit, a body is read and thrown away (never kept) up to this much, then the connection is cut. */
 const discardBudget = (limitBytes: number) => Math.max(limitBytes * 8, 4 * 1024 * 1024);
+/** How long a refused body may take to arrive before the connection is cut. */
+const DISCARD_TIMEOUT_MS = 3_000;
 
 /**
  * Reads a body with a hard cap, answering 413 past it without keeping the
  * rest: checked against Content-Length before reading anything, then while
- * streaming, because a chunked upload has no declared length.
+ * streaming, because a chunked upload has no declared length. A refused body
+ * is drained briefly so the client can read the 413 (a connection reset
+ * mid-upload would hide it), unless it declared more than is worth draining.
  */
 export async function readBody(request: Request, limitBytes: number): Promise<string> {
-  const tooLarge = async () => {
-    // Drain (within reason) rather than reset: a connection cut mid-upload would hide the 413 from the client.
-    await discard(request, discardBudget(limitBytes));
-    return new HttpError(413, { error: `Request body is larger than the ${formatBytes(limitBytes)} limit` }, NO_RETRY);
-  };
+  const tooLarge = (closeNow = false) =>
+    new HttpError(413, { error: `Request body is larger than the ${formatBytes(limitBytes)} limit` }, closeNow ? { ...NO_RETRY, Connection: "close" } : NO_RETRY);
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limitBytes) throw await tooLarge();
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    if (declared > discardBudget(limitBytes)) throw tooLarge(true);
+    await discard(request, discardBudget(limitBytes));
+    throw tooLarge();
+  }
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The client went away mid-upload: nobody is left to answer, so no more than a line in the log.
+      throw badRequest("The request body was cut off before it ended");
+    }
+    if (chunk.done) break;
+    size += chunk.value.byteLength;
     if (size > limitBytes) {
       reader.releaseLock();
-      throw await tooLarge();
+      await discard(request, discardBudget(limitBytes));
+      throw tooLarge();
     }
-    chunks.push(value);
+    chunks.push(chunk.value);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
@@ -37,11 +49,20 @@ export async function readBody(request: Request, limitBytes: number): Promise<st
 async function discard(request: Request, maxBytes: number) {
   if (!request.body || request.body.locked) return;
   const reader = request.body.getReader();
+  const deadline = Date.now() + DISCARD_TIMEOUT_MS;
   let size = 0;
-  while (size <= maxBytes) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    size += value.byteLength;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    while (size <= maxBytes) {
+      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()))));
+      const next = await Promise.race([reader.read(), timedOut]);
+      clearTimeout(timer);
+      if (next === "timeout") break;
+      if (next.done) return;
+      size += next.value.byteLength;
+    }
+  } catch {
+    return;
   }
   await reader.cancel().catch(() => {});
 }

@@ -2,6 +2,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 
+const REQUEST_HEADERS_TIMEOUT_MS = 20_000;
+/** Receiving a whole request, body included; streamed responses (SSE) are not limited by it. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /**
  * A node:http server around a Fetch handler. Written here rather than taken
  * from a framework because the engine needs two behaviours exactly: a body
@@ -9,7 +13,7 @@ import { Readable } from "node:stream";
  * drop and resumes), and a client hang-up must abort the request signal.
  */
 export function createNodeServer(handler: (request: Request) => Promise<Response>) {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const abort = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) abort.abort();
@@ -61,6 +65,10 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
         res.end(JSON.stringify({ error: "Internal error in the local engine" }));
       });
   });
+  // A client that trickles its headers or body must not hold a connection (and a file descriptor) for long.
+  server.headersTimeout = REQUEST_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  return server;
 }
 
 /** The request's URL; the Host header is only trusted as far as it parses as one. */

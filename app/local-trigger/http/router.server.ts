@@ -70,6 +70,9 @@ export function createRouter(routes: Route[], log: (message: string) => void) {
       if (error instanceof HttpError) {
         log(`${request.method} ${clip(pathname, 160)}: ${error.status} ${clip(error.message, 300)}`);
         response = json(error.status, error.body, error.headers);
+      } else if (isOutOfDescriptors(error)) {
+        log(`${request.method} ${clip(pathname, 160)}: 503 out of file descriptors (${(error as NodeJS.ErrnoException).code})`);
+        response = json(503, { error: "The server is overloaded; try again in a moment" }, { "Retry-After": "5" });
       } else {
         log(`${request.method} ${clip(pathname, 160)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         response = json(500, { error: "Internal error in the local engine" });
@@ -88,4 +91,10 @@ export function withCors(response: Response) {
 const clip = (text: string, max: number) => {
   const line = text.replace(/\s+/g, " ");
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+};
+
+/** Too many open connections or files: the machine is overloaded, not the engine broken. */
+const isOutOfDescriptors = (error: unknown) => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "EMFILE" || code === "ENFILE";
 };
