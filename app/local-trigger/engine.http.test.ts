@@ -169,6 +169,10 @@ describe("realtime streams", () => {
       [message({ role: "user", parts: [] }), /payload\.message\.id/],
       [message({ id: "m1", role: "robot", parts: [] }), /payload\.message\.role/],
       [JSON.stringify({ kind: "message", payload: { messages: [{ id: "m1", role: "user", parts: {} }] } }), /payload\.messages\[0\]\.parts must be a list/],
+      [message({ id: "m1", role: "user", parts: [{ type: "text" }] }), /parts\[0\] is a "text" part without a string "text"/],
+      [message({ id: "m1", role: "assistant", parts: [{ type: "text", text: 5 }] }), /parts\[0\] is a "text" part without a string "text"/],
+      [message({ id: "m1", role: "user", parts: [{ type: "text", text: "ok" }, { type: "file" }] }), /payload\.message\.parts\[1\] is not a valid "file" part/],
+      [message({ id: "m1", role: "user", parts: [] }), /payload\.message\.parts/],
     ];
     for (const [body, error] of malformed) {
       const response = await append(body);
@@ -181,6 +185,15 @@ describe("realtime streams", () => {
     expect(oversize.headers.get("access-control-allow-origin")).toBe("*");
     expect((await call("/realtime/v1/sessions/no-such-chat/in/append", { method: "POST", body: '{"kind":"stop"}' })).status).toBe(404);
     expect(await outTail(chatId)).toBe(before);
+  });
+
+  it("accepts the slimmed assistant message the transport sends back with a tool result", async () => {
+    const id = uniqueChatId("tool-result");
+    await startChatSession({ chatId: id });
+    const token = await mintChatToken(id);
+    const slimmed = { id: "a1", role: "assistant", parts: [{ type: "tool-calc", toolCallId: "c1", state: "output-available", output: 3 }] };
+    const body = JSON.stringify({ kind: "message", payload: { chatId: id, trigger: "submit-message", message: slimmed } });
+    expect((await call(`/realtime/v1/sessions/${id}/in/append`, { method: "POST", body, token })).status).toBe(200);
   });
 
   it("addresses a session's streams by its friendly id as well as its chat id", async () => {

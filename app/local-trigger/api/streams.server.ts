@@ -1,4 +1,5 @@
-import { readBody, formatBytes, parseJson } from "../http/body.server";
+import { safeValidateUIMessages } from "ai";
+import { formatBytes, parseJson, readBody } from "../http/body.server";
 import { badRequest, HttpError, json, NO_RETRY, tooBusy } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { sseResponse } from "../http/sse.server";
@@ -61,7 +62,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
       }
       kind = chunk.kind;
       if (kind === "message") {
-        const problem = messagePayloadProblem(chunk.payload);
+        const problem = await messagePayloadProblem(chunk.payload);
         if (problem) throw badRequest(`Invalid chat message: ${problem}`);
       }
       if (chunk.payload && typeof chunk.payload === "object" && "actionSource" in chunk.payload) {
@@ -193,11 +194,13 @@ export function streamRoutes(engine: EngineContext): Route[] {
 /**
  * The shape the SDK's transport sends for a `message` input: a payload with
  * the new message (or messages), each with an id, a role and a list of typed
- * parts. Only the shape is checked, not each part's fields: the transport
- * slims parts it knows the agent can rebuild. A malformed message would fail
- * every run that reads it, so it is refused here instead.
+ * parts. A user's message is checked whole against the AI SDK's UIMessage
+ * schema; an assistant's only for its shape and its text, because the
+ * transport slims the tool parts it sends back (the agent rebuilds them). A
+ * malformed message would fail every later turn of the chat once the agent
+ * has stored it, so it is refused here instead.
  */
-function messagePayloadProblem(payload: unknown): string | undefined {
+async function messagePayloadProblem(payload: unknown): Promise<string | undefined> {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return "payload must be an object";
   const { message, messages, chatId } = payload as Record<string, unknown>;
   if (chatId !== undefined && typeof chatId !== "string") return "payload.chatId must be a string";
@@ -211,6 +214,19 @@ function messagePayloadProblem(payload: unknown): string | undefined {
     if (!Array.isArray(parts)) return `${where}.parts must be a list`;
     const badPart = parts.findIndex((part) => typeof part !== "object" || part === null || typeof (part as { type?: unknown }).type !== "string");
     if (badPart !== -1) return `${where}.parts[${badPart}] must be an object with a string "type"`;
+    const badText = parts.findIndex((part) => /^(text|reasoning)$/.test(part.type) && typeof part.text !== "string");
+    if (badText !== -1) return `${where}.parts[${badText}] is a "${parts[badText].type}" part without a string "text"`;
+    if (role === "assistant") continue;
+    const result = await safeValidateUIMessages({ messages: [candidate] });
+    if (!result.success) return describeInvalidMessage(where, parts as { type: string }[], result.error);
   }
   return undefined;
+}
+
+function describeInvalidMessage(where: string, parts: { type: string }[], error: Error): string {
+  const issue = (error.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues?.[0];
+  // The path starts at the message's index in the list that was validated.
+  const path = issue?.path.slice(1) ?? [];
+  if (path[0] === "parts" && typeof path[1] === "number") return `${where}.parts[${path[1]}] is not a valid "${parts[path[1]]?.type}" part`;
+  return `${where}${path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")}: ${issue?.message ?? "not a valid message"}`;
 }
