@@ -4,7 +4,7 @@ import path from "node:path";
 import { parseTranscriptBlob, parseTranscriptFooter, readTranscriptTrailer, TRANSCRIPT_TRAILER_BYTES } from "@trigger.dev/core/v3";
 import { z } from "zod";
 import { createFileExclusive, readWithFallback, writeFileAtomic } from "./atomic-file.server";
-import { controlSubtype, RecordStream, type RecordStreamOptions } from "./record-stream.server";
+import { controlSubtype, MAX_SEQ, RecordStream, type RecordStreamOptions } from "./record-stream.server";
 import { StartupError } from "./secrets.server";
 
 const SessionRowSchema = z.object({
@@ -24,11 +24,11 @@ const SessionRowSchema = z.object({
   /** A turn was asked for (a message reached `.in`) and its turn-complete is not written yet: a crash here leaves a client waiting. */
   turnInProgress: z.boolean().optional(),
   /** The `.in` seq of the newest message, so the engine can tell whether a run still owes an answer. */
-  lastMessageSeq: z.number().int().optional(),
+  lastMessageSeq: z.number().int().min(0).max(MAX_SEQ).optional(),
   /** Trim marks per channel, so a restart does not resurrect trimmed records. */
-  trims: z.record(z.string(), z.number().int()),
+  trims: z.record(z.string(), z.number().int().min(0).max(MAX_SEQ + 1)),
   /** The next seq per channel as of the last save: sequence numbers continue above it even if the log is damaged. */
-  seqFloors: z.record(z.string(), z.number().int()).optional(),
+  seqFloors: z.record(z.string(), z.number().int().min(0).max(MAX_SEQ + 1)).optional(),
 });
 
 /** A session as the engine keeps it; serialised to `session.json`. */

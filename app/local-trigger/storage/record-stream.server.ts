@@ -13,6 +13,9 @@ export type StreamRecord = {
 
 export type NewRecord = { body: string; headers?: RecordHeader[] };
 
+/** The highest seq a record may carry: clients send cursors back as at most 15 digits. */
+export const MAX_SEQ = 10 ** 15 - 1;
+
 /** S2 command records (trim, fence) carry a single header with an empty name. */
 export const isCommandRecord = (record: StreamRecord) => record.headers[0]?.[0] === "";
 
@@ -101,6 +104,7 @@ export class RecordStream {
   append(items: NewRecord[]): { start: number; end: number } {
     const start = this.nextSeq;
     if (items.length === 0) return { start, end: start };
+    if (start + items.length - 1 > MAX_SEQ) throw new Error(`${this.file} has used every sequence number`);
     const timestamp = Date.now();
     const lines = items.map((item, i) => {
       const record: StreamRecord = { seq_num: start + i, timestamp, body: item.body, headers: item.headers ?? [] };
@@ -377,7 +381,8 @@ function parseRecord(text: string): StreamRecord | undefined {
   }
   if (typeof value !== "object" || value === null) return undefined;
   const { seq_num, timestamp, body, headers } = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(seq_num) || (seq_num as number) < 0 || typeof timestamp !== "number" || typeof body !== "string") return undefined;
+  if (!Number.isSafeInteger(seq_num) || (seq_num as number) < 0 || (seq_num as number) > MAX_SEQ) return undefined;
+  if (typeof timestamp !== "number" || typeof body !== "string") return undefined;
   if (!Array.isArray(headers) || !headers.every((h) => Array.isArray(h) && h.length === 2 && typeof h[0] === "string" && typeof h[1] === "string")) {
     return undefined;
   }

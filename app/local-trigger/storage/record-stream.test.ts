@@ -178,6 +178,14 @@ describe("RecordStream damage", () => {
     expect(reports).toEqual([expect.stringMatching(/line 10 holds seq 900000, out of order/)]);
   });
 
+  it("sets aside a record whose seq is past any a client could send back, and numbers on normally", () => {
+    const file = withRecords(6);
+    damageLine(file, 4, JSON.stringify({ seq_num: Number.MAX_SAFE_INTEGER, timestamp: 1, body: "x", headers: [] }));
+    const stream = open(file, { report: () => {} });
+    expect(seqs(stream)).toEqual([0, 1, 2, 3, 5]);
+    expect(stream.append([{ body: "next" }]).start).toBe(6);
+  });
+
   it("ends a whole last record that lost its newline, so the next append starts a line of its own", () => {
     const file = withRecords(2);
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").trimEnd());
