@@ -71,6 +71,7 @@ describe("POST /api/v1/sessions", () => {
       [{ method: "POST", body: validCreate({ externalId: "" }) }, 400, /externalId/],
       [{ method: "POST", body: validCreate({ tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }) }, 400, /tags/],
       [{ method: "POST", body: validCreate({ taskIdentifier: "no-such-task" }) }, 422, /not defined.*echo/],
+      [{ method: "POST", body: validCreate({ metadata: "DEEP" }).replace('"DEEP"', `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`) }, 400, /nested more than 64 levels/],
       [{ method: "POST", body: `{"type":"chat.agent","pad":"${"x".repeat(1024 * 1024)}"}` }, 413, /larger than/],
     ];
     for (const [request, status, message] of cases) {
@@ -81,6 +82,8 @@ describe("POST /api/v1/sessions", () => {
     const otherChatToken = await mintChatToken("someone-else");
     expect((await call("/api/v1/sessions", { method: "POST", body: validCreate(), token: otherChatToken })).status).toBe(403);
     expect(sessionCount()).toBe(before);
+    // Nothing half-made is left behind to break listing for everyone.
+    expect((await call("/api/v1/sessions")).status).toBe(200);
   });
 });
 
@@ -161,6 +164,7 @@ describe("realtime streams", () => {
     expect((await append("")).status).toBe(400);
     expect((await append(JSON.stringify({ payload: {} }))).json?.error).toMatch(/kind/);
     expect((await append("42")).status).toBe(400);
+    expect((await append(`{"kind":"message","payload":${'{"a":'.repeat(3000)}1${"}".repeat(3000)}}`)).json?.error).toMatch(/nested more than 64 levels/);
     const message = (value: unknown) => JSON.stringify({ kind: "message", payload: { chatId, trigger: "submit-message", message: value } });
     const malformed: [string, RegExp][] = [
       [JSON.stringify({ kind: "message", payload: "text" }), /payload must be an object/],

@@ -66,13 +66,14 @@ export function sessionRoutes(engine: EngineContext): Route[] {
         );
       }
       session = existing;
-      session.triggerConfig = body.triggerConfig as Record<string, unknown>;
-      if (body.tags) session.tags = body.tags;
-      if (body.metadata) session.metadata = body.metadata;
-      if (body.expiresAt) session.expiresAt = body.expiresAt.toISOString();
-      store.touch(session);
+      store.change(session, {
+        triggerConfig: body.triggerConfig as Record<string, unknown>,
+        ...(body.tags ? { tags: body.tags } : {}),
+        ...(body.metadata ? { metadata: body.metadata } : {}),
+        ...(body.expiresAt ? { expiresAt: body.expiresAt.toISOString() } : {}),
+      });
     } else {
-      session = store.add({
+      session = store.create({
         friendlyId: `session_${randomId()}`,
         externalId: body.externalId ?? null,
         type: body.type,
@@ -91,7 +92,6 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     }
     // Starts at once when a slot is free; otherwise it waits QUEUED, as a run does in Trigger.dev's queue.
     const run = sessionRuns.startFor(session);
-    store.persist(session);
     const publicAccessToken = await mintSessionToken({
       secretKey: engine.secretKey,
       environmentId: ENVIRONMENT_ID,
@@ -162,16 +162,14 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     await auth.requireSecretKey(request);
     const session = store.require(params[0]!);
     const body = await readJson(request, UpdateSessionRequestBody, BODY_LIMITS.updateSession);
-    if (body.externalId !== undefined && body.externalId !== session.externalId) {
-      if (body.externalId !== null && store.hasExternalId(body.externalId)) {
-        throw new HttpError(409, { error: `Another session already uses externalId "${body.externalId}"` }, NO_RETRY);
-      }
-      store.setExternalId(session, body.externalId);
+    if (body.externalId !== undefined && body.externalId !== null && body.externalId !== session.externalId && store.hasExternalId(body.externalId)) {
+      throw new HttpError(409, { error: `Another session already uses externalId "${body.externalId}"` }, NO_RETRY);
     }
-    if (body.tags) session.tags = body.tags;
-    if (body.metadata !== undefined) session.metadata = body.metadata;
-    store.touch(session);
-    store.persist(session);
+    store.change(session, {
+      ...(body.externalId !== undefined ? { externalId: body.externalId } : {}),
+      ...(body.tags ? { tags: body.tags } : {}),
+      ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+    });
     return json(200, serialize(session));
   }
 
@@ -179,11 +177,7 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     const { session } = await auth.session(request, params[0]!, "admin");
     const body = await readJson(request, CloseSessionRequestBody, BODY_LIMITS.closeSession);
     if (!session.closedAt) {
-      session.closedAt = new Date().toISOString();
-      session.closedReason = body.reason ?? null;
-      session.turnInProgress = false;
-      store.touch(session);
-      store.persist(session);
+      store.change(session, { closedAt: new Date().toISOString(), closedReason: body.reason ?? null, turnInProgress: false });
       // Live readers (the 4.8.3 transport) learn of the close from this control record.
       const headers: RecordHeader[] = [["trigger-control", "session-closed"]];
       if (session.closedReason) headers.push(["session-closed-reason", session.closedReason]);

@@ -1,5 +1,5 @@
 import { safeValidateUIMessages } from "ai";
-import { formatBytes, parseJson, readBody } from "../http/body.server";
+import { formatBytes, nestingDepth, parseJson, readBody } from "../http/body.server";
 import { badRequest, HttpError, json, NO_RETRY, tooBusy } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { sseResponse } from "../http/sse.server";
@@ -12,6 +12,8 @@ import { randomId } from "../storage/data-folder.server";
 import type { EngineContext } from "./context.server";
 
 const DEFAULT_WAIT_SECONDS = 60;
+/** Deep enough for any message's parts and metadata; deeper would overflow the agent's stack as it reads it. */
+const MAX_CHAT_INPUT_DEPTH = 64;
 const STREAM = "^/realtime/v1/sessions/([^/]+)/(?:channels/([^/]+)/)?(in|out)";
 
 type StreamAddress = { key: string; channel: string | undefined; io: "in" | "out"; channelKey: string };
@@ -61,6 +63,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
         throw badRequest('Chat input must be a JSON object with a string "kind"');
       }
       kind = chunk.kind;
+      if (nestingDepth(chunk) > MAX_CHAT_INPUT_DEPTH) throw badRequest(`Chat input is nested more than ${MAX_CHAT_INPUT_DEPTH} levels deep`);
       if (kind === "message") {
         const problem = await messagePayloadProblem(chunk.payload);
         if (problem) throw badRequest(`Invalid chat message: ${problem}`);

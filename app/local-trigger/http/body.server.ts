@@ -78,12 +78,31 @@ export function parseJson(text: string): unknown {
 
 /** Reads a JSON body within `limitBytes` and validates it, answering 400 with every problem found. */
 export async function readJson<T extends z.ZodType>(request: Request, schema: T, limitBytes: number): Promise<z.infer<T>> {
-  const parsed = schema.safeParse(parseJson(await readBody(request, limitBytes)));
+  const value = parseJson(await readBody(request, limitBytes));
+  // Deep nesting is no use to anyone and overflows the stack of whatever serialises it next.
+  if (nestingDepth(value) > MAX_JSON_DEPTH) throw badRequest(`Request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`);
     throw badRequest(`Invalid request body: ${issues.join("; ")}`, parsed.error.issues);
   }
   return parsed.data;
+}
+
+const MAX_JSON_DEPTH = 64;
+
+/** How deeply objects and arrays nest in a parsed JSON value, measured without recursion. */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 export const formatBytes = (bytes: number) => (bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`);

@@ -44,7 +44,24 @@ export class SessionStore {
     return this.sessions.size;
   }
 
-  add(row: SessionRow): Session {
+  /** A new session: on disk first, so a failed write leaves nothing half-made in memory. */
+  create(row: SessionRow): Session {
+    this.data.saveSession(row);
+    return this.add(row);
+  }
+
+  /** Changes a session on disk, then in memory; a failed write changes nothing. */
+  change(session: Session, changes: Partial<Omit<Session, "friendlyId">>) {
+    const next: Session = { ...session, ...changes, updatedAt: new Date().toISOString() };
+    this.persist(next);
+    if (next.externalId !== session.externalId) {
+      if (session.externalId) this.byExternalId.delete(session.externalId);
+      if (next.externalId) this.byExternalId.set(next.externalId, session.friendlyId);
+    }
+    Object.assign(session, next);
+  }
+
+  private add(row: SessionRow): Session {
     const session: Session = { ...row };
     this.sessions.set(session.friendlyId, session);
     if (session.externalId) this.byExternalId.set(session.externalId, session.friendlyId);
@@ -65,12 +82,6 @@ export class SessionStore {
 
   hasExternalId(externalId: string) {
     return this.byExternalId.has(externalId);
-  }
-
-  setExternalId(session: Session, externalId: string | null) {
-    if (session.externalId) this.byExternalId.delete(session.externalId);
-    session.externalId = externalId;
-    if (externalId) this.byExternalId.set(externalId, session.friendlyId);
   }
 
   /** Newest first. */
