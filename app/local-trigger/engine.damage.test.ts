@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { sessions } from "@trigger.dev/sdk";
 import type { UIMessage } from "ai";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LocalEngine } from "./engine.server";
 import { CRASHED_TURN_MESSAGE } from "./sessions/session-runs.server";
 import { expectedReply, makeTransport, mintChatToken, sleep, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
@@ -226,5 +226,69 @@ describe("a damaged data folder", () => {
     const chat = new NodeChat({ id: uniqueChatId("fresh"), transport: makeTransport(engine).transport });
     await chat.sendMessage({ text: "hello" });
     expect(textOf(chat.messages[1])).toBe(expectedReply("hello", 1));
+  });
+});
+
+describe("a full disk", () => {
+  /** Makes every write under `dir` fail as a full disk does, until the returned function is called. */
+  function fillDisk(dir: string) {
+    const full = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" });
+    const { appendFileSync, openSync } = fs;
+    const append = vi.spyOn(fs, "appendFileSync").mockImplementation((file, ...rest) => {
+      if (String(file).startsWith(dir)) throw full();
+      return appendFileSync(file, ...rest);
+    });
+    const open = vi.spyOn(fs, "openSync").mockImplementation((file, flags, ...rest) => {
+      if (String(file).startsWith(dir) && flags !== "r" && flags !== undefined) throw full();
+      return openSync(file, flags, ...rest);
+    });
+    return () => {
+      append.mockRestore();
+      open.mockRestore();
+    };
+  }
+
+  it("answers 503 while nothing can be saved, keeps running through failed turns, and goes on once there is room", async () => {
+    const dataDir = tempDataDir();
+    const lines: string[] = [];
+    const engine = await startTestEngine({ dataDir, delayMs: 20, log: (line) => lines.push(line) });
+    engines.push(engine);
+    const chatId = uniqueChatId("full");
+    const chat = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
+    await chat.sendMessage({ text: "before" });
+
+    // Full in the middle of an answer: the run cannot write, fails, and so does its continuation.
+    const cutOff = new NodeChat({ id: uniqueChatId("cut"), transport: makeTransport(engine).transport });
+    void cutOff.sendMessage({ text: "a long answer when the disk fills" });
+    await waitFor(() => textOf(cutOff.messages[1]).includes("w2"));
+    const makeRoom = fillDisk(dataDir);
+    try {
+      const token = await mintChatToken(chatId);
+      const message = { id: "u-full", role: "user", parts: [{ type: "text", text: "while full" }] };
+      const refused = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/append`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ kind: "message", payload: { message, chatId, trigger: "submit-message" } }),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("30");
+      expect(((await refused.json()) as { error: string }).error).toMatch(/disk is full/);
+      await waitFor(() => lines.some((line) => /could not (end the turn|follow up)/.test(line)), { timeoutMs: 15_000 });
+    } finally {
+      makeRoom();
+    }
+
+    await chat.sendMessage({ text: "after" });
+    expect(textOf(chat.messages.at(-1))).toBe(expectedReply("after", 3));
+  });
+
+  it("refuses to start on a full disk with one line naming the folder", async () => {
+    const dataDir = tempDataDir();
+    const makeRoom = fillDisk(dataDir);
+    try {
+      await expect(startTestEngine({ dataDir })).rejects.toThrow(new RegExp(`^The data folder ${dataDir} cannot be used: ENOSPC: no space left on device`));
+    } finally {
+      makeRoom();
+    }
   });
 });

@@ -18,7 +18,7 @@ import { WorkerPool } from "./runs/worker-pool.server";
 import { SessionRuns } from "./sessions/session-runs.server";
 import { SessionStore } from "./sessions/session-store.server";
 import { countSessions, DataFolder } from "./storage/data-folder.server";
-import { isStrongSecret, loadOrCreateSecret } from "./storage/secrets.server";
+import { isStrongSecret, loadOrCreateSecret, StartupError } from "./storage/secrets.server";
 
 export type LocalEngineOptions = {
   /** Where sessions, stream records, transcripts and the secret key live. */
@@ -72,8 +72,13 @@ const STARTING_RETRY_AFTER_SECONDS = 1;
 export async function createLocalEngine(options: LocalEngineOptions) {
   const log = options.log ?? ((message: string) => console.log(`[local-trigger] ${message}`));
   const dataDir = path.resolve(options.dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
-  const data = new DataFolder(dataDir, log);
+  let data: DataFolder;
+  try {
+    fs.mkdirSync(dataDir, { recursive: true });
+    data = new DataFolder(dataDir, log);
+  } catch (error) {
+    throw asStartupError(error, dataDir);
+  }
   let server: ReturnType<typeof createNodeServer> | undefined;
   try {
     // A root-style key (not the `tr_<env>_sk_<24>` form), so `auth.createPublicToken` self-signs with it.
@@ -182,8 +187,15 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     server?.closeAllConnections();
     server?.close();
     data.release();
-    throw error;
+    throw asStartupError(error, dataDir);
   }
+}
+
+/** A file-system error at startup (a full disk, a folder that cannot be written) says so in one line. */
+function asStartupError(error: unknown, dataDir: string) {
+  const failure = error as NodeJS.ErrnoException;
+  if (error instanceof StartupError || typeof failure?.code !== "string" || typeof failure.syscall !== "string") return error;
+  return new StartupError(`The data folder ${dataDir} cannot be used: ${failure.message}`);
 }
 
 function startingResponse() {

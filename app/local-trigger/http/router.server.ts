@@ -73,6 +73,9 @@ export function createRouter(routes: Route[], log: (message: string) => void) {
       } else if (isOutOfDescriptors(error)) {
         log(`${request.method} ${clip(pathname, 160)}: 503 out of file descriptors (${(error as NodeJS.ErrnoException).code})`);
         response = json(503, { error: "The server is overloaded; try again in a moment" }, { "Retry-After": "5" });
+      } else if (isDiskFailure(error)) {
+        log(`${request.method} ${clip(pathname, 160)}: 503 cannot write to the data folder (${(error as NodeJS.ErrnoException).code})`);
+        response = json(503, { error: "The server cannot save data right now (its disk is full or failing); try again later" }, { "Retry-After": "30" });
       } else {
         log(`${request.method} ${clip(pathname, 160)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         response = json(500, { error: "Internal error in the local engine" });
@@ -97,4 +100,10 @@ const clip = (text: string, max: number) => {
 const isOutOfDescriptors = (error: unknown) => {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === "EMFILE" || code === "ENFILE";
+};
+
+/** The disk refused a write: full, over quota, read-only or failing. Nothing about the request is wrong. */
+export const isDiskFailure = (error: unknown) => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EROFS" || code === "EIO";
 };

@@ -39,6 +39,14 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
       const flush = () => {
         flushScheduled = false;
         if (closed) return;
+        try {
+          sendAvailable();
+        } catch {
+          // The log could not be read (a failing disk): drop the connection, so the client resumes from its last seq.
+          live.drop();
+        }
+      };
+      const sendAvailable = () => {
         for (;;) {
           const records = stream.readFrom(cursor, MAX_RECORDS_PER_BATCH);
           if (records.length === 0) break;

@@ -55,9 +55,17 @@ export class SessionRuns {
     this.runs = options.runs;
   }
 
-  /** Called by the run manager when any run ends. */
+  /** Called by the run manager when any run ends (from a worker's exit event, where a throw would end the process). */
   readonly onRunEnded = (run: Run) => {
     if (this.closing) return;
+    try {
+      this.afterRunEnded(run);
+    } catch (error) {
+      this.options.log(`could not follow up on the end of run ${run.id}: ${describeError(error)}`);
+    }
+  };
+
+  private afterRunEnded(run: Run) {
     const session = this.store.resolve(run.sessionId);
     if (!session || session.currentRunId !== run.id || !this.store.isOpen(session) || !session.turnInProgress) return;
     if (run.status === "CANCELED") return;
@@ -70,7 +78,7 @@ export class SessionRuns {
     this.recoveries.set(session.friendlyId, attempts);
     this.options.log(`run ${run.id} ${run.status === "FAILED" ? "crashed" : "ended"} with a turn unfinished; continuing ${label(session)} in a new run`);
     this.continueTurn(session);
-  };
+  }
 
   /** The run a new or resumed session starts with; it waits QUEUED when every slot is taken. */
   startFor(session: Session): Run {
@@ -97,7 +105,12 @@ export class SessionRuns {
     session.lastMessageSeq = seq;
     session.turnInProgress = true;
     this.runs.setBusy(run.id, true);
-    this.store.persist(session);
+    try {
+      this.store.persist(session);
+    } catch (error) {
+      // The message is stored and its run has it; only a restart before the answer would not know it was owed.
+      this.options.log(`could not save that ${label(session)} owes a turn: ${describeError(error)}`);
+    }
   }
 
   /** The run asked to serve a turn could not be handed one after all. */
@@ -127,7 +140,12 @@ export class SessionRuns {
         const result = this.store.stream(session, channelKey).append([{ body: "", headers: [["", "trim"]] }]);
         const timer = setTimeout(() => {
           this.trimTimers.delete(timer);
-          this.store.stream(session, channelKey).trim(call.trimTo);
+          try {
+            this.store.stream(session, channelKey).trim(call.trimTo);
+          } catch (error) {
+            // Records stay a while longer; the next turn's trim covers them.
+            this.options.log(`could not trim ${channelKey} of ${label(session)}: ${describeError(error)}`);
+          }
         }, this.options.trimDelayMs);
         timer.unref();
         this.trimTimers.add(timer);
@@ -163,7 +181,11 @@ export class SessionRuns {
     for (const session of this.store.all()) {
       if (!session.turnInProgress || !this.store.isOpen(session)) continue;
       this.options.log(`${label(session)} had a turn under way when the engine stopped; continuing it in a new run`);
-      this.continueTurn(session);
+      try {
+        this.continueTurn(session);
+      } catch (error) {
+        this.options.log(`could not continue ${label(session)}: ${describeError(error)}`);
+      }
     }
   }
 
@@ -192,8 +214,12 @@ export class SessionRuns {
   private continueTurn(session: Session) {
     this.ensureRunning(session, { busy: true, waitMs: RECOVERY_WAIT_MS }).catch((error: unknown) => {
       if (this.closing || !this.store.isOpen(session)) return;
-      this.options.log(`could not continue ${label(session)}: ${error instanceof Error ? error.message : String(error)}`);
-      this.endTurnWithError(session, BUSY_TURN_MESSAGE);
+      this.options.log(`could not continue ${label(session)}: ${describeError(error)}`);
+      try {
+        this.endTurnWithError(session, BUSY_TURN_MESSAGE);
+      } catch (endError) {
+        this.options.log(`could not end the turn of ${label(session)} with an error: ${describeError(endError)}`);
+      }
     });
   }
 
@@ -268,3 +294,5 @@ function runPayload(session: Session, previousRunId: string | undefined) {
 }
 
 const label = (session: Session) => session.externalId ?? session.friendlyId;
+
+const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
