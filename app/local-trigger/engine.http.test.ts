@@ -173,8 +173,12 @@ describe("realtime streams", () => {
       [message({ role: "user", parts: [] }), /payload\.message\.id/],
       [message({ id: "m1", role: "robot", parts: [] }), /payload\.message\.role/],
       [JSON.stringify({ kind: "message", payload: { messages: [{ id: "m1", role: "user", parts: {} }] } }), /payload\.messages\[0\]\.parts must be a list/],
-      [message({ id: "m1", role: "user", parts: [{ type: "text" }] }), /parts\[0\] is a "text" part without a string "text"/],
-      [message({ id: "m1", role: "assistant", parts: [{ type: "text", text: 5 }] }), /parts\[0\] is a "text" part without a string "text"/],
+      [message({ id: "m1", role: "user", parts: [{ type: "text" }] }), /parts\[0\] is not a valid "text" part/],
+      [message({ id: "m1", role: "assistant", parts: [{ type: "text", text: 5 }] }), /parts\[0\] is not a valid "text" part/],
+      [message({ id: "m1", role: "assistant", parts: [{ type: "file", mediaType: "image/png" }] }), /parts\[0\] is not a valid "file" part/],
+      [message({ id: "m1", role: "assistant", parts: [{ type: "tool-calc", state: "output-available" }] }), /parts\[0\] is not a valid "tool-calc" part/],
+      [message({ id: "m1", role: "assistant", parts: [{ type: "dynamic-tool", toolCallId: "c1", state: "output-available" }] }), /"dynamic-tool" part/],
+      [message({ id: "m1", role: "user", parts: Array.from({ length: 1001 }, () => ({ type: "text", text: "x" })) }), /at most 1000/],
       [message({ id: "m1", role: "user", parts: [{ type: "text", text: "ok" }, { type: "file" }] }), /payload\.message\.parts\[1\] is not a valid "file" part/],
       [message({ id: "m1", role: "user", parts: [] }), /payload\.message\.parts/],
     ];
@@ -195,7 +199,14 @@ describe("realtime streams", () => {
     const id = uniqueChatId("tool-result");
     await startChatSession({ chatId: id });
     const token = await mintChatToken(id);
-    const slimmed = { id: "a1", role: "assistant", parts: [{ type: "tool-calc", toolCallId: "c1", state: "output-available", output: 3 }] };
+    const slimmed = {
+      id: "a1",
+      role: "assistant",
+      parts: [
+        { type: "tool-calc", toolCallId: "c1", state: "output-available", output: 3 },
+        { type: "tool-approve", toolCallId: "c2", state: "approval-responded", approval: { id: "p1", approved: true } },
+      ],
+    };
     const body = JSON.stringify({ kind: "message", payload: { chatId: id, trigger: "submit-message", message: slimmed } });
     expect((await call(`/realtime/v1/sessions/${id}/in/append`, { method: "POST", body, token })).status).toBe(200);
   });

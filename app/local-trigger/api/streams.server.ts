@@ -194,14 +194,19 @@ export function streamRoutes(engine: EngineContext): Route[] {
   ];
 }
 
+/** A message is a few parts; a flood of them only costs time to check and to send to the model. */
+const MAX_PARTS_PER_MESSAGE = 1_000;
+const TOOL_STATES = new Set(["input-streaming", "input-available", "approval-requested", "approval-responded", "output-available", "output-error", "output-denied"]);
+const isToolPart = (part: { type: string }) => part.type.startsWith("tool-") || part.type === "dynamic-tool";
+
 /**
  * The shape the SDK's transport sends for a `message` input: a payload with
- * the new message (or messages), each with an id, a role and a list of typed
- * parts. A user's message is checked whole against the AI SDK's UIMessage
- * schema; an assistant's only for its shape and its text, because the
- * transport slims the tool parts it sends back (the agent rebuilds them). A
- * malformed message would fail every later turn of the chat once the agent
- * has stored it, so it is refused here instead.
+ * the new message (or messages), each with an id, a role and typed parts.
+ * Parts are checked against the AI SDK's UIMessage schema, except tool parts:
+ * the transport slims those to their call id and new state (the agent
+ * rebuilds the rest), so only that much is checked. A malformed message would
+ * fail every later turn of the chat once the agent has stored it, so it is
+ * refused here instead.
  */
 async function messagePayloadProblem(payload: unknown): Promise<string | undefined> {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return "payload must be an object";
@@ -210,26 +215,38 @@ async function messagePayloadProblem(payload: unknown): Promise<string | undefin
   if (messages !== undefined && !Array.isArray(messages)) return "payload.messages must be a list";
   const all = [...(message === undefined ? [] : [["payload.message", message] as const]), ...((messages as unknown[] | undefined) ?? []).map((m, i) => [`payload.messages[${i}]`, m] as const)];
   for (const [where, candidate] of all) {
-    if (typeof candidate !== "object" || candidate === null) return `${where} must be an object`;
-    const { id, role, parts } = candidate as Record<string, unknown>;
-    if (typeof id !== "string" || id === "") return `${where}.id must be a non-empty string`;
-    if (role !== "user" && role !== "assistant" && role !== "system") return `${where}.role must be "user", "assistant" or "system"`;
-    if (!Array.isArray(parts)) return `${where}.parts must be a list`;
-    const badPart = parts.findIndex((part) => typeof part !== "object" || part === null || typeof (part as { type?: unknown }).type !== "string");
-    if (badPart !== -1) return `${where}.parts[${badPart}] must be an object with a string "type"`;
-    const badText = parts.findIndex((part) => /^(text|reasoning)$/.test(part.type) && typeof part.text !== "string");
-    if (badText !== -1) return `${where}.parts[${badText}] is a "${parts[badText].type}" part without a string "text"`;
-    if (role === "assistant") continue;
-    const result = await safeValidateUIMessages({ messages: [candidate] });
-    if (!result.success) return describeInvalidMessage(where, parts as { type: string }[], result.error);
+    const problem = await messageProblem(where, candidate);
+    if (problem) return problem;
   }
   return undefined;
 }
 
-function describeInvalidMessage(where: string, parts: { type: string }[], error: Error): string {
-  const issue = (error.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues?.[0];
-  // The path starts at the message's index in the list that was validated.
+async function messageProblem(where: string, candidate: unknown): Promise<string | undefined> {
+  if (typeof candidate !== "object" || candidate === null) return `${where} must be an object`;
+  const { id, role, parts } = candidate as Record<string, unknown>;
+  if (typeof id !== "string" || id === "") return `${where}.id must be a non-empty string`;
+  if (role !== "user" && role !== "assistant" && role !== "system") return `${where}.role must be "user", "assistant" or "system"`;
+  if (!Array.isArray(parts) || parts.length === 0) return `${where}.parts must be a list of at least one part`;
+  if (parts.length > MAX_PARTS_PER_MESSAGE) return `${where} has ${parts.length} parts; at most ${MAX_PARTS_PER_MESSAGE} are allowed`;
+  const badPart = parts.findIndex((part) => typeof part !== "object" || part === null || typeof (part as { type?: unknown }).type !== "string");
+  if (badPart !== -1) return `${where}.parts[${badPart}] must be an object with a string "type"`;
+  const typed = parts as ({ type: string } & Record<string, unknown>)[];
+  for (const [index, part] of typed.entries()) {
+    if (!isToolPart(part)) continue;
+    const valid =
+      typeof part.toolCallId === "string" && part.toolCallId !== "" && TOOL_STATES.has(part.state as string) && (part.type !== "dynamic-tool" || typeof part.toolName === "string");
+    if (!valid) return `${where}.parts[${index}] is not a valid "${part.type}" part (it needs a toolCallId, a known state, and a toolName when dynamic)`;
+  }
+  const others = typed.flatMap((part, index) => (isToolPart(part) ? [] : [{ part, index }]));
+  if (others.length === 0) return undefined;
+  const result = await safeValidateUIMessages({ messages: [{ ...candidate, parts: others.map(({ part }) => part) }] });
+  if (result.success) return undefined;
+  const issue = (result.error.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues?.[0];
+  // The path starts at the message's index in the list that was validated; part indices are into `others`.
   const path = issue?.path.slice(1) ?? [];
-  if (path[0] === "parts" && typeof path[1] === "number") return `${where}.parts[${path[1]}] is not a valid "${parts[path[1]]?.type}" part`;
+  if (path[0] === "parts" && typeof path[1] === "number") {
+    const original = others[path[1]];
+    return `${where}.parts[${original?.index}] is not a valid "${original?.part.type}" part`;
+  }
   return `${where}${path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")}: ${issue?.message ?? "not a valid message"}`;
 }
