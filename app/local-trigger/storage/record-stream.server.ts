@@ -15,6 +15,8 @@ export type NewRecord = { body: string; headers?: RecordHeader[] };
 
 /** The highest seq a record may carry: clients send cursors back as at most 15 digits. */
 export const MAX_SEQ = 10 ** 15 - 1;
+/** Far more seqs than the engine ever leaves unused in a row (it only skips the seqs of damaged lines). */
+const MAX_SEQ_GAP = 100_000;
 
 /** S2 command records (trim, fence) carry a single header with an empty name. */
 export const isCommandRecord = (record: StreamRecord) => record.headers[0]?.[0] === "";
@@ -294,16 +296,22 @@ export class RecordStream {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       throw error;
     }
-    type Line = { offset: number; bytes: number; line: number; seq?: number; blank: boolean };
+    type Line = { offset: number; bytes: number; line: number; seq?: number; farAbove?: number; blank: boolean };
     const lines: Line[] = [];
     let inOrder = true;
     let lastSeq = -1;
-    // Every seq the file shows, damaged lines' included: the next seq goes above all of them.
+    // Every plausible seq the file shows, damaged lines' included: the next seq goes above all of them.
     let highestSeen = -1;
+    // The engine never skips more than a few seqs, so one far above the records before it is damage.
+    let plausibleTop = this.trimmedBelow - 1;
     let tornAt: number | undefined;
     for (const line of this.lines(0, this.fileSize)) {
-      const record = parseRecord(line.text);
-      highestSeen = Math.max(highestSeen, record?.seq_num ?? seqOfDamagedLine(line.text) ?? -1);
+      let record = parseRecord(line.text);
+      const farAbove = record && record.seq_num > plausibleTop + MAX_SEQ_GAP ? record.seq_num : undefined;
+      if (farAbove !== undefined) record = undefined;
+      const seen = record?.seq_num ?? seqOfDamagedLine(line.text);
+      if (seen !== undefined && seen <= plausibleTop + MAX_SEQ_GAP) highestSeen = Math.max(highestSeen, seen);
+      if (record) plausibleTop = Math.max(plausibleTop, record.seq_num);
       if (!line.terminated && !record) {
         tornAt = line.offset;
         break;
@@ -313,7 +321,7 @@ export class RecordStream {
         fs.appendFileSync(this.file, "\n");
         this.fileSize += 1;
       }
-      lines.push({ offset: line.offset, bytes: line.bytes, line: lines.length + 1, seq: record?.seq_num, blank: !record && line.text.trim() === "" });
+      lines.push({ offset: line.offset, bytes: line.bytes, line: lines.length + 1, seq: record?.seq_num, farAbove, blank: !record && line.text.trim() === "" });
       if (!record) continue;
       if (inOrder && record.seq_num > lastSeq) this.remember(record, line.offset, line.bytes);
       else inOrder = false;
@@ -339,7 +347,7 @@ export class RecordStream {
   }
 
   /** Moves damaged lines to `<file>.damaged` and rewrites the log without them, keeping every record. */
-  private quarantine(damaged: { offset: number; bytes: number; line: number; seq?: number }[], report: (message: string) => void) {
+  private quarantine(damaged: { offset: number; bytes: number; line: number; seq?: number; farAbove?: number }[], report: (message: string) => void) {
     const whole = fs.readFileSync(this.file).subarray(0, this.fileSize);
     const kept: Buffer[] = [];
     const removed: Buffer[] = [];
@@ -353,7 +361,8 @@ export class RecordStream {
     fs.appendFileSync(`${this.file}.damaged`, Buffer.concat(removed));
     writeFileAtomic(this.file, Buffer.concat(kept));
     for (const bad of damaged.slice(0, DAMAGE_LINES_REPORTED)) {
-      const what = bad.seq === undefined ? "is not a valid record" : `holds seq ${bad.seq}, out of order with the records around it`;
+      const seq = bad.seq ?? bad.farAbove;
+      const what = seq === undefined ? "is not a valid record" : `holds seq ${seq}, out of order with the records around it`;
       report(`${this.file}: line ${bad.line} ${what}; moved it to ${this.file}.damaged and kept the records around it`);
     }
     if (damaged.length > DAMAGE_LINES_REPORTED) {

@@ -178,6 +178,22 @@ describe("RecordStream damage", () => {
     expect(reports).toEqual([expect.stringMatching(/line 10 holds seq 900000, out of order/)]);
   });
 
+  it("sets aside a record or a damaged line whose seq is far above the records before it, and numbers on normally", () => {
+    for (const bad of [
+      JSON.stringify({ seq_num: 999_999_999_999_999, timestamp: 1, body: "x", headers: [] }),
+      '{"seq_num":999999999999999,"garb',
+      JSON.stringify({ seq_num: 999_999_999_999_990, timestamp: 1, body: "x", headers: [] }),
+    ]) {
+      for (const at of [2, 5]) {
+        const file = withRecords(6);
+        damageLine(file, at, bad);
+        const stream = open(file, { report: () => {} });
+        expect(seqs(stream)).toEqual([0, 1, 2, 3, 4, 5].filter((seq) => seq !== at));
+        expect(stream.append([{ body: "next" }]).start).toBe(6);
+      }
+    }
+  });
+
   it("sets aside a record whose seq is past any a client could send back, and numbers on normally", () => {
     const file = withRecords(6);
     damageLine(file, 4, JSON.stringify({ seq_num: Number.MAX_SAFE_INTEGER, timestamp: 1, body: "x", headers: [] }));
