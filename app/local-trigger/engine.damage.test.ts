@@ -259,7 +259,7 @@ describe("a full disk", () => {
 
     // Full in the middle of an answer: the run cannot write, fails, and so does its continuation.
     const cutOff = new NodeChat({ id: uniqueChatId("cut"), transport: makeTransport(engine).transport });
-    void cutOff.sendMessage({ text: "a long answer when the disk fills" });
+    const cutOffSending = cutOff.sendMessage({ text: "a long answer when the disk fills" });
     await waitFor(() => textOf(cutOff.messages[1]).includes("w2"));
     const makeRoom = fillDisk(dataDir);
     try {
@@ -273,10 +273,14 @@ describe("a full disk", () => {
       expect(refused.status).toBe(503);
       expect(refused.headers.get("retry-after")).toBe("30");
       expect(((await refused.json()) as { error: string }).error).toMatch(/disk is full/);
-      await waitFor(() => lines.some((line) => /could not (end the turn|follow up)/.test(line)), { timeoutMs: 15_000 });
+      await waitFor(() => lines.some((line) => /could not end the turn .* retrying/.test(line)), { timeoutMs: 15_000 });
     } finally {
       makeRoom();
     }
+    // The turn the disk cut off ends with an error once it can be saved, rather than leaving its client waiting.
+    await cutOffSending;
+    expect(cutOff.status).toBe("error");
+    expect(cutOff.error?.message).toBe(CRASHED_TURN_MESSAGE);
 
     await chat.sendMessage({ text: "after" });
     expect(textOf(chat.messages.at(-1))).toBe(expectedReply("after", 3));

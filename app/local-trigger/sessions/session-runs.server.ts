@@ -12,6 +12,8 @@ const TURN_STARTING_KINDS = new Set(["message", "handover"]);
 const CONTINUATIONS_PER_TURN = 1;
 /** How long a crashed turn's continuation may wait for a slot; the client is waiting on `.out` meanwhile. */
 const RECOVERY_WAIT_MS = 5 * 60 * 1000;
+/** How often a turn that could not be ended (a full disk) is tried again. */
+const END_TURN_RETRY_MS = 5_000;
 /** Live `.out` bytes (what trims have not yet dropped) one channel may hold. */
 export const OUT_CHANNEL_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -47,8 +49,8 @@ export class SessionRuns {
   /** Continuations of the turn under way, per session. */
   private readonly recoveries = new Map<string, number>();
   private closing = false;
-  /** Delayed trims; a closed engine must not touch the folder the next one owns. */
-  private readonly trimTimers = new Set<NodeJS.Timeout>();
+  /** Delayed trims and retries; a closed engine must not touch the folder the next one owns. */
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: SessionRunsOptions) {
     this.store = options.store;
@@ -72,7 +74,7 @@ export class SessionRuns {
     const attempts = (this.recoveries.get(session.friendlyId) ?? 0) + 1;
     if (attempts > CONTINUATIONS_PER_TURN) {
       this.options.log(`run ${run.id} ended mid-turn again; ending the turn of ${label(session)} with an error`);
-      this.endTurnWithError(session, CRASHED_TURN_MESSAGE);
+      this.endTurnWithErrorSoon(session, CRASHED_TURN_MESSAGE);
       return;
     }
     this.recoveries.set(session.friendlyId, attempts);
@@ -105,12 +107,8 @@ export class SessionRuns {
     session.lastMessageSeq = seq;
     session.turnInProgress = true;
     this.runs.setBusy(run.id, true);
-    try {
-      this.store.persist(session);
-    } catch (error) {
-      // The message is stored and its run has it; only a restart before the answer would not know it was owed.
-      this.options.log(`could not save that ${label(session)} owes a turn: ${describeError(error)}`);
-    }
+    // The message is stored and its run has it; only a restart before the answer would not know it was owed.
+    this.persistBestEffort(session, "that a turn is owed");
   }
 
   /** The run asked to serve a turn could not be handed one after all. */
@@ -139,7 +137,7 @@ export class SessionRuns {
         // The trim command itself consumes a seq, as in S2; the records go later.
         const result = this.store.stream(session, channelKey).append([{ body: "", headers: [["", "trim"]] }]);
         const timer = setTimeout(() => {
-          this.trimTimers.delete(timer);
+          this.timers.delete(timer);
           try {
             this.store.stream(session, channelKey).trim(call.trimTo);
           } catch (error) {
@@ -148,7 +146,7 @@ export class SessionRuns {
           }
         }, this.options.trimDelayMs);
         timer.unref();
-        this.trimTimers.add(timer);
+        this.timers.add(timer);
         return result;
       }
       case "snapshot-write":
@@ -191,8 +189,8 @@ export class SessionRuns {
 
   shutDown() {
     this.closing = true;
-    for (const timer of this.trimTimers) clearTimeout(timer);
-    this.trimTimers.clear();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
   }
 
   private createRun(session: Session): Run {
@@ -208,19 +206,39 @@ export class SessionRuns {
   private bindRun(session: Session, run: Run) {
     session.currentRunId = run.id;
     this.store.touch(session);
-    this.store.persist(session);
+    // The run exists either way; a restart that lost this only starts a continuation of its own.
+    this.persistBestEffort(session, "its new run");
   }
 
   private continueTurn(session: Session) {
     this.ensureRunning(session, { busy: true, waitMs: RECOVERY_WAIT_MS }).catch((error: unknown) => {
       if (this.closing || !this.store.isOpen(session)) return;
       this.options.log(`could not continue ${label(session)}: ${describeError(error)}`);
-      try {
-        this.endTurnWithError(session, BUSY_TURN_MESSAGE);
-      } catch (endError) {
-        this.options.log(`could not end the turn of ${label(session)} with an error: ${describeError(endError)}`);
-      }
+      this.endTurnWithErrorSoon(session, BUSY_TURN_MESSAGE);
     });
+  }
+
+  /**
+   * Ends the turn with an error now, or, when that cannot be written (a full
+   * disk), as soon as it can: the client is waiting on `.out` for it.
+   */
+  private endTurnWithErrorSoon(session: Session, message: string) {
+    const attempt = (first: boolean) => {
+      if (this.closing || !this.store.isOpen(session) || !session.turnInProgress) return;
+      try {
+        this.endTurnWithError(session, message);
+        if (!first) this.options.log(`ended the turn of ${label(session)} with an error, now that it could be saved`);
+      } catch (error) {
+        if (first) this.options.log(`could not end the turn of ${label(session)} with an error (${describeError(error)}); retrying every ${END_TURN_RETRY_MS / 1000} s`);
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          attempt(false);
+        }, END_TURN_RETRY_MS);
+        timer.unref();
+        this.timers.add(timer);
+      }
+    };
+    attempt(true);
   }
 
   /**
@@ -238,7 +256,16 @@ export class SessionRuns {
     this.runs.setBusy(run.id, owed);
     if (owed !== !!session.turnInProgress) {
       session.turnInProgress = owed;
+      this.persistBestEffort(session, "that its turn ended");
+    }
+  }
+
+  /** For bookkeeping saved after the record it describes is already durable: the caller must not see a failure. */
+  private persistBestEffort(session: Session, what: string) {
+    try {
       this.store.persist(session);
+    } catch (error) {
+      this.options.log(`could not save ${what} for ${label(session)}: ${describeError(error)}`);
     }
   }
 
