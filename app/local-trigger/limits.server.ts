@@ -29,6 +29,15 @@ export const MAX_CHANNELS_PER_SESSION = 8;
 /** Side-channel names: short, and free of the `:` and `/` that scopes and paths use as separators. */
 export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** Live `.out` bytes (what trims have not yet dropped) one channel may hold; written by the agent. */
+export const OUT_CHANNEL_MAX_BYTES = 64 * MiB;
+
+/** JSON nested deeper than this is refused: no use to anyone, and it overflows the stack of whatever serialises it next. */
+export const MAX_JSON_DEPTH = 64;
+
+/** A chat message is a few parts; a flood of them only costs time to check and to send to the model. */
+export const MAX_PARTS_PER_MESSAGE = 1_000;
+
 /** How much of each open channel log stays in memory, and how many logs stay open. */
 export const STREAM_MEMORY = { records: 256, bytes: 256 * KiB } as const;
 export const MAX_OPEN_STREAMS = 512;

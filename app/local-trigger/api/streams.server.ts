@@ -3,7 +3,7 @@ import { formatBytes, nestingDepth, parseJson, readBody } from "../http/body.ser
 import { badRequest, HttpError, json, NO_RETRY, tooBusy } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { sseResponse } from "../http/sse.server";
-import { BODY_LIMITS, CHANNEL_NAME, MAX_CHANNELS_PER_SESSION } from "../limits.server";
+import { BODY_LIMITS, CHANNEL_NAME, MAX_CHANNELS_PER_SESSION, MAX_JSON_DEPTH, MAX_PARTS_PER_MESSAGE } from "../limits.server";
 import { CapacityError, type Run } from "../runs/run-manager.server";
 import { isTurnStarting } from "../sessions/session-runs.server";
 import { envelopeOf, type Session } from "../sessions/session-store.server";
@@ -12,8 +12,6 @@ import { randomId } from "../storage/data-folder.server";
 import type { EngineContext } from "./context.server";
 
 const DEFAULT_WAIT_SECONDS = 60;
-/** Deep enough for any message's parts and metadata; deeper would overflow the agent's stack as it reads it. */
-const MAX_CHAT_INPUT_DEPTH = 64;
 const STREAM = "^/realtime/v1/sessions/([^/]+)/(?:channels/([^/]+)/)?(in|out)";
 
 type StreamAddress = { key: string; channel: string | undefined; io: "in" | "out"; channelKey: string };
@@ -63,7 +61,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
         throw badRequest('Chat input must be a JSON object with a string "kind"');
       }
       kind = chunk.kind;
-      if (nestingDepth(chunk) > MAX_CHAT_INPUT_DEPTH) throw badRequest(`Chat input is nested more than ${MAX_CHAT_INPUT_DEPTH} levels deep`);
+      if (nestingDepth(chunk) > MAX_JSON_DEPTH) throw badRequest(`Chat input is nested more than ${MAX_JSON_DEPTH} levels deep`);
       if (kind === "message") {
         const problem = await messagePayloadProblem(chunk.payload);
         if (problem) throw badRequest(`Invalid chat message: ${problem}`);
@@ -115,7 +113,8 @@ export function streamRoutes(engine: EngineContext): Route[] {
   }
 
   function checkQuota(session: Session, address: StreamAddress, body: string) {
-    if (address.channel && !store.channelNames(session).has(address.channel) && store.channelNames(session).size >= MAX_CHANNELS_PER_SESSION) {
+    const channels = address.channel ? store.channelNames(session) : undefined;
+    if (channels && !channels.has(address.channel!) && channels.size >= MAX_CHANNELS_PER_SESSION) {
       throw new HttpError(413, { error: `This session already has ${MAX_CHANNELS_PER_SESSION} side channels, the most it may have` }, NO_RETRY);
     }
     const quota = address.channel ? engine.settings.inputQuotas.channel : engine.settings.inputQuotas.chat;
@@ -194,8 +193,6 @@ export function streamRoutes(engine: EngineContext): Route[] {
   ];
 }
 
-/** A message is a few parts; a flood of them only costs time to check and to send to the model. */
-const MAX_PARTS_PER_MESSAGE = 1_000;
 const TOOL_STATES = new Set(["input-streaming", "input-available", "approval-requested", "approval-responded", "output-available", "output-error", "output-denied"]);
 const isToolPart = (part: { type: string }) => part.type.startsWith("tool-") || part.type === "dynamic-tool";
 

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { MAX_JSON_DEPTH } from "../limits.server";
 import { badRequest, HttpError, NO_RETRY } from "./errors.server";
 
 /** Past its limit, a body is read and thrown away (never kept) up to this much, then the connection is cut. */
@@ -79,7 +80,6 @@ export function parseJson(text: string): unknown {
 /** Reads a JSON body within `limitBytes` and validates it, answering 400 with every problem found. */
 export async function readJson<T extends z.ZodType>(request: Request, schema: T, limitBytes: number): Promise<z.infer<T>> {
   const value = parseJson(await readBody(request, limitBytes));
-  // Deep nesting is no use to anyone and overflows the stack of whatever serialises it next.
   if (nestingDepth(value) > MAX_JSON_DEPTH) throw badRequest(`Request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -89,9 +89,7 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T,
   return parsed.data;
 }
 
-const MAX_JSON_DEPTH = 64;
-
-/** How deeply objects and arrays nest in a parsed JSON value, measured without recursion. */
+/** How deeply objects and arrays nest in a parsed JSON value, measured without recursion (it stops counting past the limit). */
 export function nestingDepth(value: unknown): number {
   let deepest = 0;
   const pending: [unknown, number][] = [[value, 0]];

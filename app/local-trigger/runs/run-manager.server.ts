@@ -176,8 +176,7 @@ export class RunManager {
     const run = this.get(runId);
     if (!run || (run.status !== "EXECUTING" && run.status !== "QUEUED")) return;
     this.options.log(`run ${run.id} canceled: ${reason}`);
-    this.finish(run, "CANCELED");
-    if (run.worker) this.pool.release(run.worker);
+    this.stop(run, { handOutSlots: true });
   }
 
   async close() {
@@ -208,9 +207,8 @@ export class RunManager {
     }
     if (!victim) return false;
     this.options.log(`run ${victim.id} ended to make room for another chat; its next message continues it in a new run`);
-    // Not `finish`: the caller is handing out this slot, and must not be re-entered to hand it out twice.
-    this.end(victim, "CANCELED");
-    if (victim.worker) this.pool.release(victim.worker);
+    // The caller is handing out this slot, and must not be re-entered to hand it out twice.
+    this.stop(victim, { handOutSlots: false });
     return this.executing.size < this.options.maxLiveRuns;
   }
 
@@ -232,6 +230,13 @@ export class RunManager {
       },
     );
     this.options.log(`run ${run.id} started for ${run.sessionId}${run.payload.continuation ? " (continuation)" : ""}`);
+  }
+
+  /** Cancels a run and ends its thread (or its pending boot). */
+  private stop(run: Run, options: { handOutSlots: boolean }) {
+    if (options.handOutSlots) this.finish(run, "CANCELED");
+    else this.end(run, "CANCELED");
+    if (run.worker) this.pool.release(run.worker);
   }
 
   private onWorkerExit(run: Run, exit: WorkerExit) {

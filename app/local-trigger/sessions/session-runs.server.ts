@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { parseTranscriptBlob, serializeTranscriptSnapshot } from "@trigger.dev/core/v3";
+import { OUT_CHANNEL_MAX_BYTES } from "../limits.server";
 import type { Run, RunManager } from "../runs/run-manager.server";
 import type { DataFolder } from "../storage/data-folder.server";
 import { controlSubtype, type NewRecord, type RecordHeader } from "../storage/record-stream.server";
@@ -14,8 +15,6 @@ const CONTINUATIONS_PER_TURN = 1;
 const RECOVERY_WAIT_MS = 5 * 60 * 1000;
 /** How often a turn that could not be ended (a full disk) is tried again. */
 const END_TURN_RETRY_MS = 5_000;
-/** Live `.out` bytes (what trims have not yet dropped) one channel may hold. */
-export const OUT_CHANNEL_MAX_BYTES = 64 * 1024 * 1024;
 
 export const CRASHED_TURN_MESSAGE = "The agent stopped unexpectedly while answering. Please try again.";
 export const BUSY_TURN_MESSAGE = "The server was too busy to finish this answer. Please try again in a moment.";
