@@ -1,6 +1,10 @@
 import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration } from "react-router";
 import type { Route } from "./+types/root";
+import { securityMiddleware } from "./lib/security.server";
+import { useNonce } from "./lib/nonce";
 import "./app.css";
+
+export const middleware: Route.MiddlewareFunction[] = [securityMiddleware];
 
 export const meta: Route.MetaFunction = () => [
   { title: "Chat" },
@@ -8,6 +12,7 @@ export const meta: Route.MetaFunction = () => [
 ];
 
 export function Layout({ children }: { children: React.ReactNode }) {
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -20,8 +25,8 @@ export function Layout({ children }: { children: React.ReactNode }) {
       </head>
       <body className="h-dvh overflow-hidden bg-white text-zinc-900 antialiased dark:bg-zinc-950 dark:text-zinc-100">
         {children}
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

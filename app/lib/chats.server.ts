@@ -3,8 +3,8 @@ import { chat, defaultStorage } from "@trigger.dev/sdk/ai";
 import type { ChatUIMessage } from "../../trigger/chat";
 import { type ChatSummary, parseChatId } from "./chats";
 import { ownerTag, readGuestId } from "./guest.server";
-import { errorResponse } from "./http";
-import { connectTrigger } from "./trigger.server";
+import { errorResponse } from "./http.server";
+import { connectTrigger, startChatSession } from "./trigger.server";
 
 export const CHAT_TITLE_MAX_LENGTH = 60;
 /** How many chats the sidebar shows. */
@@ -55,6 +55,41 @@ export async function requireOwnedChat(request: Request, rawChatId: string | und
   const access = await getChatAccess(chatId, await readGuestId(request));
   if (access.kind !== "owned") throw errorResponse(404, "Chat not found");
   return chatId;
+}
+
+// Starts of one chat id queue behind each other, so "is it new?" and "start it" happen as one step.
+const chatStarts = new Map<string, Promise<unknown>>();
+
+async function oneStartAtATime<T>(chatId: string, start: () => Promise<T>): Promise<T> {
+  const previous = chatStarts.get(chatId) ?? Promise.resolve();
+  const current = previous.catch(() => {}).then(start);
+  chatStarts.set(chatId, current);
+  try {
+    return await current;
+  } finally {
+    if (chatStarts.get(chatId) === current) chatStarts.delete(chatId);
+  }
+}
+
+export type ChatStart = { kind: "started"; publicAccessToken: string } | { kind: "unavailable" };
+
+/**
+ * Starts a new chat for the guest, or rejoins one the guest owns. Ownership
+ * is decided once: Trigger.dev's session create is idempotent and writes the
+ * caller's tags through, so two guests racing to start the same new id would
+ * both get a token and the later one would take it over. Checking and
+ * starting under one lock per chat id makes the first one the owner and
+ * everyone after it "unavailable".
+ */
+export function startOwnedChat(chatId: string, guestId: string, title: string | undefined): Promise<ChatStart> {
+  return oneStartAtATime(chatId, async () => {
+    const access = await getChatAccess(chatId, guestId);
+    if (access.kind === "unavailable") return { kind: "unavailable" };
+    const { publicAccessToken } = await startChatSession(chatId, ownerTag(guestId));
+    const existing = access.kind === "owned" ? access.session.metadata : undefined;
+    if (title && !storedTitle(existing)) await setChatTitle(chatId, titleFromText(title), existing);
+    return { kind: "started", publicAccessToken };
+  });
 }
 
 /** The guest's open chats, newest first. */

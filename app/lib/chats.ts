@@ -11,9 +11,11 @@ export const CHAT_TASK_ID = "chat" satisfies TaskIdentifier<typeof chatAgent>;
  */
 export const ChatIdSchema = z.uuid({ error: "chatId must be a UUID" });
 
+/** The chat id in its one canonical form (lowercase), or undefined when it is not a UUID. */
 export function parseChatId(value: string | undefined): string | undefined {
   const result = ChatIdSchema.safeParse(value);
-  return result.success ? result.data : undefined;
+  // UUIDs are case-insensitive: without this, "ABC…" and "abc…" would be two chats.
+  return result.success ? result.data.toLowerCase() : undefined;
 }
 
 /** A chat as the sidebar lists it. */

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { RetrieveSessionResponseBody } from "@trigger.dev/sdk";
+import { RouterContextProvider } from "react-router";
 
 // No import of env.server here: tests build their environment inside vi.mock("~/lib/env.server")
 // factories, and a factory that imports the module it mocks never resolves.
@@ -13,7 +14,7 @@ export function tempDataDir(): string {
 
 /** What a loader or action gets from React Router, for calling one directly. */
 export function routeArgs<P extends Record<string, string | undefined>>(request: Request, params: P, pattern: string) {
-  return { request, params, pattern, url: new URL(request.url), context: {} };
+  return { request, params, pattern, url: new URL(request.url), context: new RouterContextProvider() };
 }
 
 /** Loaders and actions throw expected failures as Responses; this returns them like a normal result. */

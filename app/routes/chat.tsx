@@ -1,6 +1,6 @@
 import { useChat } from "@ai-sdk/react";
 import { useLayoutEffect, useRef, useState } from "react";
-import { data, href, isRouteErrorResponse, Link, type ShouldRevalidateFunctionArgs, useRevalidator } from "react-router";
+import { data, href, isRouteErrorResponse, Link, redirect, type ShouldRevalidateFunctionArgs, useRevalidator } from "react-router";
 import { ChatError } from "~/components/chat/chat-error";
 import { Composer } from "~/components/chat/composer";
 import { EmptyState } from "~/components/chat/empty-state";
@@ -19,6 +19,8 @@ const NOT_FOUND = "This chat doesn’t exist, or it belongs to someone else.";
 export async function loader({ request, params }: Route.LoaderArgs) {
   const chatId = parseChatId(params.chatId);
   if (!chatId) throw data(NOT_FOUND, { status: 404 });
+  // One chat, one address: an id typed in another case leads to the same chat.
+  if (chatId !== params.chatId) throw redirect(href("/chat/:chatId", { chatId }), 301);
   const [{ browserBaseURL }, guestId] = await Promise.all([connectTrigger(), readGuestId(request)]);
 
   const access = await getChatAccess(chatId, guestId);

@@ -87,7 +87,7 @@ test.describe("chatting", () => {
     expect(text.split(ANSWER_END)).toHaveLength(2);
   });
 
-  test("Stop after a reload stops the agent too, not just this tab", async ({ page }) => {
+  test("Stop after a reload stops the agent too, not just this tab", async ({ page, apiPost }) => {
     const chat = new ChatPage(page);
     await chat.open();
     await chat.send(LONG_PROMPT);
@@ -103,7 +103,7 @@ test.describe("chatting", () => {
 
     // Had the agent kept writing, its saved answer would be complete by now.
     await page.waitForTimeout(2_000);
-    const saved = await page.request.post(`/api/chats/${chat.chatId()}/transcript`, { data: {} });
+    const saved = await apiPost(page.request, `/api/chats/${chat.chatId()}/transcript`);
     const { messages } = (await saved.json()) as { messages: { role: string; parts: { type: string; text?: string }[] }[] };
     expect(messages.map((message) => message.role)).toEqual(["user", "assistant"]);
     const savedAnswer = messages[1]!.parts.map((part) => part.text ?? "").join("");

@@ -1,4 +1,4 @@
-import { type BrowserContext, expect, type Locator, type Page, test as base } from "@playwright/test";
+import { type APIRequestContext, type APIResponse, type BrowserContext, expect, type Locator, type Page, test as base } from "@playwright/test";
 
 /** Collects uncaught page errors and console errors; any the test did not expect fail it. */
 class ErrorWatch {
@@ -33,6 +33,8 @@ class ErrorWatch {
 
 type Fixtures = {
   browserErrors: ErrorWatch;
+  /** POSTs JSON to one of the app's API routes as its own pages do (same Origin), with a context's cookies. */
+  apiPost: (request: APIRequestContext, path: string, data?: unknown) => Promise<APIResponse>;
   /** A second, unrelated visitor: its own browser context, so its own guest cookie. */
   newVisitor: () => Promise<BrowserContext>;
 };
@@ -47,6 +49,10 @@ export const test = base.extend<Fixtures>({
     },
     { auto: true },
   ],
+  apiPost: async ({ baseURL }, use) => {
+    const origin = new URL(baseURL!).origin;
+    await use((request, path, data = {}) => request.post(path, { data, headers: { Origin: origin } }));
+  },
   newVisitor: async ({ browser, browserErrors }, use) => {
     const contexts: BrowserContext[] = [];
     await use(async () => {

@@ -1,7 +1,7 @@
 import { ChatPage, expect, test } from "./fixtures";
 
 test.describe("chats are private to their guest", () => {
-  test("another visitor can neither open a chat nor get a token for it", async ({ page, newVisitor, browserErrors }) => {
+  test("another visitor can neither open a chat nor get a token for it", async ({ page, newVisitor, browserErrors, apiPost }) => {
     const owner = new ChatPage(page);
     await owner.open();
     await owner.send("My secret plans for the weekend");
@@ -20,11 +20,11 @@ test.describe("chats are private to their guest", () => {
     await expect(intruder.sidebar).not.toContainText("secret plans");
 
     for (const endpoint of ["token", "transcript", "delete", "session"]) {
-      const api = await visitor.request.post(`/api/chats/${chatId}/${endpoint}`, { data: {} });
+      const api = await apiPost(visitor.request, `/api/chats/${chatId}/${endpoint}`);
       expect(api.status(), endpoint).toBe(404);
       expect(await api.json(), endpoint).toEqual({ error: "Chat not found" });
     }
-    const list = await visitor.request.post("/api/chats");
+    const list = await apiPost(visitor.request, "/api/chats");
     expect(await list.json()).toEqual({ chats: [] });
 
     // The failed attempts changed nothing for the owner.
@@ -35,9 +35,9 @@ test.describe("chats are private to their guest", () => {
     await owner.expectComplete();
   });
 
-  test("malformed chat ids are rejected", async ({ page, request, browserErrors }) => {
+  test("malformed chat ids are rejected", async ({ page, request, browserErrors, apiPost }) => {
     for (const endpoint of ["token", "transcript", "delete", "session"]) {
-      const api = await request.post(`/api/chats/not-a-chat-id/${endpoint}`);
+      const api = await apiPost(request, `/api/chats/not-a-chat-id/${endpoint}`);
       expect(api.status(), endpoint).toBe(400);
       expect(await api.json(), endpoint).toEqual({ error: "chatId must be a UUID" });
     }

@@ -43,7 +43,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function startServer() {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-load-"));
-  const child = spawn(process.execPath, [path.join(root, "node_modules/@react-router/serve/bin.js"), "build/server/index.js"], {
+  const child = spawn(process.execPath, [path.join(root, "build/server.js")], {
     cwd: root,
     env: {
       ...process.env,
@@ -54,6 +54,8 @@ async function startServer() {
       TRIGGER_SECRET_KEY: "",
       LOCAL_TRIGGER: "",
       CHAT_MODEL: "offline:offline-chat",
+      // 100 guests from one address would be a flood to a public server; this measures the engine under it.
+      RATE_LIMITS: "off",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -73,6 +75,18 @@ async function startServer() {
     await sleep(100);
   }
   return { url, child, dataDir, log: () => log };
+}
+
+/** Requests from Node carry no Origin; a browser on the app's page sends one, and the app refuses state changes without it. */
+function sendOriginLikeABrowser(appURL: string) {
+  const plainFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith(appURL)) return plainFetch(input, init);
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    headers.set("Origin", appURL);
+    return plainFetch(input, { ...init, headers });
+  };
 }
 
 /** Peak resident memory of a process (VmHWM), in MiB. */
@@ -193,6 +207,7 @@ const percentile = (samples: number[], p: number) => {
 const ms = (value: number) => (Number.isNaN(value) ? "n/a" : `${Math.round(value).toLocaleString("en-US")} ms`);
 
 const server = await startServer();
+sendOriginLikeABrowser(server.url);
 console.log(`load: ${CHATS} chats × ${TURNS} turns against ${server.url} (embedded engine, offline model), ${os.cpus().length} cores, node ${process.version}`);
 const markers = Array.from({ length: CHATS * TURNS }, () => `m${randomUUID().slice(0, 8)}`);
 const startedAt = performance.now();

@@ -1,5 +1,5 @@
 import { deleteChat, requireOwnedChat } from "~/lib/chats.server";
-import { postOnlyLoader, requirePost } from "~/lib/http";
+import { orCapacityError, postOnlyLoader, requirePost } from "~/lib/http.server";
 import type { Route } from "./+types/chat-delete";
 
 export const loader = postOnlyLoader;
@@ -7,7 +7,9 @@ export const loader = postOnlyLoader;
 /** Deletes one of the caller's chats. */
 export async function action({ request, params }: Route.ActionArgs) {
   requirePost(request);
-  const chatId = await requireOwnedChat(request, params.chatId);
-  await deleteChat(chatId);
-  return Response.json({ deleted: chatId });
+  return orCapacityError("deleting a chat", async () => {
+    const chatId = await requireOwnedChat(request, params.chatId);
+    await deleteChat(chatId);
+    return Response.json({ deleted: chatId });
+  });
 }

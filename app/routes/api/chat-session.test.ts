@@ -107,4 +107,28 @@ describe("POST /api/chats/:chatId/session", () => {
     expect((await post(CHAT_ID, { cookie: owner.cookie })).status).toBe(404);
     expect(startChatSession).not.toHaveBeenCalled();
   });
+
+  it.each([
+    [429, "The chat service is busy right now. Please try again in a moment."],
+    [503, "The chat service is unavailable right now. Please try again in a moment."],
+  ])("passes Trigger.dev's %i on as the same status with a plain message, one log line and no stack", async (status, message) => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.mocked(startChatSession).mockRejectedValueOnce(
+      new ApiError(status, { error: "Too many runs queued" }, undefined, { "retry-after": "7" }),
+    );
+
+    const response = await post(CHAT_ID, { body: JSON.stringify({ title: "Hi" }) });
+
+    expect(response.status).toBe(status);
+    expect(await response.json()).toEqual({ error: message });
+    expect(response.headers.get("Retry-After")).toBe("7");
+    expect(warn).toHaveBeenCalledOnce();
+    expect(String(warn.mock.calls[0]![0])).not.toContain("\n");
+    warn.mockRestore();
+  });
+
+  it("still treats any other failure as the server error it is", async () => {
+    vi.mocked(startChatSession).mockRejectedValueOnce(new ApiError(500, { error: "boom" }, undefined, undefined));
+    await expect(post(CHAT_ID)).rejects.toThrow(/boom/);
+  });
 });

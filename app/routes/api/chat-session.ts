@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
-import { getChatAccess, setChatTitle, storedTitle, titleFromText } from "~/lib/chats.server";
-import { guestHeaders, ownerTag, resolveGuest } from "~/lib/guest.server";
-import { errorResponse, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http";
-import { startChatSession } from "~/lib/trigger.server";
+import { startOwnedChat } from "~/lib/chats.server";
+import { guestHeaders, resolveGuest } from "~/lib/guest.server";
+import { errorResponse, orCapacityError, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http.server";
+import { enforceRateLimit } from "~/lib/rate-limit.server";
+import { clientAddressContext } from "~/lib/request-context";
 import type { Route } from "./+types/chat-session";
 
 const StartSessionBody = z.object({
@@ -23,19 +24,21 @@ export const loader = postOnlyLoader;
  * returns the browser's session-scoped token. A chat that exists belongs to
  * whoever started it; anyone else gets 404.
  */
-export async function action({ request, params }: Route.ActionArgs) {
+export async function action({ request, params, context }: Route.ActionArgs) {
   requirePost(request);
   const chatId = parseChatId(params.chatId);
   if (!chatId) return errorResponse(400, "chatId must be a UUID");
   const body = await readJsonBody(request, StartSessionBody);
 
+  const address = context.get(clientAddressContext);
   const guest = await resolveGuest(request);
-  const access = await getChatAccess(chatId, guest.id);
-  if (access.kind === "unavailable") return errorResponse(404, "Chat not found", { headers: guestHeaders(guest) });
+  // The cookie is only sent once every check has passed, so a refused request never changes who the browser is.
+  if (guest.setCookie) await enforceRateLimit("newGuests", { address });
+  await enforceRateLimit("sessionStarts", { guestId: guest.id, address });
 
-  const { publicAccessToken } = await startChatSession(chatId, ownerTag(guest.id));
-  const existing = access.kind === "owned" ? access.session.metadata : undefined;
-  if (body.title && !storedTitle(existing)) await setChatTitle(chatId, titleFromText(body.title), existing);
-
-  return Response.json({ publicAccessToken }, { headers: guestHeaders(guest) });
+  return orCapacityError("starting a chat session", async () => {
+    const start = await startOwnedChat(chatId, guest.id, body.title);
+    if (start.kind === "unavailable") return errorResponse(404, "Chat not found", { headers: guestHeaders(guest) });
+    return Response.json({ publicAccessToken: start.publicAccessToken }, { headers: guestHeaders(guest) });
+  });
 }

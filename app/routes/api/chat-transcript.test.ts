@@ -22,7 +22,7 @@ function post(chatId: string, { body, cookie }: { body?: unknown; cookie?: strin
   const request = new Request(`http://localhost/api/chats/${chatId}/transcript`, {
     method: "POST",
     body: body === undefined ? undefined : JSON.stringify(body),
-    headers: cookie ? { Cookie: cookie } : {},
+    headers: { "Content-Type": "application/json", ...(cookie ? { Cookie: cookie } : {}) },
   });
   return settle(action(routeArgs(request, { chatId }, "/api/chats/:chatId/transcript")));
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { loadChatTranscript, requireOwnedChat, TRANSCRIPT_PAGE_SIZE } from "~/lib/chats.server";
-import { postOnlyLoader, readJsonBody, requirePost } from "~/lib/http";
+import { orCapacityError, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http.server";
 import type { Route } from "./+types/chat-transcript";
 
 const TranscriptBody = z.object({
@@ -14,8 +14,10 @@ export const loader = postOnlyLoader;
 /** A page of the caller's chat history, newest messages last. */
 export async function action({ request, params }: Route.ActionArgs) {
   requirePost(request);
-  const chatId = await requireOwnedChat(request, params.chatId);
-  const body = await readJsonBody(request, TranscriptBody);
-  const page = await loadChatTranscript(chatId, body);
-  return Response.json({ messages: page.messages, nextCursor: page.nextCursor ?? null });
+  const body = await readJsonBody(request, TranscriptBody, 1024);
+  return orCapacityError("loading a transcript", async () => {
+    const chatId = await requireOwnedChat(request, params.chatId);
+    const page = await loadChatTranscript(chatId, body);
+    return Response.json({ messages: page.messages, nextCursor: page.nextCursor ?? null });
+  });
 }

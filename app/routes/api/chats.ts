@@ -1,6 +1,6 @@
 import { listGuestChats } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
-import { postOnlyLoader, requirePost } from "~/lib/http";
+import { orCapacityError, postOnlyLoader, requirePost } from "~/lib/http.server";
 import type { Route } from "./+types/chats";
 
 export const loader = postOnlyLoader;
@@ -9,5 +9,5 @@ export const loader = postOnlyLoader;
 export async function action({ request }: Route.ActionArgs) {
   requirePost(request);
   const guestId = await readGuestId(request);
-  return Response.json({ chats: guestId ? await listGuestChats(guestId) : [] });
+  return orCapacityError("listing chats", async () => Response.json({ chats: guestId ? await listGuestChats(guestId) : [] }));
 }

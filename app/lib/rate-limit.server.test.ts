@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { enforceRateLimit, RATE_LIMITS, resetRateLimits } from "./rate-limit.server";
+
+const env = vi.hoisted(() => ({ current: {} as Record<string, string> }));
+vi.mock("./env.server", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("./env.server")>();
+  return { ...actual, getServerEnv: () => actual.parseServerEnv(env.current) };
+});
+
+/** How many times `action` passes for this caller before the first refusal, and that refusal. */
+async function countAllowed(action: Parameters<typeof enforceRateLimit>[0], caller: Parameters<typeof enforceRateLimit>[1], max = 1_000) {
+  for (let allowed = 0; allowed < max; allowed++) {
+    const refusal = await enforceRateLimit(action, caller).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (refusal) return { allowed, refusal: refusal as Response };
+  }
+  return { allowed: max, refusal: undefined };
+}
+
+describe("enforceRateLimit", () => {
+  afterEach(() => {
+    resetRateLimits();
+    env.current = {};
+  });
+
+  it("allows a guest its budget, then answers 429 with Retry-After and a message fit for the user", async () => {
+    const { allowed, refusal } = await countAllowed("messages", { guestId: "guest-a" });
+    expect(allowed).toBe(RATE_LIMITS.messages.perGuest);
+    expect(refusal?.status).toBe(429);
+    expect(Number(refusal?.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    expect(Number(refusal?.headers.get("Retry-After"))).toBeLessThanOrEqual(60);
+    expect(await refusal?.json()).toEqual({ error: expect.stringMatching(/^You’re sending messages too quickly\. Please wait \d+ s and try again\.$/) });
+  });
+
+  it("keeps each guest's budget separate", async () => {
+    await countAllowed("messages", { guestId: "guest-a" });
+    await expect(enforceRateLimit("messages", { guestId: "guest-b" })).resolves.toBeUndefined();
+  });
+
+  it("also counts by address, so new guests from one address share its budget", async () => {
+    let refusedAt: number | undefined;
+    for (let guest = 0; guest < RATE_LIMITS.sessionStarts.perAddress + 1 && refusedAt === undefined; guest++) {
+      await enforceRateLimit("sessionStarts", { guestId: `guest-${guest}`, address: "203.0.113.7" }).catch(() => (refusedAt = guest));
+    }
+    expect(refusedAt).toBe(RATE_LIMITS.sessionStarts.perAddress);
+    await expect(enforceRateLimit("sessionStarts", { guestId: "guest-x", address: "203.0.113.8" })).resolves.toBeUndefined();
+  });
+
+  it("limits new guest cookies per address", async () => {
+    expect((await countAllowed("newGuests", { address: "203.0.113.7" })).allowed).toBe(RATE_LIMITS.newGuests.perAddress);
+  });
+
+  it("keeps each action's budget separate", async () => {
+    await countAllowed("tokenMints", { guestId: "guest-a" });
+    await expect(enforceRateLimit("sessionStarts", { guestId: "guest-a" })).resolves.toBeUndefined();
+  });
+
+  it("scales with RATE_LIMIT_MULTIPLIER and can be turned off", async () => {
+    env.current = { RATE_LIMIT_MULTIPLIER: "2" };
+    expect((await countAllowed("messages", { guestId: "guest-a" })).allowed).toBe(2 * RATE_LIMITS.messages.perGuest);
+    resetRateLimits();
+    env.current = { RATE_LIMITS: "off" };
+    expect((await countAllowed("messages", { guestId: "guest-a" }, 200)).allowed).toBe(200);
+  });
+});

@@ -1,0 +1,74 @@
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { getServerEnv } from "./env.server";
+import { errorResponse } from "./http.server";
+
+/**
+ * What one guest, and one client address, may do per minute. An address gets
+ * more than a guest because people behind one NAT share it; it is also what
+ * stops a client that drops its cookie from starting over as a fresh guest.
+ */
+export const RATE_LIMITS = {
+  /** Guest cookies handed out: each is a fresh identity with fresh per-guest budgets. */
+  newGuests: { perAddress: 30 },
+  sessionStarts: { perGuest: 30, perAddress: 120 },
+  tokenMints: { perGuest: 60, perAddress: 240 },
+  /** Messages (and stop signals) appended to a chat's input stream. */
+  messages: { perGuest: 30, perAddress: 120 },
+} as const satisfies Record<string, { perGuest?: number; perAddress?: number }>;
+
+export type RateLimitedAction = keyof typeof RATE_LIMITS;
+const WINDOW_SECONDS = 60;
+
+type Scope = "perGuest" | "perAddress";
+const limiters = new Map<string, RateLimiterAbstract>();
+
+function limiterFor(action: RateLimitedAction, scope: Scope, points: number): RateLimiterAbstract {
+  const name = `${action}:${scope}`;
+  let limiter = limiters.get(name);
+  if (!limiter) {
+    limiter = new RateLimiterMemory({ keyPrefix: name, points, duration: WINDOW_SECONDS });
+    limiters.set(name, limiter);
+  }
+  return limiter;
+}
+
+const DESCRIPTIONS: Record<RateLimitedAction, string> = {
+  newGuests: "Too many new visitors from your network",
+  sessionStarts: "You’re starting chats too quickly",
+  tokenMints: "Too many requests for this chat",
+  messages: "You’re sending messages too quickly",
+};
+
+/**
+ * Counts one `action` against the caller's guest and address budgets, and
+ * throws a 429 Response (with Retry-After) when either is spent. A caller with
+ * no known address (the dev server knows none) is counted by guest only.
+ */
+export async function enforceRateLimit(
+  action: RateLimitedAction,
+  caller: { guestId?: string | null; address?: string | null },
+): Promise<void> {
+  const env = getServerEnv();
+  if (env.RATE_LIMITS === "off") return;
+  const budgets: Partial<Record<Scope, number>> = RATE_LIMITS[action];
+  const checks: [Scope, string][] = [];
+  if (budgets.perGuest && caller.guestId) checks.push(["perGuest", caller.guestId]);
+  if (budgets.perAddress && caller.address) checks.push(["perAddress", caller.address]);
+  for (const [scope, key] of checks) {
+    const points = Math.max(1, Math.floor(budgets[scope]! * env.RATE_LIMIT_MULTIPLIER));
+    try {
+      await limiterFor(action, scope, points).consume(key);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw errorResponse(429, `${DESCRIPTIONS[action]}. Please wait ${retryAfterSeconds} s and try again.`, {
+        headers: { "Retry-After": String(retryAfterSeconds) },
+      });
+    }
+  }
+}
+
+/** Forgets every count; for tests. */
+export function resetRateLimits(): void {
+  limiters.clear();
+}

@@ -1,0 +1,117 @@
+import { randomBytes } from "node:crypto";
+import type { MiddlewareFunction } from "react-router";
+import { getServerEnv, type ServerEnv } from "./env.server";
+import { APP_BODY_LIMIT_BYTES, errorResponse, isJsonContentType } from "./http.server";
+import { LOCAL_TRIGGER_PATH } from "./local-engine.server";
+import { nonceContext } from "./request-context";
+import { remoteBrowserBaseURL } from "./trigger.server";
+
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
+
+/** The origin the browser uses for this app: APP_ORIGIN behind a proxy that changes it, else the request's own. */
+export function appOrigin(request: Request, env: ServerEnv): string {
+  return env.APP_ORIGIN ?? new URL(request.url).origin;
+}
+
+/**
+ * Why a state-changing request is refused as cross-site (CSRF), or undefined
+ * when it may proceed. Every method but GET and HEAD must come from a page of
+ * this app: its Origin must be the app's, and Sec-Fetch-Site, which browsers
+ * send and pages cannot forge, must say same-origin when present. A request
+ * with no Origin at all is refused too; every browser sends one on such requests.
+ */
+export function crossOriginRefusal(request: Request, origin: string): string | undefined {
+  if (SAFE_METHODS.has(request.method)) return undefined;
+  const site = request.headers.get("Sec-Fetch-Site");
+  if (site !== null && site !== "same-origin") return `a ${site} request`;
+  const from = request.headers.get("Origin");
+  if (from === null) return "a request with no Origin";
+  if (from !== origin) return `a request from ${from.slice(0, 100)}`;
+  return undefined;
+}
+
+/** The Content-Security-Policy of every response: this origin only, plus the Trigger.dev API the browser streams from. */
+export function contentSecurityPolicy(nonce: string, env: ServerEnv): string {
+  const remote = env.triggerMode === "remote" ? new URL(remoteBrowserBaseURL(env)).origin : undefined;
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self'",
+    // Only style attributes (markdown table alignment), never <style> elements.
+    "style-src-attr 'unsafe-inline'",
+    // Images in answers stay on this origin: a model-written image URL cannot carry chat text elsewhere.
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self'${remote ? ` ${remote}` : ""}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+export function securityHeaders(nonce: string, env: ServerEnv): Record<string, string> {
+  return {
+    "Content-Security-Policy": contentSecurityPolicy(nonce, env),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    // Chat URLs name the chat: links in answers must not carry them to other sites.
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    ...(env.NODE_ENV === "production" ? { "Strict-Transport-Security": "max-age=31536000; includeSubDomains" } : {}),
+  };
+}
+
+/** A declared body the route could never accept; streamed bodies are capped where they are read. */
+function oversizedBody(request: Request): boolean {
+  // The engine's mount applies its own per-route limits (a message may be up to 1 MiB).
+  if (new URL(request.url).pathname.startsWith(`${LOCAL_TRIGGER_PATH}/`)) return false;
+  const declared = Number(request.headers.get("Content-Length") ?? 0);
+  return Number.isFinite(declared) && declared > APP_BODY_LIMIT_BYTES;
+}
+
+/** A body the app could never read: typed as anything but JSON, or sent with no type at all. */
+function nonJsonBody(request: Request): boolean {
+  const type = request.headers.get("Content-Type");
+  if (type !== null) return !isJsonContentType(type);
+  return Number(request.headers.get("Content-Length") ?? 0) > 0 || request.headers.has("Transfer-Encoding");
+}
+
+/**
+ * Runs first on every request the app serves (pages, data requests, resource
+ * routes and the engine's mount): refuses cross-site state changes, bodies
+ * too large to read and non-JSON bodies, and sets the security headers and
+ * the page's CSP nonce on every response.
+ */
+export const securityMiddleware: MiddlewareFunction<Response> = async ({ request, context }, next) => {
+  const env = getServerEnv();
+  const nonce = randomBytes(16).toString("base64");
+  context.set(nonceContext, nonce);
+
+  let response: Response;
+  const refusal = crossOriginRefusal(request, appOrigin(request, env));
+  if (refusal) {
+    console.warn(`[security] refused ${refusal}: ${request.method} ${new URL(request.url).pathname.slice(0, 200)}`);
+    response = errorResponse(403, "Cross-site requests are not allowed");
+  } else if (oversizedBody(request)) {
+    response = errorResponse(413, `Request body is larger than the ${APP_BODY_LIMIT_BYTES / 1024} KiB limit`, { headers: { Connection: "close" } });
+  } else if (!SAFE_METHODS.has(request.method) && nonJsonBody(request)) {
+    response = errorResponse(415, "Request body must be sent as application/json");
+  } else {
+    response = await next();
+  }
+  return withHeaders(response, securityHeaders(nonce, env));
+};
+
+/** Sets headers on a response, copying it first when its headers are immutable (as a fetch() response's are). */
+function withHeaders(response: Response, headers: Record<string, string>): Response {
+  try {
+    for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    for (const [name, value] of Object.entries(headers)) copy.headers.set(name, value);
+    return copy;
+  }
+}
