@@ -35,7 +35,7 @@ export default function handleRequest(
   loadContext: RouterContextProvider,
 ) {
   // Set by the security middleware, which also sends it in the page's Content-Security-Policy.
-  const nonce = loadContext.get(nonceContext);
+  const nonce = loadContext.get(nonceContext) || undefined;
 
   // https://httpwg.org/specs/rfc9110.html#HEAD
   if (request.method.toUpperCase() === "HEAD") {
@@ -53,7 +53,7 @@ export default function handleRequest(
     let timeoutId: ReturnType<typeof setTimeout> | undefined = setTimeout(() => abort(), streamTimeout + 1000);
 
     const app = (
-      <NonceContext value={nonce}>
+      <NonceContext value={nonce ?? ""}>
         <ServerRouter context={routerContext} url={request.url} nonce={nonce} />
       </NonceContext>
     );

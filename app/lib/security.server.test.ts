@@ -123,6 +123,12 @@ describe("contentSecurityPolicy", () => {
     expect(policy).not.toContain("unsafe-eval");
   });
 
+  it("lets inline scripts and styles through only on pages without a nonce (the dev server's)", () => {
+    const policy = contentSecurityPolicy("", parseServerEnv({ NODE_ENV: "development" }));
+    expect(policy).toContain("script-src 'self' 'unsafe-inline';");
+    expect(contentSecurityPolicy("abc", parseServerEnv({}))).not.toContain("unsafe-inline';");
+  });
+
   it("adds the Trigger.dev API origin the browser streams from in remote mode", () => {
     const remote = parseServerEnv({
       TRIGGER_SECRET_KEY: "tr_dev_x",

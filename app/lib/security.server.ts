@@ -35,8 +35,9 @@ export function contentSecurityPolicy(nonce: string, env: ServerEnv): string {
   const remote = env.triggerMode === "remote" ? new URL(remoteBrowserBaseURL(env)).origin : undefined;
   return [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}'`,
-    "style-src 'self'",
+    // Without a nonce (the dev server's pages), inline scripts and styles are let through instead.
+    nonce ? `script-src 'self' 'nonce-${nonce}'` : "script-src 'self' 'unsafe-inline'",
+    nonce ? "style-src 'self'" : "style-src 'self' 'unsafe-inline'",
     // Only style attributes (markdown table alignment), never <style> elements.
     "style-src-attr 'unsafe-inline'",
     // Images in answers stay on this origin: a model-written image URL cannot carry chat text elsewhere.
@@ -86,7 +87,9 @@ function nonJsonBody(request: Request): boolean {
  */
 export const securityMiddleware: MiddlewareFunction<Response> = async ({ request, context }, next) => {
   const env = getServerEnv();
-  const nonce = randomBytes(16).toString("base64");
+  // The dev server inlines styles for hot reloading and renders them with no nonce in the browser,
+  // which a nonce on the server would turn into hydration mismatches; production pages get one each.
+  const nonce = env.NODE_ENV === "development" ? "" : randomBytes(16).toString("base64");
   context.set(nonceContext, nonce);
 
   let response: Response;
