@@ -126,7 +126,7 @@ describe("contentSecurityPolicy", () => {
   it("lets inline scripts and styles through only on pages without a nonce (the dev server's)", () => {
     const policy = contentSecurityPolicy("", parseServerEnv({ NODE_ENV: "development" }));
     expect(policy).toContain("script-src 'self' 'unsafe-inline';");
-    expect(contentSecurityPolicy("abc", parseServerEnv({}))).not.toContain("unsafe-inline';");
+    expect(contentSecurityPolicy("abc", parseServerEnv({}))).not.toMatch(/(script|style)-src [^;]*unsafe-inline/);
   });
 
   it("adds the Trigger.dev API origin the browser streams from in remote mode", () => {
