@@ -1,0 +1,104 @@
+// @vitest-environment happy-dom
+import type { UIMessageChunk } from "ai";
+import { createRoot, type Root } from "react-dom/client";
+import { createRoutesStub } from "react-router";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Route } from "./+types/chat";
+import ChatRoute from "./chat";
+
+const CHAT_ID = "0b9c5f4e-7d2a-4c1e-9f3b-2a6d8e1c4b7a";
+
+/** Stands in for the Trigger.dev transport: every answer streams until it is aborted. */
+const transport = vi.hoisted(() => ({
+  sendMessages: vi.fn(),
+  reconnectToStream: vi.fn(),
+  stopGeneration: vi.fn(async (_chatId: string) => true),
+}));
+vi.mock("~/components/chat/use-chat-transport", () => ({ useChatTransport: () => transport }));
+// The browser bundle has none of the route's server modules, and this test never runs its loader.
+vi.mock("~/lib/chats.server", () => ({}));
+vi.mock("~/lib/guest.server", () => ({}));
+vi.mock("~/lib/trigger.server", () => ({}));
+
+/** An answer that has started and is still being written, until `signal` aborts it. */
+function openAnswer(signal: AbortSignal | undefined): ReadableStream<UIMessageChunk> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue({ type: "start", messageId: "a1" });
+      controller.enqueue({ type: "text-start", id: "t1" });
+      controller.enqueue({ type: "text-delta", id: "t1", delta: "Thinking" });
+      signal?.addEventListener("abort", () => controller.close());
+    },
+  });
+}
+
+let container: HTMLElement;
+let root: Root;
+
+function renderChat(loaderData: Route.ComponentProps["loaderData"]) {
+  const Stub = createRoutesStub([{ id: "routes/chat", path: "/chat/:chatId", Component: ChatRoute, loader: () => loaderData }]);
+  root = createRoot(container);
+  // Hydrated with the loader's data, as the server-rendered page is.
+  root.render(<Stub initialEntries={[`/chat/${CHAT_ID}`]} hydrationData={{ loaderData: { "routes/chat": loaderData } }} />);
+}
+
+async function find(selector: string): Promise<HTMLElement> {
+  return vi.waitFor(() => {
+    const element = container.querySelector<HTMLElement>(selector);
+    if (!element) throw new Error(`Nothing matches ${selector}`);
+    return element;
+  });
+}
+
+describe("Stop in the chat page", () => {
+  beforeEach(() => {
+    vi.clearAllMocks();
+    transport.sendMessages.mockImplementation(async ({ abortSignal }: { abortSignal?: AbortSignal }) => openAnswer(abortSignal));
+    transport.reconnectToStream.mockResolvedValue(null);
+    container = document.createElement("div");
+    document.body.append(container);
+  });
+
+  afterEach(() => {
+    root.unmount();
+    container.remove();
+  });
+
+  it("closes this tab's stream and tells the agent to stop writing", async () => {
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    (await find('[data-testid="suggested-prompt"]')).click();
+    await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledOnce());
+    const { abortSignal } = transport.sendMessages.mock.calls[0]![0] as { abortSignal: AbortSignal };
+
+    (await find('[data-testid="stop-button"]')).click();
+
+    expect(transport.stopGeneration).toHaveBeenCalledExactlyOnceWith(CHAT_ID);
+    expect(abortSignal.aborted).toBe(true);
+    // The composer offers Send again once this tab's stream has closed.
+    await find('[data-testid="send-button"]');
+  });
+
+  it("stops an answer the page picked up after a reload", async () => {
+    transport.reconnectToStream.mockImplementation(async ({ abortSignal }: { abortSignal?: AbortSignal }) => openAnswer(abortSignal));
+    renderChat({
+      chatId: CHAT_ID,
+      baseURL: "/local-trigger",
+      title: "Hi",
+      history: {
+        messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "Hi" }] }],
+        nextCursor: undefined,
+        session: { publicAccessToken: "chat-token", lastEventId: "41" },
+      },
+    });
+
+    const stopButton = await find('[data-testid="stop-button"]');
+    expect(transport.reconnectToStream).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ chatId: CHAT_ID }));
+    const { abortSignal } = transport.reconnectToStream.mock.calls[0]![0] as { abortSignal: AbortSignal };
+
+    stopButton.click();
+
+    expect(transport.stopGeneration).toHaveBeenCalledExactlyOnceWith(CHAT_ID);
+    expect(abortSignal.aborted).toBe(true);
+    expect(transport.sendMessages).not.toHaveBeenCalled();
+  });
+});
