@@ -7,7 +7,10 @@ const KEY = "tr_dev_not_a_real_key";
 describe("parseServerEnv", () => {
   it("applies the defaults and runs locally with no secrets at all", () => {
     expect(parseServerEnv({})).toEqual({
+      PORT: 3000,
       NODE_ENV: "development",
+      RATE_LIMITS: "on",
+      RATE_LIMIT_MULTIPLIER: 1,
       LOCAL_TRIGGER: false,
       LOCAL_TRIGGER_DATA_DIR: ".data/local-trigger",
       LOCAL_TRIGGER_MAX_RUNS: 32,
@@ -87,5 +90,14 @@ describe("parseServerEnv", () => {
 
   it("returns a frozen object", () => {
     expect(Object.isFrozen(parseServerEnv({}))).toBe(true);
+  });
+
+  it("reads the app's public origin, the proxy trust and the rate limit settings", () => {
+    const env = parseServerEnv({ APP_ORIGIN: "https://chat.example.com/some/path", TRUST_PROXY: "1", RATE_LIMITS: "off", RATE_LIMIT_MULTIPLIER: "2.5", PORT: "8080" });
+    expect(env).toMatchObject({ APP_ORIGIN: "https://chat.example.com", TRUST_PROXY: "1", RATE_LIMITS: "off", RATE_LIMIT_MULTIPLIER: 2.5, PORT: 8080 });
+    expect(() => parseServerEnv({ APP_ORIGIN: "chat.example.com" })).toThrow(/APP_ORIGIN: must be an origin/);
+    expect(() => parseServerEnv({ RATE_LIMITS: "sometimes" })).toThrow(/RATE_LIMITS/);
+    expect(() => parseServerEnv({ RATE_LIMIT_MULTIPLIER: "0" })).toThrow(/RATE_LIMIT_MULTIPLIER: must be more than 0/);
+    expect(() => parseServerEnv({ PORT: "70000" })).toThrow(/PORT: must be a port number/);
   });
 });
