@@ -31,7 +31,9 @@ export async function postJson<T>(url: string, body?: unknown): Promise<T> {
 
 function describeFailure(status: number, payload: unknown): string {
   if (status === 404) return "This chat doesn’t exist, or it belongs to someone else.";
-  if (status >= 500) return "The server couldn’t complete the request. Please try again.";
   const message = typeof payload === "object" && payload !== null && "error" in payload ? payload.error : undefined;
+  // Too many requests and no capacity come with a message written for people; other server errors do not.
+  if (typeof message === "string" && (status === 429 || status === 503)) return message;
+  if (status >= 500) return "The server couldn’t complete the request. Please try again.";
   return typeof message === "string" ? message : `The request failed (${status}).`;
 }

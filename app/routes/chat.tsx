@@ -1,7 +1,8 @@
 import { useChat } from "@ai-sdk/react";
-import { useLayoutEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { data, href, isRouteErrorResponse, Link, redirect, type ShouldRevalidateFunctionArgs, useRevalidator } from "react-router";
 import { ChatError } from "~/components/chat/chat-error";
+import { describeChatFailure } from "~/components/chat/chat-failure";
 import { Composer } from "~/components/chat/composer";
 import { EmptyState } from "~/components/chat/empty-state";
 import { MessageList, messageText } from "~/components/chat/message-list";
@@ -85,6 +86,19 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     resume: history !== undefined,
   });
   const busy = status === "submitted" || status === "streaming";
+  const [draft, setDraft] = useState("");
+  const failure = error ? describeChatFailure(error) : undefined;
+
+  // Refused for now (too many requests): the message never reached the agent, so it goes back to the
+  // composer to be sent again when the wait is over, instead of sitting in the conversation as if sent.
+  useEffect(() => {
+    if (!failure?.tooManyRequests) return;
+    const last = messages.at(-1);
+    if (last?.role !== "user" || deliveredIds.current.has(last.id)) return;
+    setMessages(messages.slice(0, -1));
+    setDraft((current) => current || messageText(last));
+    // Once per error: the messages it reads are the ones the error ended with.
+  }, [error]);
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const followRef = useRef(true);
@@ -170,8 +184,8 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
       </div>
 
       <div className="mx-auto w-full max-w-3xl space-y-3 px-4 pb-4 sm:px-6">
-        {error && <ChatError message={error.message} onRetry={retry} />}
-        <Composer busy={busy} onSend={send} onStop={stopAnswer} />
+        {failure && <ChatError message={failure.message} onRetry={failure.tooManyRequests ? undefined : retry} />}
+        <Composer text={draft} onTextChange={setDraft} busy={busy} onSend={send} onStop={stopAnswer} />
         <p className="text-center text-xs text-zinc-400 dark:text-zinc-500">Answers can be wrong. Check anything important.</p>
       </div>
     </div>

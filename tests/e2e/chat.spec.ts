@@ -149,8 +149,8 @@ test.describe("failures", () => {
   test("a message that could not be sent shows the error, and Retry sends it", async ({ page, browserErrors }) => {
     const chat = new ChatPage(page);
     await chat.open();
-    browserErrors.expect(/Failed to load resource: the server responded with a status of 503/);
-    await page.route("**/api/chats/*/session", (route) => route.fulfill({ status: 503, json: { error: "Unavailable" } }), { times: 1 });
+    browserErrors.expect(/Failed to load resource: the server responded with a status of 500/);
+    await page.route("**/api/chats/*/session", (route) => route.fulfill({ status: 500, json: { error: "Internal details" } }), { times: 1 });
 
     await chat.send("Hello?");
 

@@ -1,6 +1,7 @@
 import { AlertIcon, RetryIcon } from "./icons";
 
-export function ChatError({ message, onRetry }: { message: string; onRetry: () => void }) {
+/** The error under the conversation; Retry only when sending the same thing again could help now. */
+export function ChatError({ message, onRetry }: { message: string; onRetry?: () => void }) {
   return (
     <div
       role="alert"
@@ -9,15 +10,17 @@ export function ChatError({ message, onRetry }: { message: string; onRetry: () =
     >
       <AlertIcon className="size-4 shrink-0" />
       <p className="flex-1">{message}</p>
-      <button
-        type="button"
-        onClick={onRetry}
-        aria-label="Retry the last message"
-        className="inline-flex shrink-0 items-center gap-1.5 rounded-lg bg-white px-2.5 py-1 font-medium text-red-800 shadow-sm ring-1 ring-red-200 hover:bg-red-100 dark:bg-red-900/40 dark:text-red-100 dark:ring-red-800 dark:hover:bg-red-900/70"
-      >
-        <RetryIcon className="size-3.5" />
-        Retry
-      </button>
+      {onRetry && (
+        <button
+          type="button"
+          onClick={onRetry}
+          aria-label="Retry the last message"
+          className="inline-flex shrink-0 items-center gap-1.5 rounded-lg bg-white px-2.5 py-1 font-medium text-red-800 shadow-sm ring-1 ring-red-200 hover:bg-red-100 dark:bg-red-900/40 dark:text-red-100 dark:ring-red-800 dark:hover:bg-red-900/70"
+        >
+          <RetryIcon className="size-3.5" />
+          Retry
+        </button>
+      )}
     </div>
   );
 }

@@ -7,7 +7,7 @@ const noop = () => {};
 
 describe("Composer", () => {
   it("has a labelled message box and a Send button that waits for text", () => {
-    const html = renderToStaticMarkup(<Composer busy={false} onSend={noop} onStop={noop} />);
+    const html = renderToStaticMarkup(<Composer text="" onTextChange={noop} busy={false} onSend={noop} onStop={noop} />);
     const id = /<label for="([^"]+)"[^>]*>Message<\/label>/.exec(html)?.[1];
     expect(id).toBeDefined();
     expect(html).toContain(`<textarea id="${id}"`);
@@ -16,7 +16,7 @@ describe("Composer", () => {
   });
 
   it("turns the button into Stop while an answer is on its way", () => {
-    const html = renderToStaticMarkup(<Composer busy onSend={noop} onStop={noop} />);
+    const html = renderToStaticMarkup(<Composer text="" onTextChange={noop} busy onSend={noop} onStop={noop} />);
     expect(html).toContain('aria-label="Stop generating"');
     expect(html).not.toContain("Send message");
   });

@@ -1,15 +1,17 @@
-import { useId, useState } from "react";
+import { useId } from "react";
 import { ArrowUpIcon, StopIcon } from "./icons";
 
 type ComposerProps = {
+  /** The draft, owned by the chat so a message that could not be sent can come back here. */
+  text: string;
+  onTextChange: (text: string) => void;
   /** True while an answer is on its way: sending waits, and the button becomes Stop. */
   busy: boolean;
   onSend: (text: string) => void;
   onStop: () => void;
 };
 
-export function Composer({ busy, onSend, onStop }: ComposerProps) {
-  const [text, setText] = useState("");
+export function Composer({ text, onTextChange: setText, busy, onSend, onStop }: ComposerProps) {
   const inputId = useId();
   const canSend = !busy && text.trim() !== "";
 
