@@ -1,6 +1,7 @@
 import { useChat } from "@ai-sdk/react";
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { data, href, isRouteErrorResponse, Link, redirect, type ShouldRevalidateFunctionArgs, useRevalidator } from "react-router";
+import { abandonedMessageId } from "~/components/chat/abandoned-messages";
 import { ChatError } from "~/components/chat/chat-error";
 import { describeChatFailure } from "~/components/chat/chat-failure";
 import { Composer } from "~/components/chat/composer";
@@ -69,6 +70,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
   const { revalidate } = useRevalidator();
   const titleRef = useRef<string>(undefined);
   const deliveredIds = useRef(new Set(initialMessages.map((message) => message.id)));
+  const savedIds = useRef(new Set(initialMessages.map((message) => message.id)));
   const transport = useChatTransport({
     chatId,
     baseURL,
@@ -84,6 +86,13 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     transport,
     // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
     resume: history !== undefined,
+    onData: (part) => {
+      const abandoned = abandonedMessageId(part);
+      // A dead run's cut-off answer, replayed ahead of the answer that replaced it. One the saved transcript holds stays.
+      if (abandoned !== undefined && !savedIds.current.has(abandoned)) {
+        setMessages((current) => current.filter((message) => message.id !== abandoned));
+      }
+    },
   });
   const busy = status === "submitted" || status === "streaming";
   const [draft, setDraft] = useState("");

@@ -1,9 +1,11 @@
-import type { ChatSessionPersistedState } from "@trigger.dev/sdk/chat";
+import type { ChatSessionPersistedState, TriggerChatTransport } from "@trigger.dev/sdk/chat";
 import { useTriggerChatTransport } from "@trigger.dev/sdk/chat/react";
+import { useMemo } from "react";
 import { href } from "react-router";
 import { postJson } from "~/lib/api-client";
 import { CHAT_TASK_ID } from "~/lib/chats";
 import type { chatAgent } from "../../../trigger/chat";
+import { markAbandonedMessages } from "./abandoned-messages";
 
 type ChatTransportOptions = {
   chatId: string;
@@ -24,7 +26,7 @@ type ChatTransportOptions = {
  * so the callbacks must be stable: refs, setters, or router functions.
  */
 export function useChatTransport({ chatId, baseURL, session, takeTitle, onSessionStarted, onMessageDelivered }: ChatTransportOptions) {
-  return useTriggerChatTransport<typeof chatAgent>({
+  const transport = useTriggerChatTransport<typeof chatAgent>({
     task: CHAT_TASK_ID,
     baseURL,
     sessions: session ? { [chatId]: session } : undefined,
@@ -46,4 +48,22 @@ export function useChatTransport({ chatId, baseURL, session, takeTitle, onSessio
       }
     },
   });
+  return useMemo(() => markingAbandonedMessages(transport), [transport]);
+}
+
+/**
+ * The transport, with resumed streams marked where a message was abandoned
+ * (see markAbandonedMessages). Only resumed streams: they replay from the
+ * saved transcript's cursor, so they are what carries a dead run's cut-off
+ * answer into a page that never showed it.
+ */
+function markingAbandonedMessages(transport: TriggerChatTransport) {
+  return {
+    sendMessages: transport.sendMessages,
+    reconnectToStream: async (options: Parameters<TriggerChatTransport["reconnectToStream"]>[0]) => {
+      const stream = await transport.reconnectToStream(options);
+      return stream && stream.pipeThrough(markAbandonedMessages());
+    },
+    stopGeneration: transport.stopGeneration,
+  };
 }
