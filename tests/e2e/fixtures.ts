@@ -91,9 +91,9 @@ export class ChatPage {
     this.sidebar = page.getByRole("navigation", { name: "Chats" });
   }
 
-  /** Opens a brand-new chat; / redirects to one. */
-  async open() {
-    await this.page.goto("/");
+  /** Opens a brand-new chat; / redirects to one. `origin` is for a server other than the shared one. */
+  async open(origin = "") {
+    await this.page.goto(`${origin}/`);
     await expect(this.page).toHaveURL(CHAT_URL);
   }
 
@@ -133,6 +133,26 @@ export class ChatPage {
     await expect(this.answer(index)).toContainText(ANSWER_END);
     await expect(this.stopButton).toBeHidden();
     await expect(this.answer(index).getByTestId("offline-badge")).toHaveText("Offline demo model");
+  }
+
+  /**
+   * From the next page load on, records the most user and assistant messages
+   * the page showed at once, on every change to the page, so a duplicate that
+   * is shown and later removed is caught too. Read it with `mostMessages`.
+   */
+  async recordMostMessages() {
+    await this.page.addInitScript(() => {
+      const most = { user: 0, assistant: 0 };
+      Object.assign(window, { __mostMessages: most });
+      new MutationObserver(() => {
+        most.user = Math.max(most.user, document.querySelectorAll('[data-testid="message-user"]').length);
+        most.assistant = Math.max(most.assistant, document.querySelectorAll('[data-testid="message-assistant"]').length);
+      }).observe(document, { childList: true, subtree: true });
+    });
+  }
+
+  mostMessages() {
+    return this.page.evaluate(() => (window as unknown as { __mostMessages: { user: number; assistant: number } }).__mostMessages);
   }
 
   /** Asserts that no text arrives for a while: long enough for several of the model's words. */

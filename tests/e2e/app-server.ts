@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+// The server binary itself rather than `npm start`, so a SIGKILL reaches the process that holds the engine.
+const SERVE_BIN = path.join(ROOT, "node_modules/@react-router/serve/bin.js");
+const BOOT_TIMEOUT_MS = 60_000;
+
+/**
+ * A production server of the built app (`npm run build` first) on its own
+ * port and data folder, for tests that kill and restart it. The shared
+ * server from playwright.config.ts is never touched.
+ */
+export class AppServer {
+  private child: ChildProcess | undefined;
+  private log = "";
+
+  private constructor(
+    readonly port: number,
+    readonly dataDir: string,
+  ) {}
+
+  static async start() {
+    const server = new AppServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-crash-")));
+    await server.start();
+    return server;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** What the server printed, for a failure message. */
+  output() {
+    return this.log;
+  }
+
+  /** Starts the server, on the same port and data folder as before if it ran already, and waits until it serves pages. */
+  async start() {
+    if (this.child) throw new Error("the server is already running");
+    const child = spawn(process.execPath, [SERVE_BIN, "./build/server/index.js"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(this.port),
+        HOST: "127.0.0.1",
+        LOCAL_TRIGGER_DATA_DIR: this.dataDir,
+        OFFLINE_MODEL_DELAY_MS: "40",
+        CHAT_MODEL: "offline:offline-chat",
+        TRIGGER_SECRET_KEY: "",
+        LOCAL_TRIGGER: "",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    child.stdout!.on("data", (chunk: Buffer) => (this.log += chunk));
+    child.stderr!.on("data", (chunk: Buffer) => (this.log += chunk));
+    let exited = false;
+    child.once("exit", () => (exited = true));
+
+    const deadline = Date.now() + BOOT_TIMEOUT_MS;
+    for (;;) {
+      if (exited) throw new Error(`the server exited while starting:\n${this.log}`);
+      // "/" redirects to a new chat, whose page needs the engine: a 200 there means chats work.
+      const response = await fetch(`${this.url}/`).catch(() => undefined);
+      if (response?.ok) return;
+      if (Date.now() > deadline) throw new Error(`the server did not start within ${BOOT_TIMEOUT_MS / 1000} s:\n${this.log}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** SIGKILL, as a crash or an out-of-memory kill would: no shutdown code runs. */
+  async kill() {
+    await this.signal("SIGKILL");
+  }
+
+  /** Stops the server, if it runs, and deletes its data folder. */
+  async close() {
+    await this.signal("SIGTERM");
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private async signal(signal: NodeJS.Signals) {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
+    await exited;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
