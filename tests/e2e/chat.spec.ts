@@ -87,6 +87,33 @@ test.describe("chatting", () => {
     expect(text.split(ANSWER_END)).toHaveLength(2);
   });
 
+  test("a reload mid-answer of a second turn shows the first turn once and finishes the second", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send("Remember this");
+    await chat.expectComplete();
+    const firstAnswer = await chat.answer().innerText();
+    await chat.send(LONG_PROMPT);
+    await expect(chat.answers).toHaveCount(2);
+    await chat.expectGrowing(2);
+    await expect(chat.answer()).not.toContainText(ANSWER_END);
+
+    await chat.recordMostMessages();
+    await page.reload();
+
+    await expect(chat.userMessages).toHaveText(["Remember this", LONG_PROMPT]);
+    await expect(chat.stopButton).toBeVisible();
+    await chat.expectGrowing(2);
+    await chat.expectComplete();
+    await expect(chat.answers).toHaveCount(2);
+    await expect(chat.answer(0)).toHaveText(firstAnswer);
+    const second = await chat.answer(1).innerText();
+    expect(second).not.toContain("This is turn 1 of our conversation");
+    expect(second.split("This is turn 2 of our conversation")).toHaveLength(2);
+    expect(second.split(ANSWER_END)).toHaveLength(2);
+    expect(await chat.mostMessages()).toEqual({ user: 2, assistant: 2 });
+  });
+
   test("Stop after a reload stops the agent too, not just this tab", async ({ page, apiPost }) => {
     const chat = new ChatPage(page);
     await chat.open();
@@ -142,6 +169,29 @@ test.describe("chatting", () => {
     await chat.expectComplete();
     await expect(chat.answer()).toContainText("This is turn 2 of our conversation");
     await expect(page).toHaveURL(CHAT_URL);
+  });
+
+  test("a reload after a second turn shows both turns once", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send("Remember this");
+    await chat.expectComplete();
+    await chat.send("And this");
+    await expect(chat.answers).toHaveCount(2);
+    await chat.expectComplete();
+    const answers = await chat.answers.allInnerTexts();
+
+    await chat.recordMostMessages();
+    await page.reload();
+
+    await expect(chat.userMessages).toHaveText(["Remember this", "And this"]);
+    await expect(chat.answers).toHaveText(answers);
+    await expect(page.getByTestId("typing-indicator")).toHaveCount(0);
+    // Give a late resume the chance to add anything, then check again.
+    await page.waitForTimeout(1_000);
+    await expect(chat.userMessages).toHaveText(["Remember this", "And this"]);
+    await expect(chat.answers).toHaveText(answers);
+    expect(await chat.mostMessages()).toEqual({ user: 2, assistant: 2 });
   });
 });
 
