@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 // The server binary itself rather than `npm start`, so a SIGKILL reaches the process that holds the engine.
-const SERVE_BIN = path.join(ROOT, "node_modules/@react-router/serve/bin.js");
+const SERVER = path.join(ROOT, "build/server.js");
 const BOOT_TIMEOUT_MS = 60_000;
 
 /**
@@ -42,10 +42,11 @@ export class AppServer {
   /** Starts the server, on the same port and data folder as before if it ran already, and waits until it serves pages. */
   async start() {
     if (this.child) throw new Error("the server is already running");
-    const child = spawn(process.execPath, [SERVE_BIN, "./build/server/index.js"], {
+    const child = spawn(process.execPath, [SERVER], {
       cwd: ROOT,
       env: {
         ...process.env,
+        NODE_ENV: "production",
         PORT: String(this.port),
         HOST: "127.0.0.1",
         LOCAL_TRIGGER_DATA_DIR: this.dataDir,

@@ -44,7 +44,7 @@ test.describe("a server killed mid-answer", () => {
     expect(await chat.mostMessages()).toEqual({ user: 2, assistant: 2 });
 
     // What the page shows is what was saved.
-    const saved = await page.request.post(`${server.url}/api/chats/${chat.chatId()}/transcript`, { data: {} });
+    const saved = await page.request.post(`${server.url}/api/chats/${chat.chatId()}/transcript`, { data: {}, headers: { Origin: server.url } });
     const { messages } = (await saved.json()) as { messages: { role: string }[] };
     expect(messages.map((message) => message.role)).toEqual(["user", "assistant", "user", "assistant"]);
     await page.reload();
