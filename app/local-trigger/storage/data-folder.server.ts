@@ -29,19 +29,50 @@ const SessionRowSchema = z.object({
   trims: z.record(z.string(), z.number().int().min(0).max(MAX_SEQ + 1)),
   /** The next seq per channel as of the last save: sequence numbers continue above it even if the log is damaged. */
   seqFloors: z.record(z.string(), z.number().int().min(0).max(MAX_SEQ + 1)).optional(),
+  /** When the session was deleted: the row is a tombstone, and the folder holds nothing else of the session. */
+  purgedAt: z.string().optional(),
 });
 
 /** A session as the engine keeps it; serialised to `session.json`. */
 export type SessionRow = z.infer<typeof SessionRowSchema>;
 
 const SESSION_FILE = "session.json";
-/** The row as first written; never rewritten. */
+/** The row as first written; never rewritten, except by a tombstone when the session is deleted. */
 const CREATED_FILE = "created.json";
+/** What a deleted session's directory keeps: its tombstone, in each place a row is read from. */
+const TOMBSTONE_FILES = new Set([SESSION_FILE, `${SESSION_FILE}.prev`, CREATED_FILE]);
 const SNAPSHOT_FILE = "snapshot.blob";
 const LOCK_FILE = "engine.lock";
 const SESSION_ID = /^session_[a-z0-9]+$/;
 
 export const randomId = (bytes = 12) => randomBytes(bytes).toString("base64url").replace(/[-_]/g, "x").toLowerCase();
+
+/**
+ * What is kept of a deleted session: enough to answer for its ids (closed,
+ * and why) and to refuse them to anyone who tries to start them again. No
+ * metadata (the chat's title), no trigger config (the first message's client
+ * data), no stream bookkeeping.
+ */
+export function tombstoneOf(row: SessionRow, deletion: { at: string; reason: string }): SessionRow {
+  return {
+    friendlyId: row.friendlyId,
+    externalId: row.externalId,
+    type: row.type,
+    taskIdentifier: row.taskIdentifier,
+    // Empty, but still the shape the SDK validates a session against.
+    triggerConfig: { basePayload: {} },
+    tags: row.tags,
+    metadata: null,
+    closedAt: row.closedAt ?? deletion.at,
+    closedReason: deletion.reason,
+    expiresAt: row.expiresAt,
+    createdAt: row.createdAt,
+    updatedAt: deletion.at,
+    currentRunId: null,
+    trims: {},
+    purgedAt: row.purgedAt ?? deletion.at,
+  };
+}
 
 /** Data folders held by engines in this process, which the pid in a lock file cannot tell apart. */
 const heldInThisProcess = new Set<string>();
@@ -56,6 +87,8 @@ const heldInThisProcess = new Set<string>();
 export class DataFolder {
   readonly sessionsDir: string;
   private readonly lockFile: string;
+  /** Deleted sessions: nothing but their tombstone may be written for them again. */
+  private readonly purged = new Set<string>();
 
   constructor(
     readonly dataDir: string,
@@ -98,13 +131,21 @@ export class DataFolder {
       let row = read.value;
       if (read.from === "previous") {
         this.report(`${file} ${read.problem}; restored the previous version of session ${entry.name} (from ${row.updatedAt})`);
+      } else if (read.from !== "current" && row.purgedAt) {
+        this.report(`${file} and its previous version are damaged; restored the tombstone of deleted session ${entry.name} from its copy`);
       } else if (read.from !== "current") {
         row = this.withCloseFromStream(row);
         this.report(
           `${file} and its previous version are damaged; restored session ${entry.name} as it was created, with its close from its stream (later title, metadata and tag changes are lost)`,
         );
       }
-      if (read.from !== "current") this.repair(file, JSON.stringify(row));
+      if (row.purgedAt) {
+        // A stop mid-delete leaves some of the session's files beside its tombstone; this also rewrites a damaged copy of it.
+        const leftovers = this.removeAllButTombstone(row);
+        if (leftovers > 0) this.report(`session ${entry.name} was deleted, but a stop mid-delete left ${leftovers} of its files; removed what they held`);
+      } else if (read.from !== "current") {
+        this.repair(file, JSON.stringify(row));
+      }
       rows.push(row);
     }
     return rows;
@@ -116,12 +157,66 @@ export class DataFolder {
   }
 
   saveSession(row: SessionRow) {
+    // Whatever a caller still holds of a deleted session, only its tombstone goes to disk.
+    if (this.purged.has(row.friendlyId)) row = tombstoneOf(row, { at: row.updatedAt, reason: row.closedReason ?? "" });
     const dir = this.sessionDir(row.friendlyId);
     fs.mkdirSync(dir, { recursive: true });
     const text = JSON.stringify(row);
     // Written once and never again, so it cannot be torn by a later save: the last resort if both rows are.
     if (!fs.existsSync(path.join(dir, CREATED_FILE))) createFileExclusive(path.join(dir, CREATED_FILE), text);
     writeFileAtomic(path.join(dir, SESSION_FILE), text, { keepPrevious: true });
+  }
+
+  /**
+   * Deletes a session's data for good and leaves `tombstone` (see
+   * `tombstoneOf`) in its place. The tombstone replaces the row first, so a
+   * crash at any later point leaves a deleted session whose remaining files
+   * the next load removes; a crash before it leaves the session as it was.
+   * Then the tombstone replaces the row's previous version and its creation
+   * record, which hold the title, and every other file goes: streams, side
+   * channels, snapshots, and anything set aside as damaged.
+   */
+  purgeSession(tombstone: SessionRow) {
+    if (!tombstone.purgedAt) throw new Error(`Not a tombstone: session ${tombstone.friendlyId}`);
+    const dir = this.sessionDir(tombstone.friendlyId);
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, SESSION_FILE), JSON.stringify(tombstone));
+    this.removeAllButTombstone(tombstone);
+  }
+
+  /**
+   * Makes every copy of the row the tombstone and removes everything else in
+   * the session's directory; returns how many files held more than the
+   * tombstone (a stop mid-delete leaves some). Once the tombstone is saved
+   * the delete has happened, so a failure here is reported, not thrown: what
+   * is left cannot be reached, and the next load removes it.
+   */
+  private removeAllButTombstone(tombstone: SessionRow): number {
+    this.purged.add(tombstone.friendlyId);
+    const dir = this.sessionDir(tombstone.friendlyId);
+    const text = JSON.stringify(tombstone);
+    let leftovers = 0;
+    try {
+      for (const name of TOMBSTONE_FILES) {
+        const file = path.join(dir, name);
+        const found = readText(file);
+        if (found === text) continue;
+        const foundRow = found === undefined ? undefined : parseRow(found);
+        // A row that is no tombstone held the session's metadata; a damaged copy is rewritten without being counted.
+        if (foundRow && !foundRow.purgedAt) leftovers++;
+        writeFileAtomic(file, text);
+      }
+      for (const name of fs.readdirSync(dir)) {
+        if (TOMBSTONE_FILES.has(name)) continue;
+        fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+        leftovers++;
+      }
+    } catch (error) {
+      this.report(
+        `could not remove every file of deleted session ${tombstone.friendlyId} (${error instanceof Error ? error.message : String(error)}); the next start removes the rest`,
+      );
+    }
+    return leftovers;
   }
 
   /** A row restored from its creation record is open; its `.out` says whether it was closed since. */
@@ -144,6 +239,7 @@ export class DataFolder {
   }
 
   openStream(friendlyId: string, channelKey: string, options: Omit<RecordStreamOptions, "file" | "report">) {
+    this.refuseIfPurged(friendlyId);
     const dir = this.sessionDir(friendlyId);
     fs.mkdirSync(dir, { recursive: true });
     return new RecordStream({ ...options, file: path.join(dir, `${encodeURIComponent(channelKey)}.jsonl`), report: this.report });
@@ -151,6 +247,7 @@ export class DataFolder {
 
   /** The transcript snapshot; a damaged one falls back to the previous turn's, which the SDK's replay of `.out` completes. */
   readSnapshot(friendlyId: string): string | undefined {
+    if (this.purged.has(friendlyId)) return undefined;
     const file = path.join(this.sessionDir(friendlyId), SNAPSHOT_FILE);
     const read = readWithFallback(file, (text) => (isIntactSnapshot(text) ? text : undefined));
     if (read.from === "previous") {
@@ -164,6 +261,7 @@ export class DataFolder {
   }
 
   writeSnapshot(friendlyId: string, blob: string) {
+    this.refuseIfPurged(friendlyId);
     const dir = this.sessionDir(friendlyId);
     fs.mkdirSync(dir, { recursive: true });
     writeFileAtomic(path.join(dir, SNAPSHOT_FILE), blob, { keepPrevious: true });
@@ -177,6 +275,11 @@ export class DataFolder {
       // It was missing rather than damaged.
     }
     writeFileAtomic(file, goodContent, { keepPrevious: false });
+  }
+
+  /** The last line of defence: a write that reached a deleted session would put its content back on disk. */
+  private refuseIfPurged(friendlyId: string) {
+    if (this.purged.has(friendlyId)) throw new Error(`Session ${friendlyId} was deleted; its data cannot be written again`);
   }
 
   private sessionDir(friendlyId: string) {
@@ -216,6 +319,14 @@ export function countSessions(dataDir: string): number {
     return fs.readdirSync(path.join(dataDir, "sessions")).filter((name) => SESSION_ID.test(name)).length;
   } catch {
     return 0;
+  }
+}
+
+function parseRow(text: string): SessionRow | undefined {
+  try {
+    return SessionRowSchema.safeParse(JSON.parse(text)).data;
+  } catch {
+    return undefined;
   }
 }
 

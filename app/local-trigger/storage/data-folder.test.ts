@@ -3,7 +3,7 @@ import path from "node:path";
 import { serializeTranscriptSnapshot } from "@trigger.dev/core/v3";
 import { describe, expect, it } from "vitest";
 import { tempDataDir } from "../testing/harness";
-import { DataFolder, isIntactSnapshot, type SessionRow } from "./data-folder.server";
+import { DataFolder, isIntactSnapshot, type SessionRow, tombstoneOf } from "./data-folder.server";
 import { StartupError } from "./secrets.server";
 
 const row = (overrides: Partial<SessionRow> = {}): SessionRow => ({
@@ -107,6 +107,54 @@ describe("DataFolder", () => {
     expect(data.loadSessions()).toEqual([]);
     expect(reports).toEqual([expect.stringMatching(/session\.json is damaged and has no earlier version; skipped session session_abc123/)]);
     data.release();
+  });
+
+  it("deletes every file of a session but its tombstone, which refuses writes and outlives damage to its row", () => {
+    const dir = tempDataDir();
+    const reports: string[] = [];
+    const data = new DataFolder(dir, (message) => reports.push(message));
+    const other = row({ friendlyId: "session_other1", externalId: "chat-2", metadata: { title: "Kept secret" } });
+    for (const session of [row({ metadata: { title: "A secret" } }), row({ metadata: { title: "Another secret" }, triggerConfig: { basePayload: { metadata: "secret" } } }), other]) {
+      data.saveSession(session);
+      data.openStream(session.friendlyId, "out", {}).append([{ body: "secret words" }]);
+      data.openStream(session.friendlyId, "channel:notes:in", {}).append([{ body: "secret note" }]);
+      data.writeSnapshot(session.friendlyId, snapshot(["secret-1"]));
+      data.writeSnapshot(session.friendlyId, snapshot(["secret-1", "secret-2"]));
+    }
+    const sessionDir = path.join(dir, "sessions", "session_abc123");
+    fs.writeFileSync(path.join(sessionDir, "out.jsonl.damaged"), "secret damaged line\n");
+    const otherFiles = () => Object.fromEntries(fs.readdirSync(path.join(dir, "sessions", "session_other1")).map((name) => [name, fs.readFileSync(path.join(dir, "sessions", "session_other1", name), "utf8")]));
+    const otherBefore = otherFiles();
+
+    const tombstone = tombstoneOf(row({ metadata: { title: "Another secret" } }), { at: "2026-02-01T00:00:00.000Z", reason: "Deleted by its owner" });
+    expect(tombstone).toEqual(
+      row({ triggerConfig: { basePayload: {} }, closedAt: "2026-02-01T00:00:00.000Z", closedReason: "Deleted by its owner", updatedAt: "2026-02-01T00:00:00.000Z", purgedAt: "2026-02-01T00:00:00.000Z" }),
+    );
+    data.purgeSession(tombstone);
+    const tombstoneFiles = ["created.json", "session.json", "session.json.prev"];
+    expect(fs.readdirSync(sessionDir).sort()).toEqual(tombstoneFiles);
+    for (const name of tombstoneFiles) expect(JSON.parse(fs.readFileSync(path.join(sessionDir, name), "utf8"))).toEqual(tombstone);
+    expect(otherFiles()).toEqual(otherBefore);
+
+    // Nothing of its content can be written for it again.
+    expect(() => data.openStream("session_abc123", "out", {})).toThrow(/deleted/);
+    expect(() => data.writeSnapshot("session_abc123", snapshot(["secret-3"]))).toThrow(/deleted/);
+    expect(data.readSnapshot("session_abc123")).toBeUndefined();
+    data.saveSession({ ...tombstone, metadata: { title: "A secret again" }, turnInProgress: true });
+    expect(fs.readFileSync(path.join(sessionDir, "session.json"), "utf8")).not.toMatch(/secret|turnInProgress/);
+    expect(reports).toEqual([]);
+    data.release();
+
+    const next = new DataFolder(dir, (message) => reports.push(message));
+    expect(next.loadSessions()).toEqual([tombstone, other]);
+    expect(reports).toEqual([]);
+    fs.writeFileSync(path.join(sessionDir, "session.json"), "{");
+    fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "");
+    expect(next.loadSessions()).toEqual([tombstone, other]);
+    expect(reports).toEqual([expect.stringMatching(/session\.json and its previous version are damaged; restored the tombstone of deleted session session_abc123/)]);
+    for (const name of tombstoneFiles) expect(JSON.parse(fs.readFileSync(path.join(sessionDir, name), "utf8"))).toEqual(tombstone);
+    expect(() => next.openStream("session_abc123", "in", {})).toThrow(/deleted/);
+    next.release();
   });
 
   it("serves the previous snapshot when the current one was cut short", () => {

@@ -66,6 +66,9 @@ export class RecordStream {
   private readonly memory: { records: number; bytes: number };
   private readonly onTrim: (earliest: number) => void;
   private readonly listeners = new Set<() => void>();
+  private readonly closeListeners = new Set<() => void>();
+  /** Set when the session was deleted: the file is gone, and this object must never write it again. */
+  private deleted = false;
   /** The newest records, oldest first, each with its line's byte offset and length. */
   private recent: { record: StreamRecord; offset: number; bytes: number }[] = [];
   private recentBytes = 0;
@@ -104,6 +107,7 @@ export class RecordStream {
   }
 
   append(items: NewRecord[]): { start: number; end: number } {
+    this.refuseIfDeleted();
     const start = this.nextSeq;
     if (items.length === 0) return { start, end: start };
     if (start + items.length - 1 > MAX_SEQ) throw new Error(`${this.file} has used every sequence number`);
@@ -135,6 +139,7 @@ export class RecordStream {
 
   /** Records with `seq_num >= fromSeq`; a cursor inside a trimmed range clamps forward, as S2 reads with `clamp=true`. */
   readFrom(fromSeq: number, limit = Number.POSITIVE_INFINITY): StreamRecord[] {
+    this.refuseIfDeleted();
     const from = Math.max(fromSeq, this.trimmedBelow);
     if (from >= this.nextSeq || limit <= 0) return [];
     const oldestInMemory = this.recent[0]?.record.seq_num;
@@ -161,6 +166,7 @@ export class RecordStream {
 
   /** Drops records below `earliest` now; callers delay this like S2 does (10–60 s). */
   trim(earliest: number) {
+    this.refuseIfDeleted();
     const bound = Math.min(earliest, this.nextSeq);
     if (bound <= this.trimmedBelow) return;
     let dropped = 0;
@@ -192,6 +198,32 @@ export class RecordStream {
 
   get hasListeners() {
     return this.listeners.size > 0;
+  }
+
+  /** Called once if the log is deleted, so its readers can end. */
+  onDeleted(listener: () => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /**
+   * The session was deleted and its file is going: memory is let go, every
+   * later use throws, and readers are told, so nothing writes the file back
+   * or serves what was in it.
+   */
+  markDeleted() {
+    if (this.deleted) return;
+    this.deleted = true;
+    this.recent = [];
+    this.recentBytes = 0;
+    this.index = [];
+    this.listeners.clear();
+    for (const listener of [...this.closeListeners]) listener();
+    this.closeListeners.clear();
+  }
+
+  private refuseIfDeleted() {
+    if (this.deleted) throw new Error(`${this.file} was deleted with its session`);
   }
 
   /** Rewrites the file without its trimmed head, so disk use follows what is live. */
