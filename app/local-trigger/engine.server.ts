@@ -165,6 +165,23 @@ export async function createLocalEngine(options: LocalEngineOptions) {
           openLogs: store.openStreamCount,
         };
       },
+      /**
+       * Deletes a session for good: its run is stopped, its open streams end,
+       * tokens minted for it (earlier ones included) get 404 everywhere, and
+       * its streams, side channels, snapshots and metadata are removed from
+       * the data folder. A tombstone keeps its ids taken: the secret key reads
+       * it as closed, and it cannot be created again. Not part of Trigger.dev's
+       * API, so the app calls it in-process. Returns false for an unknown key;
+       * deleting twice is a no-op.
+       */
+      deleteSession(key: string, options: { reason: string }): boolean {
+        const session = store.resolve(key);
+        if (!session) return false;
+        if (store.isPurged(session)) return true;
+        sessionRuns.purge(session, options.reason);
+        log(`session ${session.externalId ?? session.friendlyId} deleted: its streams, snapshots and metadata are removed`);
+        return true;
+      },
       /** The run currently serving a session, for tests and diagnostics. */
       runFor(sessionKey: string) {
         const session = store.resolve(sessionKey);

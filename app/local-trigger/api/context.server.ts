@@ -50,12 +50,23 @@ export class RequestAuth {
     if (caller.kind !== "secret-key") throw forbidden();
   }
 
-  /** The session behind a URL key, if the caller may act on it; 403 before 404, so ids leak nothing. */
-  async session(request: Request, key: string, action: "read" | "write" | "admin"): Promise<{ caller: Caller; session: Session }> {
+  /**
+   * The session behind a URL key, if the caller may act on it; 403 before
+   * 404, so ids leak nothing. A deleted session is not found here, by tokens
+   * minted before the delete too, except by the secret key where
+   * `secretKeySeesDeleted` (it reads as closed).
+   */
+  async session(
+    request: Request,
+    key: string,
+    action: "read" | "write" | "admin",
+    options: { secretKeySeesDeleted?: boolean } = {},
+  ): Promise<{ caller: Caller; session: Session }> {
     const caller = await this.caller(request);
     const session = this.store.resolve(key);
     if (!can(caller, action, sessionResources(key, session))) throw forbidden();
-    if (!session) throw new HttpError(404, { error: `Session "${key}" not found` });
+    const visible = !!session && (!session.purgedAt || (!!options.secretKeySeesDeleted && caller.kind === "secret-key"));
+    if (!visible) throw new HttpError(404, { error: `Session "${key}" not found` });
     return { caller, session };
   }
 }

@@ -154,7 +154,7 @@ export function sessionRoutes(engine: EngineContext): Route[] {
   }
 
   async function retrieveSession({ request, params }: RouteContext) {
-    const { session } = await auth.session(request, params[0]!, "read");
+    const { session } = await auth.session(request, params[0]!, "read", { secretKeySeesDeleted: true });
     return json(200, serialize(session));
   }
 
@@ -162,6 +162,8 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     await auth.requireSecretKey(request);
     const session = store.require(params[0]!);
     const body = await readJson(request, UpdateSessionRequestBody, BODY_LIMITS.updateSession);
+    // Checked after the body is read, as it may have been deleted meanwhile. Its tombstone keeps its id taken, so it never changes.
+    if (store.isPurged(session)) throw new HttpError(409, { error: `Session "${params[0]}" was deleted` }, NO_RETRY);
     if (body.externalId !== undefined && body.externalId !== null && body.externalId !== session.externalId && store.hasExternalId(body.externalId)) {
       throw new HttpError(409, { error: `Another session already uses externalId "${body.externalId}"` }, NO_RETRY);
     }
@@ -174,7 +176,7 @@ export function sessionRoutes(engine: EngineContext): Route[] {
   }
 
   async function closeSession({ request, params }: RouteContext) {
-    const { session } = await auth.session(request, params[0]!, "admin");
+    const { session } = await auth.session(request, params[0]!, "admin", { secretKeySeesDeleted: true });
     const body = await readJson(request, CloseSessionRequestBody, BODY_LIMITS.closeSession);
     if (!session.closedAt) {
       store.change(session, { closedAt: new Date().toISOString(), closedReason: body.reason ?? null, turnInProgress: false });

@@ -24,7 +24,7 @@ export function snapshotRoutes(engine: EngineContext): Route[] {
 
   async function snapshotUrl({ request, url, basePath, params }: RouteContext) {
     await auth.requireSecretKey(request);
-    const session = store.require(params[0]!);
+    const session = store.requireWithData(params[0]!);
     const method = request.method === "PUT" ? "PUT" : "GET";
     const expires = Date.now() + PRESIGN_TTL_MS;
     const target = new URL(`${basePath}/local/v1/objects/snapshots/${session.friendlyId}`, url.origin);
@@ -44,10 +44,12 @@ export function snapshotRoutes(engine: EngineContext): Route[] {
       throw new HttpError(403, { error: "Invalid object signature" });
     }
     if (!(expires > Date.now())) throw new HttpError(403, { error: "Object URL has expired" });
-    const session = store.require(id);
+    const session = store.requireWithData(id);
     if (method === "PUT") {
       const blob = await readBody(request, BODY_LIMITS.snapshot);
       if (!isIntactSnapshot(blob)) throw badRequest("Not a transcript snapshot");
+      // Deleted while the body arrived: nothing of it may be written again.
+      store.requireWithData(id);
       data.writeSnapshot(session.friendlyId, blob);
       return new Response(null, { status: 200 });
     }
@@ -58,7 +60,7 @@ export function snapshotRoutes(engine: EngineContext): Route[] {
 
   async function transcript({ request, url, params }: RouteContext) {
     await auth.requireSecretKey(request);
-    const session = store.require(params[0]!);
+    const session = store.requireWithData(params[0]!);
     const limitParam = url.searchParams.get("limit");
     const before = url.searchParams.get("before") ?? undefined;
     if (limitParam !== null && !/^[1-9]\d{0,5}$/.test(limitParam)) throw badRequest("limit must be a positive integer");

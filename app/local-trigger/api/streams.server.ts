@@ -1,6 +1,6 @@
 import { safeValidateUIMessages } from "ai";
 import { formatBytes, nestingDepth, parseJson, readBody } from "../http/body.server";
-import { badRequest, HttpError, json, NO_RETRY, tooBusy } from "../http/errors.server";
+import { badRequest, HttpError, json, NO_RETRY, notFound, tooBusy } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { sseResponse } from "../http/sse.server";
 import { BODY_LIMITS, CHANNEL_NAME, MAX_CHANNELS_PER_SESSION, MAX_JSON_DEPTH, MAX_PARTS_PER_MESSAGE } from "../limits.server";
@@ -40,7 +40,13 @@ const closedError = (session: Session, expired: boolean) =>
 export function streamRoutes(engine: EngineContext): Route[] {
   const { store, sessionRuns, auth } = engine;
 
-  function requireOpen(session: Session) {
+  /** A session deleted while a request waited (for its body, for a run) is as unknown to it as to the next request. */
+  function requireNotDeleted(session: Session, key: string) {
+    if (store.isPurged(session)) throw notFound(`Session "${key}" not found`);
+  }
+
+  function requireOpen(session: Session, key: string) {
+    requireNotDeleted(session, key);
     if (!store.isOpen(session)) throw closedError(session, store.isExpired(session));
   }
 
@@ -50,7 +56,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
     if (address.io === "out" && caller.kind !== "secret-key") {
       throw new HttpError(403, { ok: false, error: "Appending to the out channel requires secret key authentication" });
     }
-    requireOpen(session);
+    requireOpen(session, address.key);
     let body = await readBody(request, BODY_LIMITS.append);
     if (body === "") throw badRequest("Request body is empty");
     const isChatInput = address.channelKey === "in";
@@ -76,6 +82,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
     if (partIdHeader !== null && (partIdHeader.length === 0 || partIdHeader.length > 256)) {
       throw badRequest("X-Part-Id must be 1 to 256 characters");
     }
+    requireNotDeleted(session, address.key);
     const seen = () => (partIdHeader ? store.recentPartIds(session, address.channelKey).get(partIdHeader) : undefined);
     const earlier = seen();
     if (earlier !== undefined) return json(200, { ok: true, seq: earlier });
@@ -89,13 +96,13 @@ export function streamRoutes(engine: EngineContext): Route[] {
       } catch (error) {
         if (error instanceof CapacityError) throw tooBusy(error.message, error.retryAfterSeconds);
         // Closed while the message waited for a run: the run it waited on was canceled with the session.
-        requireOpen(session);
+        requireOpen(session, address.key);
         throw error;
       }
     }
     try {
       // Things may have changed while waiting for a run.
-      requireOpen(session);
+      requireOpen(session, address.key);
       const duplicate = seen();
       if (duplicate !== undefined) {
         if (run) sessionRuns.releaseUnusedRun(run);

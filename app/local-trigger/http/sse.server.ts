@@ -73,6 +73,8 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
         flushScheduled = true;
         queueMicrotask(flush);
       });
+      // A deleted session's readers are ended, as a long-poll window ends; reconnecting finds no session.
+      const unsubscribeDeleted = stream.onDeleted(() => finish());
       const ping = setInterval(
         () => write(`event: ping\ndata: ${JSON.stringify({ timestamp: Date.now(), tail: stream.tail })}\n\n`),
         options.pingIntervalMs,
@@ -95,6 +97,7 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
         clearTimeout(idleTimer);
         clearInterval(ping);
         unsubscribe();
+        unsubscribeDeleted();
         registry.delete(live);
         options.signal.removeEventListener("abort", onAbort);
       };

@@ -137,6 +137,7 @@ export class SessionRuns {
         const result = this.store.stream(session, channelKey).append([{ body: "", headers: [["", "trim"]] }]);
         const timer = setTimeout(() => {
           this.timers.delete(timer);
+          if (this.store.isPurged(session)) return;
           try {
             this.store.stream(session, channelKey).trim(call.trimTo);
           } catch (error) {
@@ -171,6 +172,16 @@ export class SessionRuns {
   onClosed(session: Session, callingRunId: string | undefined) {
     this.recoveries.delete(session.friendlyId);
     if (session.currentRunId !== callingRunId) this.runs.cancel(session.currentRunId, "session closed");
+  }
+
+  /**
+   * Deletes the session's data for good, keeping its tombstone. Its run is
+   * stopped first, so nothing it still sends can write the files back.
+   */
+  purge(session: Session, reason: string) {
+    this.recoveries.delete(session.friendlyId);
+    this.runs.cancel(session.currentRunId, "session deleted");
+    this.store.purge(session, reason);
   }
 
   /** No run survives a restart: turns that were under way continue in new runs now, not when the user next writes. */

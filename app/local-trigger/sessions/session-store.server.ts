@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { notFound } from "../http/errors.server";
-import type { DataFolder, SessionRow } from "../storage/data-folder.server";
+import { type DataFolder, type SessionRow, tombstoneOf } from "../storage/data-folder.server";
 import type { RecordStream } from "../storage/record-stream.server";
 
 export type Session = SessionRow;
@@ -50,6 +50,31 @@ export class SessionStore {
     return this.add(row);
   }
 
+  /**
+   * Deletes a session's data for good, on disk and in memory, and keeps its
+   * tombstone, so its ids stay taken and read as closed. Then its open logs
+   * are ended: their readers end, and nothing can append to the files again.
+   * Stop its run before calling this. If the tombstone cannot be saved, this
+   * throws and nothing has changed.
+   */
+  purge(session: Session, reason: string) {
+    const tombstone = tombstoneOf(session, { at: new Date().toISOString(), reason });
+    this.data.purgeSession(tombstone);
+    for (const [key, stream] of this.streams) {
+      if (splitKey(key)[0] !== session.friendlyId) continue;
+      this.streams.delete(key);
+      this.partIds.delete(key);
+      stream.markDeleted();
+    }
+    // In place: requests that were waiting (for a body, for a run slot) hold this object and check it when they go on.
+    for (const key of Object.keys(session) as (keyof Session)[]) if (!(key in tombstone)) delete (session as Partial<Session>)[key];
+    Object.assign(session, tombstone);
+  }
+
+  isPurged(session: Session) {
+    return !!session.purgedAt;
+  }
+
   /** Changes a session on disk, then in memory; a failed write changes nothing. */
   change(session: Session, changes: Partial<Omit<Session, "friendlyId">>) {
     const next: Session = { ...session, ...changes, updatedAt: new Date().toISOString() };
@@ -77,6 +102,13 @@ export class SessionStore {
   require(key: string): Session {
     const session = this.resolve(key);
     if (!session) throw notFound(`Session "${key}" not found`);
+    return session;
+  }
+
+  /** The session behind a key, unless it was deleted: a deleted session has no streams or snapshots to serve. */
+  requireWithData(key: string): Session {
+    const session = this.require(key);
+    if (session.purgedAt) throw notFound(`Session "${key}" was deleted`);
     return session;
   }
 
@@ -114,8 +146,9 @@ export class SessionStore {
     return !session.closedAt && !this.isExpired(session);
   }
 
-  /** The session's log for one channel: "in", "out", or "channel:<name>:<io>". */
+  /** The session's log for one channel: "in", "out", or "channel:<name>:<io>". A deleted session has none. */
   stream(session: Session, channelKey: string): RecordStream {
+    if (session.purgedAt) throw notFound(`Session "${session.externalId ?? session.friendlyId}" was deleted`);
     const key = `${session.friendlyId}/${channelKey}`;
     let stream = this.streams.get(key);
     if (stream) {
