@@ -2,8 +2,10 @@ import { ApiError, sessions, type RetrieveSessionResponseBody } from "@trigger.d
 import { chat, defaultStorage } from "@trigger.dev/sdk/ai";
 import type { ChatUIMessage } from "../../trigger/chat";
 import { type ChatSummary, parseChatId } from "./chats";
+import { getServerEnv } from "./env.server";
 import { ownerTag, readGuestId } from "./guest.server";
 import { errorResponse } from "./http.server";
+import { getLocalEngine } from "./local-engine.server";
 import { connectTrigger, startChatSession } from "./trigger.server";
 
 export const CHAT_TITLE_MAX_LENGTH = 60;
@@ -123,10 +125,24 @@ export async function setChatTitle(chatId: string, title: string, metadata?: Rec
   await sessions.update(chatId, { metadata: { ...metadata, title } });
 }
 
-/** Closes the chat's session for good: it leaves the list, and its page and tokens answer 404. */
+export const CHAT_DELETED_REASON = "Deleted by its owner";
+
+/**
+ * Deletes the chat for good: it leaves the list, its page answers 404, and
+ * its id can never be started again. On the embedded engine its text also
+ * leaves the disk and every token minted for it stops working at once.
+ * Trigger.dev has neither an erase nor token revocation, so there the
+ * session is closed, and tokens already handed out lapse when they expire.
+ */
 export async function deleteChat(chatId: string): Promise<void> {
-  await connectTrigger();
-  await sessions.close(chatId, { reason: "Deleted by its owner" });
+  const { mode } = await connectTrigger();
+  if (mode === "local") {
+    // An engine-only extension, not Trigger.dev API, so it is called in-process rather than through the SDK.
+    const engine = await getLocalEngine(getServerEnv());
+    engine.deleteSession(chatId, { reason: CHAT_DELETED_REASON });
+    return;
+  }
+  await sessions.close(chatId, { reason: CHAT_DELETED_REASON });
 }
 
 /** A one-line title from a message: whitespace collapsed, cut at a word boundary near the limit. */

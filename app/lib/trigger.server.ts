@@ -47,7 +47,13 @@ export async function startChatSession(chatId: string, ownerTag: string) {
   return startSession({ chatId, tags: [ownerTag] });
 }
 
-/** A token that can read and write this one chat's streams, for one hour. */
+/**
+ * A token that can read and write this one chat's streams, for one hour.
+ * Not shorter, though Trigger.dev cannot revoke it when the chat is deleted:
+ * the transport fetches a new token when a request is refused, but a stream
+ * that reconnects mid-answer retries with the old one, so an expired token
+ * turns a dropped connection into a failed answer.
+ */
 export async function mintChatToken(chatId: string) {
   await connectTrigger();
   return auth.createPublicToken({ scopes: { read: { sessions: chatId }, write: { sessions: chatId } }, expirationTime: "1h" });
