@@ -90,8 +90,11 @@ describe("deleting a chat in local mode", () => {
 
     expect(await answer(deleteAction(chatRoute(chatId, "delete", owner)))).toEqual({ status: 200, body: { deleted: chatId } });
 
-    const read = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, { headers: { Authorization: `Bearer ${minted.token}` } });
-    expect(read.status).toBe(404);
+    for (const route of [`/api/v1/sessions/${chatId}`, `/realtime/v1/sessions/${chatId}/out/records`]) {
+      const read = await fetch(`${engine.apiURL}${route}`, { headers: { Authorization: `Bearer ${minted.token}` } });
+      expect(await read.json(), route).toEqual({ error: `Session "${chatId}" not found` });
+      expect(read.status, route).toBe(404);
+    }
     expect(dataFilesMentioning(phrase)).toEqual([]);
     expect((await answer(tokenAction(chatRoute(chatId, "token", owner)))).status).toBe(404);
     expect((await answer(transcriptAction(chatRoute(chatId, "transcript", owner, {})))).status).toBe(404);
