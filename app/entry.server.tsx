@@ -7,6 +7,7 @@ import type { EntryContext, HandleErrorFunction, RouterContextProvider } from "r
 import { ServerRouter } from "react-router";
 import { getServerEnv } from "./lib/env.server";
 import { getGuestCookie } from "./lib/guest.server";
+import { connectRedis } from "./lib/redis.server";
 import { NonceContext } from "./lib/nonce";
 import { nonceContext } from "./lib/request-context";
 import { connectTrigger } from "./lib/trigger.server";
@@ -19,6 +20,7 @@ try {
   getServerEnv();
   await connectTrigger();
   getGuestCookie();
+  await connectRedis();
 } catch (error) {
   if (!(error instanceof StartupError)) throw error;
   console.error(`Cannot start: ${error.message}`);

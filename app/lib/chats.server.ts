@@ -6,6 +6,7 @@ import { getServerEnv } from "./env.server";
 import { ownerTag, readGuestId } from "./guest.server";
 import { errorResponse } from "./http.server";
 import { getLocalEngine } from "./local-engine.server";
+import { getRedis, withRedisLock } from "./redis.server";
 import { connectTrigger, startChatSession } from "./trigger.server";
 
 export const CHAT_TITLE_MAX_LENGTH = 60;
@@ -59,10 +60,13 @@ export async function requireOwnedChat(request: Request, rawChatId: string | und
   return chatId;
 }
 
-// Starts of one chat id queue behind each other, so "is it new?" and "start it" happen as one step.
+// Starts of one chat id queue behind each other, so "is it new?" and "start it" happen as one step:
+// in this process, and across instances through Redis when it is configured.
 const chatStarts = new Map<string, Promise<unknown>>();
 
-async function oneStartAtATime<T>(chatId: string, start: () => Promise<T>): Promise<T> {
+async function oneStartAtATime<T>(chatId: string, work: () => Promise<T>): Promise<T> {
+  const redis = getRedis();
+  const start = redis ? () => withRedisLock(redis, `chat-start:${chatId}`, work) : work;
   const previous = chatStarts.get(chatId) ?? Promise.resolve();
   const current = previous.catch(() => {}).then(start);
   chatStarts.set(chatId, current);

@@ -30,6 +30,11 @@ const ServerEnvSchema = z.object({
   APP_ORIGIN: optional(z.url("must be an origin such as https://chat.example.com").transform((url) => new URL(url).origin)),
   /** Express's `trust proxy` setting: which proxies' X-Forwarded-For may name the client. Unset: none. */
   TRUST_PROXY: optional(z.string()),
+  /**
+   * Shares rate limits and chat-start locks between app instances (e.g. redis://host:6379). Unset:
+   * they live in this process, which is right for one instance.
+   */
+  REDIS_URL: optional(z.url("must be a URL such as redis://localhost:6379").refine((url) => /^rediss?:\/\//.test(url), "must start with redis:// or rediss://")),
   /** Rate limits: "on" (default) or "off". Off is for load tests on one machine, never for a public server. */
   RATE_LIMITS: z.preprocess(blankAsUnset, z.enum(["on", "off"]).default("on")),
   /** Multiplies every rate limit, for hosts where many people share one address. */

@@ -1,6 +1,7 @@
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { getServerEnv } from "./env.server";
 import { errorResponse } from "./http.server";
+import { getRedis } from "./redis.server";
 
 /**
  * What one guest, and one client address, may do per minute. An address gets
@@ -26,7 +27,12 @@ function limiterFor(action: RateLimitedAction, scope: Scope, points: number): Ra
   const name = `${action}:${scope}`;
   let limiter = limiters.get(name);
   if (!limiter) {
-    limiter = new RateLimiterMemory({ keyPrefix: name, points, duration: WINDOW_SECONDS });
+    const options = { keyPrefix: `rate-limit:${name}`, points, duration: WINDOW_SECONDS };
+    const redis = getRedis();
+    // Shared by every instance when Redis is configured; while it is unreachable, each instance counts on its own.
+    limiter = redis
+      ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options) })
+      : new RateLimiterMemory(options);
     limiters.set(name, limiter);
   }
   return limiter;
