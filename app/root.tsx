@@ -46,7 +46,8 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
 
   if (isRouteErrorResponse(error)) {
     title = error.status === 404 ? "Page not found" : `Error ${error.status}`;
-    details = error.status === 404 ? "There is nothing at this address." : error.statusText || details;
+    const busy = (error.status === 429 || error.status === 503) && typeof error.data?.error === "string";
+    details = error.status === 404 ? "There is nothing at this address." : busy ? String(error.data.error) : error.statusText || details;
   } else if (import.meta.env.DEV && error instanceof Error) {
     details = error.message;
     stack = error.stack;

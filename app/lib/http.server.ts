@@ -73,6 +73,19 @@ export function capacityErrorResponse(error: unknown, what: string): Response {
   return errorResponse(error.status, message, { headers: { "Retry-After": String(retryAfter ?? 5) } });
 }
 
+/** A loader's work, with a Trigger.dev capacity refusal thrown as its Response (the error boundary shows its message). */
+export async function loadOrThrowCapacity<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof Response || isDataResponse(error)) throw error;
+    throw capacityErrorResponse(error, what);
+  }
+}
+
+/** What `data(…, { status })` throws: React Router's own response, not an error to translate. */
+const isDataResponse = (error: unknown) => typeof error === "object" && error !== null && "type" in error && error.type === "DataWithResponseInit";
+
 /** Runs a route's work, answering a Trigger.dev capacity refusal as {@link capacityErrorResponse} does. */
 export async function orCapacityError(what: string, work: () => Promise<Response>): Promise<Response> {
   try {

@@ -6,12 +6,13 @@ import { MenuIcon } from "~/components/chat/icons";
 import type { ChatSummary } from "~/lib/chats";
 import { listGuestChats } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
+import { loadOrThrowCapacity } from "~/lib/http.server";
 import type { Route } from "./+types/chat-layout";
 import type { loader as chatLoader } from "./chat";
 
 export async function loader({ request }: Route.LoaderArgs) {
   const guestId = await readGuestId(request);
-  return { chats: guestId ? await listGuestChats(guestId) : [] };
+  return { chats: guestId ? await loadOrThrowCapacity("listing chats", () => listGuestChats(guestId)) : [] };
 }
 
 export default function ChatLayout({ loaderData }: Route.ComponentProps) {

@@ -72,4 +72,23 @@ describe("/chat/:chatId loader", () => {
     expect(sdk.loadTranscript).not.toHaveBeenCalled();
     expect(mintChatToken).not.toHaveBeenCalled();
   });
+
+  it("sends an id typed in capitals to the same chat's lowercase address", async () => {
+    const error = await load(CHAT_ID.toUpperCase()).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(Response);
+    expect((error as Response).status).toBe(301);
+    expect((error as Response).headers.get("Location")).toBe(`/chat/${CHAT_ID}`);
+  });
+
+  it("answers Trigger.dev's 503 with a 503 and a message for the page, not a crash", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    sdk.retrieve.mockRejectedValue(new ApiError(503, { error: "Service Unavailable" }, undefined, { "retry-after": "4" }));
+    const error = await load(CHAT_ID).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(Response);
+    expect((error as Response).status).toBe(503);
+    expect((error as Response).headers.get("Retry-After")).toBe("4");
+    expect(await (error as Response).json()).toEqual({ error: "The chat service is unavailable right now. Please try again in a moment." });
+    expect(warn).toHaveBeenCalledOnce();
+    warn.mockRestore();
+  });
 });

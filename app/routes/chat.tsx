@@ -12,13 +12,18 @@ import { postJson } from "~/lib/api-client";
 import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
+import { loadOrThrowCapacity } from "~/lib/http.server";
 import { connectTrigger, mintChatToken } from "~/lib/trigger.server";
 import type { ChatUIMessage } from "../../trigger/chat";
 import type { Route } from "./+types/chat";
 
 const NOT_FOUND = "This chat doesn’t exist, or it belongs to someone else.";
 
-export async function loader({ request, params }: Route.LoaderArgs) {
+export function loader(args: Route.LoaderArgs) {
+  return loadOrThrowCapacity("loading a chat page", () => loadChat(args));
+}
+
+async function loadChat({ request, params }: Route.LoaderArgs) {
   const chatId = parseChatId(params.chatId);
   if (!chatId) throw data(NOT_FOUND, { status: 404 });
   // One chat, one address: an id typed in another case leads to the same chat.
@@ -203,10 +208,13 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
 
 export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   const notFound = isRouteErrorResponse(error) && error.status === 404;
+  // Too busy or unavailable for now: the server's message says so and when to come back.
+  const busy = isRouteErrorResponse(error) && (error.status === 429 || error.status === 503) && typeof error.data?.error === "string";
+  const details = notFound ? NOT_FOUND : busy ? String(error.data.error) : "Something went wrong on our side. Please try again in a moment.";
   return (
     <div data-testid={notFound ? "chat-not-found" : "chat-failed"} className="flex flex-1 flex-col items-center justify-center gap-4 p-6 text-center">
       <h1 className="text-xl font-semibold">{notFound ? "Chat not found" : "This chat couldn’t be loaded"}</h1>
-      <p className="max-w-sm text-zinc-500 dark:text-zinc-400">{notFound ? NOT_FOUND : "Something went wrong on our side. Please try again in a moment."}</p>
+      <p className="max-w-sm text-zinc-500 dark:text-zinc-400">{details}</p>
       <Link to="/" className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500">
         Start a new chat
       </Link>
