@@ -165,6 +165,9 @@ describe("realtime streams", () => {
     expect((await append(JSON.stringify({ payload: {} }))).json?.error).toMatch(/kind/);
     expect((await append("42")).status).toBe(400);
     expect((await append(`{"kind":"message","payload":${'{"a":'.repeat(3000)}1${"}".repeat(3000)}}`)).json?.error).toMatch(/nested more than 64 levels/);
+    const sideChannel = (body: string) => call(`/realtime/v1/sessions/${chatId}/channels/notes/in/append`, { method: "POST", body, token });
+    expect((await sideChannel(`${"[".repeat(500_000)}${"]".repeat(500_000)}`)).json?.error).toMatch(/nested more than 64 levels/);
+    expect((await sideChannel("[[[not json")).status).toBe(200);
     const message = (value: unknown) => JSON.stringify({ kind: "message", payload: { chatId, trigger: "submit-message", message: value } });
     const malformed: [string, RegExp][] = [
       [JSON.stringify({ kind: "message", payload: "text" }), /payload must be an object/],

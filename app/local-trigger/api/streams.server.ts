@@ -50,6 +50,14 @@ export function streamRoutes(engine: EngineContext): Route[] {
     if (!store.isOpen(session)) throw closedError(session, store.isExpired(session));
   }
 
+  const parsedOrText = (body: string): unknown => {
+    try {
+      return JSON.parse(body);
+    } catch {
+      return body;
+    }
+  };
+
   async function appendToStream({ request, params }: RouteContext) {
     const address = addressOf(params);
     const { caller, session } = await auth.session(request, address.key, "write");
@@ -77,6 +85,9 @@ export function streamRoutes(engine: EngineContext): Route[] {
         delete chunk.payload.actionSource;
         body = JSON.stringify(chunk);
       }
+    } else if (nestingDepth(parsedOrText(body)) > MAX_JSON_DEPTH) {
+      // A side channel carries any text, but JSON nested this deep would break the agent that parses it.
+      throw badRequest(`Request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
     }
     const partIdHeader = request.headers.get("x-part-id");
     if (partIdHeader !== null && (partIdHeader.length === 0 || partIdHeader.length > 256)) {
