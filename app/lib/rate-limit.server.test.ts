@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { enforceRateLimit, RATE_LIMITS, resetRateLimits } from "./rate-limit.server";
+import { addressKey, enforceRateLimit, RATE_LIMITS, resetRateLimits } from "./rate-limit.server";
 
 const env = vi.hoisted(() => ({ current: {} as Record<string, string> }));
 vi.mock("./env.server", async (importOriginal) => {
@@ -63,5 +63,28 @@ describe("enforceRateLimit", () => {
     resetRateLimits();
     env.current = { RATE_LIMITS: "off" };
     expect((await countAllowed("messages", { guestId: "guest-a" }, 200)).allowed).toBe(200);
+  });
+});
+
+describe("addressKey", () => {
+  it("counts IPv4 clients by address, IPv4-mapped ones included", () => {
+    expect(addressKey("203.0.113.7")).toBe("203.0.113.7");
+    expect(addressKey("::ffff:203.0.113.7")).toBe("203.0.113.7");
+  });
+
+  it("counts IPv6 clients by their /64, however the address is written", () => {
+    const key = addressKey("2001:db8:85a3:1:aaaa:bbbb:cccc:dddd");
+    expect(key).toBe("2001:db8:85a3:1::/64");
+    expect(addressKey("2001:DB8:85A3:0001::1")).toBe(key);
+    expect(addressKey("2001:db8:85a3:1::ffff")).toBe(key);
+    expect(addressKey("2001:db8:85a3:2::1")).not.toBe(key);
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
+  });
+
+  it("makes every address in one /64 share one budget", async () => {
+    for (let n = 0; n < RATE_LIMITS.newGuests.perAddress; n++) await enforceRateLimit("newGuests", { address: `2001:db8:1:2::${n.toString(16)}` });
+    await expect(enforceRateLimit("newGuests", { address: "2001:db8:1:2:ffff::1" })).rejects.toHaveProperty("status", 429);
+    resetRateLimits();
   });
 });

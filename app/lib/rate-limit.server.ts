@@ -13,8 +13,10 @@ export const RATE_LIMITS = {
   newGuests: { perAddress: 30 },
   sessionStarts: { perGuest: 30, perAddress: 120 },
   tokenMints: { perGuest: 60, perAddress: 240 },
-  /** Messages (and stop signals) appended to a chat's input stream. */
+  /** Appends to a chat's streams: messages, stop signals and side-channel writes. */
   messages: { perGuest: 30, perAddress: 120 },
+  /** What those appends store, in KiB: the disk fills by size, not by count. */
+  uploadKiB: { perGuest: 8 * 1024, perAddress: 32 * 1024 },
 } as const satisfies Record<string, { perGuest?: number; perAddress?: number }>;
 
 export type RateLimitedAction = keyof typeof RATE_LIMITS;
@@ -43,6 +45,7 @@ const DESCRIPTIONS: Record<RateLimitedAction, string> = {
   sessionStarts: "You’re starting chats too quickly",
   tokenMints: "Too many requests for this chat",
   messages: "You’re sending messages too quickly",
+  uploadKiB: "You’re sending too much too quickly",
 };
 
 /**
@@ -53,17 +56,18 @@ const DESCRIPTIONS: Record<RateLimitedAction, string> = {
 export async function enforceRateLimit(
   action: RateLimitedAction,
   caller: { guestId?: string | null; address?: string | null },
+  cost = 1,
 ): Promise<void> {
   const env = getServerEnv();
   if (env.RATE_LIMITS === "off") return;
   const budgets: Partial<Record<Scope, number>> = RATE_LIMITS[action];
   const checks: [Scope, string][] = [];
   if (budgets.perGuest && caller.guestId) checks.push(["perGuest", caller.guestId]);
-  if (budgets.perAddress && caller.address) checks.push(["perAddress", caller.address]);
+  if (budgets.perAddress && caller.address) checks.push(["perAddress", addressKey(caller.address)]);
   for (const [scope, key] of checks) {
     const points = Math.max(1, Math.floor(budgets[scope]! * env.RATE_LIMIT_MULTIPLIER));
     try {
-      await limiterFor(action, scope, points).consume(key);
+      await limiterFor(action, scope, points).consume(key, Math.min(cost, points + 1));
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
@@ -72,6 +76,21 @@ export async function enforceRateLimit(
       });
     }
   }
+}
+
+/**
+ * The key an address is counted under. An IPv6 client usually holds a whole
+ * /64, so it is counted by that prefix, or each of its addresses would get a budget.
+ */
+export function addressKey(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (v4) return v4[1]!;
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = address.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }
 
 /** Forgets every count; for tests. */

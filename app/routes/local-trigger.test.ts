@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { RATE_LIMITS } from "~/lib/rate-limit.server";
+import { RATE_LIMITS, resetRateLimits } from "~/lib/rate-limit.server";
 import { clientAddressContext } from "~/lib/request-context";
 import { routeArgs } from "~/lib/test-support.server";
 import { action, loader } from "./local-trigger";
@@ -18,6 +18,7 @@ const args = (method: string) =>
 
 describe("/local-trigger/*", () => {
   beforeEach(() => {
+    resetRateLimits();
     state.mode = "local";
     state.handle.mockReset();
   });
@@ -49,19 +50,35 @@ describe("/local-trigger/*", () => {
     expect(response.headers.get("X-Kept")).toBe("1");
   });
 
-  it("limits messages per client address, with a 429 the SDK does not retry on its own", async () => {
+  function write(path: string, { address = "203.0.113.9", bytes = 2 }: { address?: string; bytes?: number } = {}) {
+    const request = new Request(`http://localhost/local-trigger${path}`, { method: "POST", body: "x".repeat(bytes), headers: { "Content-Length": String(bytes) } });
+    const args = routeArgs(request, { "*": path.slice(1) }, "/local-trigger/*");
+    args.context.set(clientAddressContext, address);
+    return action(args).catch((refusal: unknown) => refusal as Response);
+  }
+
+  it("limits writes to a chat's streams, side channels included, with a 429 the SDK does not retry on its own", async () => {
     state.handle.mockImplementation(async () => Response.json({ ok: true }));
-    const append = () => {
-      const request = new Request("http://localhost/local-trigger/realtime/v1/sessions/chat-1/in/append", { method: "POST", body: "{}" });
-      const args = routeArgs(request, { "*": "realtime/v1/sessions/chat-1/in/append" }, "/local-trigger/*");
-      args.context.set(clientAddressContext, "203.0.113.9");
-      return action(args).catch((refusal: unknown) => refusal as Response);
-    };
-    for (let sent = 0; sent < RATE_LIMITS.messages.perAddress; sent++) expect((await append()).status).toBe(200);
-    const refused = await append();
+    const paths = ["/realtime/v1/sessions/chat-1/in/append", "/realtime/v1/sessions/chat-1/channels/notes/in/append"];
+    // No cookie: counted by the chat written to, so dropping the cookie buys nothing.
+    for (let sent = 0; sent < RATE_LIMITS.messages.perGuest; sent++) expect((await write(paths[sent % 2]!)).status).toBe(200);
+    const refused = await write(paths[0]!);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("x-should-retry")).toBe("false");
     expect(refused.headers.get("Retry-After")).toMatch(/^\d+$/);
-    expect(state.handle).toHaveBeenCalledTimes(RATE_LIMITS.messages.perAddress);
+    expect((await write(paths[1]!)).status).toBe(429);
+    expect(state.handle).toHaveBeenCalledTimes(RATE_LIMITS.messages.perGuest);
+    // Another chat from the same address still has its own budget, within the address's.
+    expect((await write("/realtime/v1/sessions/chat-2/in/append")).status).toBe(200);
+  });
+
+  it("limits what the writes store by size, not only by count", async () => {
+    state.handle.mockImplementation(async () => Response.json({ ok: true }));
+    const mib = 1024 * 1024;
+    const perGuestMiB = RATE_LIMITS.uploadKiB.perGuest / 1024;
+    for (let sent = 0; sent < perGuestMiB; sent++) expect((await write("/realtime/v1/sessions/chat-big/channels/blob/in/append", { address: "203.0.113.10", bytes: mib })).status).toBe(200);
+    const refused = await write("/realtime/v1/sessions/chat-big/channels/blob/in/append", { address: "203.0.113.10", bytes: mib });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({ error: expect.stringMatching(/^You’re sending too much too quickly/) });
   });
 });

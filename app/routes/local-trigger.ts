@@ -5,8 +5,10 @@ import { enforceRateLimit } from "~/lib/rate-limit.server";
 import { clientAddressContext } from "~/lib/request-context";
 import type { Route } from "./+types/local-trigger";
 
-/** A chat's input stream: where messages and stop signals go. */
-const INPUT_APPEND = new RegExp(`^${LOCAL_TRIGGER_PATH}/realtime/v1/sessions/[^/]+/in/append$`);
+/** Writes to a chat's streams that a session token may make: messages, stop signals, side channels. */
+const STREAM_WRITE = new RegExp(`^${LOCAL_TRIGGER_PATH}/realtime/v1/sessions/([^/]+)/(?:channels/[^/]+/)?(?:in|out)(?:/append)?$`);
+/** The engine's largest append, counted for a body that does not declare its size. */
+const MAX_APPEND_KIB = 1024;
 
 /**
  * Mounts the embedded engine's Trigger.dev API on the app's own origin, so
@@ -16,19 +18,32 @@ const INPUT_APPEND = new RegExp(`^${LOCAL_TRIGGER_PATH}/realtime/v1/sessions/[^/
 async function forwardToEngine(request: Request, clientAddress: string | null): Promise<Response> {
   const env = getServerEnv();
   if (env.triggerMode !== "local") return new Response("Not found", { status: 404 });
-  if (request.method === "POST" && INPUT_APPEND.test(new URL(request.url).pathname)) {
-    // Trigger.dev applies its own limits in remote mode; here the app is the only gate.
-    await enforceRateLimit("messages", { guestId: await readGuestId(request), address: clientAddress }).catch((refusal: unknown) => {
-      // The SDK would otherwise retry a 429 on its own and the user would wait without a word.
-      if (refusal instanceof Response) refusal.headers.set("x-should-retry", "false");
-      throw refusal;
-    });
-  }
+  const write = request.method === "GET" || request.method === "HEAD" ? null : STREAM_WRITE.exec(new URL(request.url).pathname);
+  if (write) await limitStreamWrite(request, decodeURIComponent(write[1]!), clientAddress);
   const engine = await getLocalEngine(env);
   const response = await engine.handle(request, LOCAL_TRIGGER_PATH);
   // Same-origin only here: the standalone engine's "any origin" CORS would let other sites' scripts call this origin.
   for (const name of [...response.headers.keys()]) if (name.startsWith("access-control-")) response.headers.delete(name);
   return response;
+}
+
+/**
+ * Trigger.dev applies its own limits in remote mode; here the app is the only
+ * gate, by count and by size. Without its cookie a caller is counted by the
+ * chat it writes to, so dropping the cookie buys no extra budget.
+ */
+async function limitStreamWrite(request: Request, chatId: string, address: string | null) {
+  const caller = { guestId: (await readGuestId(request)) ?? `chat:${chatId.toLowerCase()}`, address };
+  const declared = Number(request.headers.get("Content-Length"));
+  const kib = Number.isFinite(declared) && declared >= 0 ? Math.max(1, Math.ceil(declared / 1024)) : MAX_APPEND_KIB;
+  try {
+    await enforceRateLimit("messages", caller);
+    await enforceRateLimit("uploadKiB", caller, kib);
+  } catch (refusal) {
+    // The SDK would otherwise retry a 429 on its own and the user would wait without a word.
+    if (refusal instanceof Response) refusal.headers.set("x-should-retry", "false");
+    throw refusal;
+  }
 }
 
 export const loader = ({ request, context }: Route.LoaderArgs) => forwardToEngine(request, context.get(clientAddressContext));
