@@ -57,6 +57,17 @@ describe("guest identity", () => {
     expect(await readGuestId(request("other=1"))).toBeNull();
   });
 
+  it("refuses a request carrying two guest cookies (one planted by another page of this host) rather than guess", async () => {
+    const ours = cookieFrom((await resolveGuest(request())).setCookie!);
+    const planted = cookieFrom((await resolveGuest(request())).setCookie!);
+    const refusal = await readGuestId(request(`${planted}; ${ours}`)).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(Response);
+    expect((refusal as Response).status).toBe(400);
+    expect(await (refusal as Response).json()).toEqual({ error: expect.stringMatching(/two different sign-in cookies/) });
+    await expect(resolveGuest(request(`${planted}; ${ours}`))).rejects.toBeInstanceOf(Response);
+    expect(await readGuestId(request(`other=1; ${ours}; guestx=2`))).not.toBeNull();
+  });
+
   it("tags chats with the guest id", () => {
     expect(ownerTag("abc")).toBe("guest:abc");
   });
@@ -101,6 +112,10 @@ describe("createGuestCookie", () => {
     const cookie = createGuestCookie(remote("a".repeat(32)));
     const setCookie = await cookie.serialize("some-guest");
     expect(setCookie).toContain("Secure");
+    // A host-only cookie for the whole site, which no sibling subdomain or narrower path can shadow.
+    expect(setCookie).toMatch(/^__Host-guest=/);
+    expect(setCookie).toContain("Path=/;");
+    expect(setCookie).not.toMatch(/Domain=/i);
 
     expect(await createGuestCookie(remote("a".repeat(32))).parse(cookieFrom(setCookie))).toBe("some-guest");
     expect(await createGuestCookie(remote("b".repeat(32))).parse(cookieFrom(setCookie))).toBeNull();

@@ -31,11 +31,14 @@ export function createGuestCookie(env: ServerEnv): Cookie {
       consequenceOfDeleting: "every guest then starts over without their chats",
       log: (message) => console.warn(`[guest] ${message}`),
     });
-  return createCookie("guest", {
+  const secure = env.NODE_ENV === "production";
+  // "__Host-" makes browsers refuse the cookie unless it is Secure, host-only and for Path=/, so a
+  // sibling subdomain or a page planting a narrower-path copy cannot shadow it (cookie tossing).
+  return createCookie(secure ? "__Host-guest" : "guest", {
     secrets: [secret],
     httpOnly: true,
     sameSite: "lax",
-    secure: env.NODE_ENV === "production",
+    secure,
     path: "/",
     maxAge: ONE_YEAR_IN_SECONDS,
   });
@@ -49,9 +52,23 @@ export function getGuestCookie(): Cookie {
   return guestCookie;
 }
 
-/** The guest id from a validly signed cookie, or null when there is none or it was tampered with. */
+/**
+ * The guest id from a validly signed cookie, or null when there is none or it
+ * was tampered with. Two cookies of that name mean another page of this host
+ * planted one beside ours, and which one is genuine cannot be told: that is a
+ * 400, never a guess that could hand the visitor's chats to someone else.
+ */
 export async function readGuestId(request: Request): Promise<string | null> {
-  const value: unknown = await getGuestCookie().parse(request.headers.get("Cookie"));
+  const header = request.headers.get("Cookie");
+  const name = getGuestCookie().name;
+  const copies = header?.split(";").filter((pair) => pair.trim().startsWith(`${name}=`)).length ?? 0;
+  if (copies > 1) {
+    throw Response.json(
+      { error: "Your browser sent two different sign-in cookies for this site. Clear this site's cookies and reload." },
+      { status: 400 },
+    );
+  }
+  const value: unknown = await getGuestCookie().parse(header);
   const result = GuestIdSchema.safeParse(value);
   return result.success ? result.data : null;
 }

@@ -60,7 +60,7 @@ async function serveAttacker(html: () => string) {
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-const guestCookie = async (context: BrowserContext) => (await context.cookies()).find((cookie) => cookie.name === "guest")?.value;
+const guestCookie = async (context: BrowserContext) => (await context.cookies()).find((cookie) => cookie.name === "__Host-guest" && cookie.path === "/")?.value;
 
 test.describe("security", () => {
   for (const [kind, host] of [
@@ -99,6 +99,40 @@ test.describe("security", () => {
       await chat.expectComplete();
     });
   }
+
+  test("a page on another port cannot shadow the visitor's cookie with its own for a narrower path", async ({ page, context, apiPost, newVisitor, browserErrors }) => {
+    browserErrors.expect(/ERR_CONNECTION_RESET|Failed to load resource/);
+    // The attacker gets a validly signed cookie of their own, for a chat of their own.
+    const attacker = await newVisitor();
+    expect((await apiPost(attacker.request, `/api/chats/${randomUUID()}/session`)).status()).toBe(200);
+    const attackerCookie = await guestCookie(attacker);
+    expect(attackerCookie).toBeTruthy();
+
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send("My first chat");
+    await chat.expectComplete();
+    const cookieBefore = await guestCookie(context);
+
+    // Cookies are scoped by host, not port: a page on another port of this host plants copies for /api/chats.
+    const planted = ["__Host-guest", "guest"].map((name) => `${name}=${attackerCookie}; Path=/api/chats; Secure; HttpOnly; SameSite=Lax`);
+    const server = http.createServer((_, response) => response.writeHead(200, { "Content-Type": "text/html", "Set-Cookie": planted }).end("<title>done</title>"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      await (await context.newPage()).goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+
+    expect(await guestCookie(context)).toBe(cookieBefore);
+    await chat.open();
+    await chat.send("A secret for my eyes only");
+    await chat.expectComplete();
+    const attackerList = (await (await apiPost(attacker.request, "/api/chats")).json()) as { chats: { title: string }[] };
+    expect(attackerList.chats.map((listed) => listed.title)).not.toContain("A secret for my eyes only");
+    const victimList = (await (await apiPost(page.request, "/api/chats")).json()) as { chats: { title: string }[] };
+    expect(victimList.chats.map((listed) => listed.title)).toEqual(["A secret for my eyes only", "My first chat"]);
+  });
 
   test("the chat works under the page's Content-Security-Policy with no violation", async ({ page }) => {
     await page.addInitScript(() => {
