@@ -4,7 +4,7 @@ import { isbot } from "isbot";
 import type { RenderToPipeableStreamOptions } from "react-dom/server";
 import { renderToPipeableStream } from "react-dom/server";
 import type { EntryContext, HandleErrorFunction, RouterContextProvider } from "react-router";
-import { ServerRouter } from "react-router";
+import { isRouteErrorResponse, ServerRouter } from "react-router";
 import { getServerEnv } from "./lib/env.server";
 import { getGuestCookie } from "./lib/guest.server";
 import { connectRedis } from "./lib/redis.server";
@@ -89,5 +89,7 @@ export default function handleRequest(
 export const handleError: HandleErrorFunction = (error, { request }) => {
   // A client that went away (closed tab, aborted fetch, stopped stream) is not a server error.
   if (request.signal.aborted) return;
+  // A 404 for an unknown address, or another answer about the request, is not a server error either.
+  if (isRouteErrorResponse(error) && error.status < 500) return;
   console.error(error);
 };

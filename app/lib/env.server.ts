@@ -67,6 +67,14 @@ export function parseServerEnv(source: Record<string, string | undefined>): Serv
   return Object.freeze({ ...env, triggerMode });
 }
 
+const remoteApiURL = (env: ServerEnv) => env.TRIGGER_API_URL ?? "https://api.trigger.dev";
+
+/** Where the server reaches Trigger.dev in remote mode. */
+export const remoteServerBaseURL = remoteApiURL;
+
+/** Where the browser reaches Trigger.dev's realtime API in remote mode. */
+export const remoteBrowserBaseURL = (env: ServerEnv) => env.TRIGGER_PUBLIC_API_URL ?? remoteApiURL(env);
+
 let serverEnv: ServerEnv | undefined;
 
 /** The web server's validated environment; the only place in app/ that reads process.env. */

@@ -2,7 +2,8 @@ import { RouterContextProvider } from "react-router";
 import { describe, expect, it, vi } from "vitest";
 import { parseServerEnv } from "./env.server";
 import { nonceContext } from "./request-context";
-import { contentSecurityPolicy, securityMiddleware } from "./security.server";
+import { contentSecurityPolicy } from "./security-headers.server";
+import { securityMiddleware } from "./security.server";
 
 const env = vi.hoisted(() => ({ current: {} as Record<string, string> }));
 vi.mock("./env.server", async (importOriginal) => {

@@ -1,10 +1,9 @@
-import { randomBytes } from "node:crypto";
 import type { MiddlewareFunction } from "react-router";
 import { getServerEnv, type ServerEnv } from "./env.server";
 import { APP_BODY_LIMIT_BYTES, errorResponse, isJsonContentType } from "./http.server";
 import { LOCAL_TRIGGER_PATH } from "./local-engine.server";
 import { nonceContext } from "./request-context";
-import { remoteBrowserBaseURL } from "./trigger.server";
+import { createNonce, securityHeaders } from "./security-headers.server";
 
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
@@ -30,40 +29,6 @@ export function crossOriginRefusal(request: Request, origin: string): string | u
   return undefined;
 }
 
-/** The Content-Security-Policy of every response: this origin only, plus the Trigger.dev API the browser streams from. */
-export function contentSecurityPolicy(nonce: string, env: ServerEnv): string {
-  const remote = env.triggerMode === "remote" ? new URL(remoteBrowserBaseURL(env)).origin : undefined;
-  return [
-    "default-src 'self'",
-    // Without a nonce (the dev server's pages), inline scripts and styles are let through instead.
-    nonce ? `script-src 'self' 'nonce-${nonce}'` : "script-src 'self' 'unsafe-inline'",
-    nonce ? "style-src 'self'" : "style-src 'self' 'unsafe-inline'",
-    // Only style attributes (markdown table alignment), never <style> elements.
-    "style-src-attr 'unsafe-inline'",
-    // Images in answers stay on this origin: a model-written image URL cannot carry chat text elsewhere.
-    "img-src 'self' data:",
-    "font-src 'self'",
-    `connect-src 'self'${remote ? ` ${remote}` : ""}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join("; ");
-}
-
-export function securityHeaders(nonce: string, env: ServerEnv): Record<string, string> {
-  return {
-    "Content-Security-Policy": contentSecurityPolicy(nonce, env),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    // Chat URLs name the chat: links in answers must not carry them to other sites.
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-    ...(env.NODE_ENV === "production" ? { "Strict-Transport-Security": "max-age=31536000; includeSubDomains" } : {}),
-  };
-}
-
 /** A declared body the route could never accept; streamed bodies are capped where they are read. */
 function oversizedBody(request: Request): boolean {
   // The engine's mount applies its own per-route limits (a message may be up to 1 MiB).
@@ -87,9 +52,9 @@ function nonJsonBody(request: Request): boolean {
  */
 export const securityMiddleware: MiddlewareFunction<Response> = async ({ request, context }, next) => {
   const env = getServerEnv();
-  // The dev server inlines styles for hot reloading and renders them with no nonce in the browser,
-  // which a nonce on the server would turn into hydration mismatches; production pages get one each.
-  const nonce = env.NODE_ENV === "development" ? "" : randomBytes(16).toString("base64");
+  // The production server makes the nonce (it sets the headers on responses React Router never sees);
+  // the dev server's pages get none: it inlines styles for hot reloading and renders them without one.
+  const nonce = context.get(nonceContext) || (env.NODE_ENV === "development" ? "" : createNonce());
   context.set(nonceContext, nonce);
 
   let response: Response;

@@ -2,7 +2,7 @@ import { auth, configure } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import type { chatAgent } from "../../trigger/chat";
 import { getLocalEngine, LOCAL_TRIGGER_PATH } from "./local-engine.server";
-import { getServerEnv, type ServerEnv } from "./env.server";
+import { getServerEnv, remoteBrowserBaseURL, remoteServerBaseURL } from "./env.server";
 
 export const CHAT_TASK_ID = "chat";
 
@@ -13,11 +13,6 @@ export type TriggerConnection = {
 };
 
 let connection: Promise<TriggerConnection> | undefined;
-
-const remoteApiURL = (env: ServerEnv) => env.TRIGGER_API_URL ?? "https://api.trigger.dev";
-
-/** Where the browser reaches Trigger.dev's realtime API in remote mode. */
-export const remoteBrowserBaseURL = (env: ServerEnv) => env.TRIGGER_PUBLIC_API_URL ?? remoteApiURL(env);
 
 /**
  * Points the server-side SDK at Trigger.dev, or at the embedded engine when
@@ -32,7 +27,7 @@ export function connectTrigger(): Promise<TriggerConnection> {
       configure({ baseURL: engine.apiURL, accessToken: engine.secretKey });
       return { mode: "local", browserBaseURL: LOCAL_TRIGGER_PATH };
     }
-    configure({ baseURL: remoteApiURL(env), accessToken: env.TRIGGER_SECRET_KEY });
+    configure({ baseURL: remoteServerBaseURL(env), accessToken: env.TRIGGER_SECRET_KEY });
     return { mode: "remote", browserBaseURL: remoteBrowserBaseURL(env) };
   })();
   connection.catch(() => (connection = undefined));

@@ -5,11 +5,14 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler } from "@react-router/express";
 import compression from "compression";
+import http from "node:http";
 import express from "express";
 import morgan from "morgan";
+import onHeaders from "on-headers";
 import { RouterContextProvider, type ServerBuild } from "react-router";
 import { getServerEnv } from "../lib/env.server";
-import { clientAddressContext } from "../lib/request-context";
+import { clientAddressContext, nonceContext } from "../lib/request-context";
+import { createNonce, securityHeaders } from "../lib/security-headers.server";
 
 const env = getServerEnv();
 const buildDir = path.dirname(fileURLToPath(import.meta.url));
@@ -22,25 +25,46 @@ function trustProxy(value: string | undefined): boolean | number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
 const app = express();
 app.disable("x-powered-by");
 app.set("trust proxy", trustProxy(env.TRUST_PROXY));
+// Every response carries them: static files, the errors React Router or Express answer without
+// running the app's middleware, and the app's own responses, which set the same ones (same nonce).
+app.use((request, response, next) => {
+  const nonce = createNonce();
+  response.locals.nonce = nonce;
+  onHeaders(response, () => {
+    for (const [name, value] of Object.entries(securityHeaders(nonce, env))) if (!response.hasHeader(name)) response.setHeader(name, value);
+  });
+  if (METHODS.has(request.method)) return next();
+  response.set("Allow", [...METHODS].join(", ")).status(405).json({ error: `Method ${request.method.slice(0, 20)} is not allowed` });
+});
 app.use(compression());
-
-const nosniff = (response: express.Response) => response.setHeader("X-Content-Type-Options", "nosniff");
 // Fingerprinted by Vite, so they never change under their name.
-app.use("/assets", express.static(path.join(buildDir, "client", "assets"), { immutable: true, maxAge: "1y", setHeaders: nosniff }));
-app.use(express.static(path.join(buildDir, "client"), { maxAge: "1h", setHeaders: nosniff }));
+app.use("/assets", express.static(path.join(buildDir, "client", "assets"), { immutable: true, maxAge: "1y" }));
+app.use(express.static(path.join(buildDir, "client"), { maxAge: "1h" }));
 app.use(morgan("tiny"));
 app.all(
   "*",
   createRequestHandler({
     build,
     mode: env.NODE_ENV,
-    getLoadContext: (request) => new RouterContextProvider(new Map([[clientAddressContext, request.ip ?? null]])),
+    getLoadContext: (request, response) =>
+      new RouterContextProvider(
+        new Map<Parameters<RouterContextProvider["get"]>[0], unknown>([
+          [clientAddressContext, request.ip ?? null],
+          [nonceContext, response.locals.nonce],
+        ]),
+      ),
   }),
 );
 
+// A request must arrive whole within 15 s, checked every 2 s: a body that stalls (slowloris) must not
+// hold a connection open. Streams are responses, so they are not limited by it.
+const server = http.createServer({ requestTimeout: 15_000, headersTimeout: 10_000, connectionsCheckingInterval: 2_000 }, app);
 const onListen = () => console.log(`[server] listening on http://${env.HOST ?? "localhost"}:${env.PORT}`);
-const server = env.HOST ? app.listen(env.PORT, env.HOST, onListen) : app.listen(env.PORT, onListen);
+if (env.HOST) server.listen(env.PORT, env.HOST, onListen);
+else server.listen(env.PORT, onListen);
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => server.close());

@@ -1,4 +1,5 @@
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { type APIResponse, type BrowserContext } from "@playwright/test";
@@ -134,6 +135,22 @@ test.describe("security", () => {
     expect(victimList.chats.map((listed) => listed.title)).toEqual(["A secret for my eyes only", "My first chat"]);
   });
 
+  test("a request whose body stops arriving is given up on, not held open", async ({ baseURL }) => {
+    const { hostname, port } = new URL(baseURL!);
+    const socket = net.connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const closed = new Promise<string>((resolve) => {
+      let answer = "";
+      socket.on("data", (chunk) => (answer += chunk));
+      socket.once("close", () => resolve(answer));
+    });
+    socket.write(`POST /api/chats/${randomUUID()}/session HTTP/1.1\r\nHost: ${hostname}:${port}\r\nOrigin: ${baseURL}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":`);
+    // Node's default would hold it for 5 minutes; the server gives a request 15 s to arrive whole.
+    const answer = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve("still open"), 40_000))]);
+    socket.destroy();
+    expect(answer).not.toBe("still open");
+  });
+
   test("the chat works under the page's Content-Security-Policy with no violation", async ({ page }) => {
     await page.addInitScript(() => {
       const seen: string[] = [];
@@ -163,7 +180,11 @@ test.describe("security", () => {
       ["the home redirect", await page.request.get("/", { maxRedirects: 0 })],
       ["the chat page", await page.request.get(`/chat/${chatId}`)],
       ["the chat page's data", await page.request.get(`/chat/${chatId}.data`)],
-      ["a missing page", await request.get("/chat/not-a-chat")],
+      ["a malformed chat address", await request.get("/chat/not-a-chat")],
+      ["an address no route matches", await request.get("/no-such-page")],
+      ["data for an address no route matches", await request.get("/no-such-page.data")],
+      ["a missing asset", await request.get("/assets/no-such-file.js")],
+      ["a method the server does not serve", await request.fetch("/", { method: "TRACE" })],
       ["a foreign chat page", await request.get(`/chat/${randomUUID()}`)],
       ["the chat list", await apiPost(page.request, "/api/chats")],
       ["a transcript", await apiPost(page.request, `/api/chats/${chatId}/transcript`)],
@@ -174,6 +195,11 @@ test.describe("security", () => {
     ];
     for (const [what, response] of responses) expectSecurityHeaders(response, what);
     expect(responses.find(([what]) => what === "a refused cross-site POST")![1].status()).toBe(403);
+    expect(responses.find(([what]) => what === "a method the server does not serve")![1].status()).toBe(405);
+    // The not-found page's scripts carry the nonce its CSP names, so it still runs.
+    const notFound = responses.find(([what]) => what === "an address no route matches")![1];
+    const nonce = /'nonce-([^']+)'/.exec(notFound.headers()["content-security-policy"]!)?.[1];
+    expect(await notFound.text()).toContain(`<script nonce="${nonce}"`);
     expect((await page.request.get(`/chat/${chatId}`)).headers()["cache-control"]).toContain("no-store");
 
     const asset = (await (await page.request.get(`/chat/${chatId}`)).text()).match(/"(\/assets\/[^"]+\.js)"/)?.[1];
