@@ -21,7 +21,8 @@ test.describe("rate limits", () => {
     expect(refusal, "a refusal before 500 starts").toBeDefined();
     expect(Number(refusal!.headers()["retry-after"])).toBeGreaterThanOrEqual(1);
 
-    await chat.send("Hello after the limit");
+    await chat.input.fill("Hello after the limit");
+    await chat.input.press("Enter");
     await expect(page.getByRole("alert")).toContainText(/You’re starting chats too quickly\. Please wait \d+ s and try again\./);
     await expect(chat.input).toHaveValue("Hello after the limit");
     await expect(chat.userMessages).toHaveCount(0);
@@ -39,7 +40,9 @@ test.describe("rate limits", () => {
     await page.route("**/in/append", (route) => route.fulfill({ status: 429, json: { error: message }, headers: { "Retry-After": "9", "x-should-retry": "false" } }), {
       times: 1,
     });
-    await chat.send("Second message");
+    // Not chat.send(): that waits for the composer to empty, and here the text comes straight back.
+    await chat.input.fill("Second message");
+    await chat.input.press("Enter");
     await expect(page.getByRole("alert")).toHaveText(message);
     await expect(chat.input).toHaveValue("Second message");
     await expect(chat.userMessages).toHaveText(["First message"]);
