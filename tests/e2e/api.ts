@@ -19,6 +19,19 @@ export function dataDir(): string {
 /** The engine's secret key, which it generates into its data folder on first start (storage/secrets.server.ts). */
 export const engineSecretKey = () => fs.readFileSync(path.join(dataDir(), "secret-key"), "utf8").trim();
 
+/** External ids of every session the engine has saved, read from its data folder. */
+export function storedSessionIds(): string[] {
+  const sessionsDir = path.join(dataDir(), "sessions");
+  return fs.readdirSync(sessionsDir).flatMap((name) => {
+    try {
+      const row = JSON.parse(fs.readFileSync(path.join(sessionsDir, name, "session.json"), "utf8")) as { externalId: string | null };
+      return [row.externalId ?? name];
+    } catch {
+      return [name];
+    }
+  });
+}
+
 /**
  * A public token signed the way the engine signs and verifies them (HS256 with
  * its secret key, through the same `generateJWT`): for credentials the app
