@@ -79,6 +79,31 @@ export async function enforceRateLimit(
 }
 
 /**
+ * Gives back what {@link enforceRateLimit} counted, for a request that turned
+ * out to need no budget (its credentials were refused before any work).
+ */
+export async function refundRateLimit(
+  action: RateLimitedAction,
+  caller: { guestId?: string | null; address?: string | null },
+  cost = 1,
+): Promise<void> {
+  const env = getServerEnv();
+  if (env.RATE_LIMITS === "off") return;
+  const budgets: Partial<Record<Scope, number>> = RATE_LIMITS[action];
+  const keys: [Scope, string | null | undefined][] = [
+    ["perGuest", caller.guestId],
+    ["perAddress", caller.address ? addressKey(caller.address) : null],
+  ];
+  for (const [scope, key] of keys) {
+    if (!budgets[scope] || !key) continue;
+    const points = Math.max(1, Math.floor(budgets[scope] * env.RATE_LIMIT_MULTIPLIER));
+    await limiterFor(action, scope, points)
+      .reward(key, Math.min(cost, points + 1))
+      .catch(() => {});
+  }
+}
+
+/**
  * The key an address is counted under. An IPv6 client usually holds a whole
  * /64, so it is counted by that prefix, or each of its addresses would get a budget.
  */

@@ -72,6 +72,13 @@ describe("/local-trigger/*", () => {
     expect((await write("/realtime/v1/sessions/chat-2/in/append")).status).toBe(200);
   });
 
+  it("does not count writes whose credentials the engine refuses: they stored nothing", async () => {
+    state.handle.mockImplementation(async () => Response.json({ error: "Unauthorized" }, { status: 403 }));
+    for (let sent = 0; sent < RATE_LIMITS.messages.perGuest * 2; sent++) expect((await write("/realtime/v1/sessions/chat-3/in/append")).status).toBe(403);
+    state.handle.mockImplementation(async () => Response.json({ ok: true }));
+    expect((await write("/realtime/v1/sessions/chat-3/in/append")).status).toBe(200);
+  });
+
   it("limits what the writes store by size, not only by count", async () => {
     state.handle.mockImplementation(async () => Response.json({ ok: true }));
     const mib = 1024 * 1024;

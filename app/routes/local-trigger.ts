@@ -1,7 +1,7 @@
 import { getServerEnv } from "~/lib/env.server";
 import { readGuestId } from "~/lib/guest.server";
 import { getLocalEngine, LOCAL_TRIGGER_PATH } from "~/lib/local-engine.server";
-import { enforceRateLimit } from "~/lib/rate-limit.server";
+import { enforceRateLimit, refundRateLimit } from "~/lib/rate-limit.server";
 import { clientAddressContext } from "~/lib/request-context";
 import type { Route } from "./+types/local-trigger";
 
@@ -9,6 +9,7 @@ import type { Route } from "./+types/local-trigger";
 const STREAM_WRITE = new RegExp(`^${LOCAL_TRIGGER_PATH}/realtime/v1/sessions/([^/]+)/(?:channels/[^/]+/)?(?:in|out)(?:/append)?$`);
 /** The engine's largest append, counted for a body that does not declare its size. */
 const MAX_APPEND_KIB = 1024;
+const CREDENTIALS_REFUSED = new Set([401, 403, 404]);
 
 /**
  * Mounts the embedded engine's Trigger.dev API on the app's own origin, so
@@ -19,9 +20,11 @@ async function forwardToEngine(request: Request, clientAddress: string | null): 
   const env = getServerEnv();
   if (env.triggerMode !== "local") return new Response("Not found", { status: 404 });
   const write = request.method === "GET" || request.method === "HEAD" ? null : STREAM_WRITE.exec(new URL(request.url).pathname);
-  if (write) await limitStreamWrite(request, decodeURIComponent(write[1]!), clientAddress);
+  const counted = write ? await limitStreamWrite(request, decodeURIComponent(write[1]!), clientAddress) : undefined;
   const engine = await getLocalEngine(env);
   const response = await engine.handle(request, LOCAL_TRIGGER_PATH);
+  // Refused credentials are checked before the engine reads the body: such a request cost nothing to store.
+  if (counted && CREDENTIALS_REFUSED.has(response.status)) await counted.refund();
   // Same-origin only here: the standalone engine's "any origin" CORS would let other sites' scripts call this origin.
   for (const name of [...response.headers.keys()]) if (name.startsWith("access-control-")) response.headers.delete(name);
   return response;
@@ -30,7 +33,8 @@ async function forwardToEngine(request: Request, clientAddress: string | null): 
 /**
  * Trigger.dev applies its own limits in remote mode; here the app is the only
  * gate, by count and by size. Without its cookie a caller is counted by the
- * chat it writes to, so dropping the cookie buys no extra budget.
+ * chat it writes to, so dropping the cookie buys no extra budget. Returns how
+ * to give the count back when the engine refuses the credentials.
  */
 async function limitStreamWrite(request: Request, chatId: string, address: string | null) {
   const caller = { guestId: (await readGuestId(request)) ?? `chat:${chatId.toLowerCase()}`, address };
@@ -44,6 +48,7 @@ async function limitStreamWrite(request: Request, chatId: string, address: strin
     if (refusal instanceof Response) refusal.headers.set("x-should-retry", "false");
     throw refusal;
   }
+  return { refund: () => Promise.all([refundRateLimit("messages", caller), refundRateLimit("uploadKiB", caller, kib)]) };
 }
 
 export const loader = ({ request, context }: Route.LoaderArgs) => forwardToEngine(request, context.get(clientAddressContext));

@@ -4,6 +4,9 @@ import path from "node:path";
 import { type APIRequestContext, type APIResponse, expect } from "@playwright/test";
 import { generateJWT } from "@trigger.dev/core/v3/jwt";
 
+/** The guest cookie's name in production (the e2e server runs the production build): host-only, for Path=/. */
+export const GUEST_COOKIE = "__Host-guest";
+
 /** Where the app mounts the embedded engine. */
 export const ENGINE = "/local-trigger";
 /** The environment the embedded engine's tokens name in `sub` (app/local-trigger/api/context.server.ts). */
@@ -43,15 +46,15 @@ export function signEngineToken(payload: Record<string, unknown>, options: { exp
 
 export const sessionScopes = (chatId: string) => [`read:sessions:${chatId}`, `write:sessions:${chatId}`];
 
-/** The `guest=…` pair from a response's Set-Cookie, if it set one. */
+/** The guest cookie pair from a response's Set-Cookie, if it set one. */
 export function guestCookieFrom(response: APIResponse): string | undefined {
-  const header = response.headersArray().find(({ name, value }) => name.toLowerCase() === "set-cookie" && value.startsWith("guest="));
+  const header = response.headersArray().find(({ name, value }) => name.toLowerCase() === "set-cookie" && value.startsWith(`${GUEST_COOKIE}=`));
   return header?.value.split(";")[0];
 }
 
-/** The guest id a `guest=…` cookie carries: react-router's signed cookie is base64 JSON, a dot, and the signature. */
+/** The guest id a guest cookie carries: react-router's signed cookie is base64 JSON, a dot, and the signature. */
 export function guestIdOf(cookie: string): string {
-  const value = decodeURIComponent(cookie.slice("guest=".length));
+  const value = decodeURIComponent(cookie.slice(GUEST_COOKIE.length + 1));
   return JSON.parse(Buffer.from(value.slice(0, value.lastIndexOf(".")), "base64").toString("utf8")) as string;
 }
 

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { ENGINE, readRecords, startChat, storedSessionIds } from "./api";
+import { ENGINE, readRecords, startChat, storedSessionIds, GUEST_COOKIE } from "./api";
 import { expect, test } from "./fixtures";
 
 // Arbitrary requests against every app route and the engine's mount. Whatever arrives, the answer is a 2xx or a
@@ -221,14 +221,14 @@ const headerArbitrary = (sites: string[]) =>
 
 /** Cookies that are not a guest's: random, malformed, truncated, or the fuzzing guest's with its signature or value changed. */
 function forgedCookie(known: Known) {
-  const value = known.cookie.slice("guest=".length);
+  const value = known.cookie.slice(GUEST_COOKIE.length + 1);
   return fc.oneof(
-    fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => `guest=${Buffer.from(bytes).toString("base64url")}`),
-    fc.constantFrom("guest=%", "guest=%E0%A4%A", "guest=a.b", "guest=....", "guest=", "guest", "=", "guest=a; guest=b", "guest=Ig%3D%3D.sig", "guest=bnVsbA%3D%3D.x", "guest=W10%3D.x"),
-    fc.string({ maxLength: 100 }).map((text) => `guest=${encodeURIComponent(text)}`),
-    fc.nat({ max: value.length - 1 }).map((at) => `guest=${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`),
-    fc.nat({ max: value.length }).map((at) => `guest=${value.slice(0, at)}`),
-    fc.integer({ min: 1_000, max: 6_000 }).map((length) => `guest=${"a".repeat(length)}; ${known.cookie}`),
+    fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => `${GUEST_COOKIE}=${Buffer.from(bytes).toString("base64url")}`),
+    fc.constantFrom(`${GUEST_COOKIE}=%`, `${GUEST_COOKIE}=%E0%A4%A`, `${GUEST_COOKIE}=a.b`, `${GUEST_COOKIE}=....`, `${GUEST_COOKIE}=`, GUEST_COOKIE, "=", `${GUEST_COOKIE}=a; __Host-guest=b`, `${GUEST_COOKIE}=Ig%3D%3D.sig`, `${GUEST_COOKIE}=bnVsbA%3D%3D.x`, `${GUEST_COOKIE}=W10%3D.x`),
+    fc.string({ maxLength: 100 }).map((text) => `${GUEST_COOKIE}=${encodeURIComponent(text)}`),
+    fc.nat({ max: value.length - 1 }).map((at) => `${GUEST_COOKIE}=${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`),
+    fc.nat({ max: value.length }).map((at) => `${GUEST_COOKIE}=${value.slice(0, at)}`),
+    fc.integer({ min: 1_000, max: 6_000 }).map((length) => `${GUEST_COOKIE}=${"a".repeat(length)}; ${known.cookie}`),
   );
 }
 
