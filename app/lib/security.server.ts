@@ -1,33 +1,9 @@
 import type { MiddlewareFunction } from "react-router";
-import { getServerEnv, type ServerEnv } from "./env.server";
+import { getServerEnv } from "./env.server";
 import { APP_BODY_LIMIT_BYTES, errorResponse, isJsonContentType } from "./http.server";
 import { LOCAL_TRIGGER_PATH } from "./local-engine.server";
 import { nonceContext } from "./request-context";
-import { createNonce, securityHeaders } from "./security-headers.server";
-
-const SAFE_METHODS = new Set(["GET", "HEAD"]);
-
-/** The origin the browser uses for this app: APP_ORIGIN behind a proxy that changes it, else the request's own. */
-export function appOrigin(request: Request, env: ServerEnv): string {
-  return env.APP_ORIGIN ?? new URL(request.url).origin;
-}
-
-/**
- * Why a state-changing request is refused as cross-site (CSRF), or undefined
- * when it may proceed. Every method but GET and HEAD must come from a page of
- * this app: its Origin must be the app's, and Sec-Fetch-Site, which browsers
- * send and pages cannot forge, must say same-origin when present. A request
- * with no Origin at all is refused too; every browser sends one on such requests.
- */
-export function crossOriginRefusal(request: Request, origin: string): string | undefined {
-  if (SAFE_METHODS.has(request.method)) return undefined;
-  const site = request.headers.get("Sec-Fetch-Site");
-  if (site !== null && site !== "same-origin") return `a ${site} request`;
-  const from = request.headers.get("Origin");
-  if (from === null) return "a request with no Origin";
-  if (from !== origin) return `a request from ${from.slice(0, 100)}`;
-  return undefined;
-}
+import { appOrigin, createNonce, crossOriginRefusal, SAFE_METHODS, securityHeaders } from "./security-headers.server";
 
 /** A declared body the route could never accept; streamed bodies are capped where they are read. */
 function oversizedBody(request: Request): boolean {

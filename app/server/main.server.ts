@@ -12,7 +12,7 @@ import onHeaders from "on-headers";
 import { RouterContextProvider, type ServerBuild } from "react-router";
 import { getServerEnv } from "../lib/env.server";
 import { clientAddressContext, nonceContext } from "../lib/request-context";
-import { createNonce, securityHeaders } from "../lib/security-headers.server";
+import { createNonce, crossOriginRefusal, securityHeaders } from "../lib/security-headers.server";
 
 const env = getServerEnv();
 const buildDir = path.dirname(fileURLToPath(import.meta.url));
@@ -23,6 +23,14 @@ function trustProxy(value: string | undefined): boolean | number | string {
   if (value === undefined || value === "false") return false;
   if (value === "true") return true;
   return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/** The origin React Router's adapter puts in request.url (X-Forwarded-Host counts only under TRUST_PROXY), or APP_ORIGIN. */
+function originOf(request: express.Request): string {
+  if (env.APP_ORIGIN) return env.APP_ORIGIN;
+  const forwardedPort = request.app.enabled("trust proxy") ? request.get("X-Forwarded-Host")?.split(":")[1] : undefined;
+  const port = forwardedPort ?? request.get("host")?.split(":")[1];
+  return `${request.protocol}://${request.hostname}${port ? `:${port}` : ""}`;
 }
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -38,8 +46,18 @@ app.use((request, response, next) => {
   onHeaders(response, () => {
     for (const [name, value] of Object.entries(securityHeaders(nonce, env))) if (!response.hasHeader(name)) response.setHeader(name, value);
   });
-  if (METHODS.has(request.method)) return next();
-  response.set("Allow", [...METHODS].join(", ")).status(405).json({ error: `Method ${request.method.slice(0, 20)} is not allowed` });
+  if (!METHODS.has(request.method)) {
+    response.set("Allow", [...METHODS].join(", ")).status(405).json({ error: `Method ${request.method.slice(0, 20)} is not allowed` });
+    return;
+  }
+  // The app's middleware checks this too; here it also covers what React Router answers before its middleware runs.
+  const refusal = crossOriginRefusal({ method: request.method, headers: { get: (name) => request.get(name) ?? null } }, originOf(request));
+  if (refusal) {
+    console.warn(`[security] refused ${refusal}: ${request.method} ${request.path.slice(0, 200)}`);
+    response.status(403).json({ error: "Cross-site requests are not allowed" });
+    return;
+  }
+  next();
 });
 app.use(compression());
 // Fingerprinted by Vite, so they never change under their name.
