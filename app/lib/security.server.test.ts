@@ -2,7 +2,7 @@ import { RouterContextProvider } from "react-router";
 import { describe, expect, it, vi } from "vitest";
 import { parseServerEnv } from "./env.server";
 import { nonceContext } from "./request-context";
-import { contentSecurityPolicy } from "./security-headers.server";
+import { contentSecurityPolicy } from "./security-policy.server";
 import { securityMiddleware } from "./security.server";
 
 const env = vi.hoisted(() => ({ current: {} as Record<string, string> }));

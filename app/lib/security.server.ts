@@ -3,7 +3,7 @@ import { getServerEnv } from "./env.server";
 import { APP_BODY_LIMIT_BYTES, errorResponse, isJsonContentType } from "./http.server";
 import { LOCAL_TRIGGER_PATH } from "./local-engine.server";
 import { nonceContext } from "./request-context";
-import { appOrigin, createNonce, crossOriginRefusal, SAFE_METHODS, securityHeaders } from "./security-headers.server";
+import { appOrigin, createNonce, crossOriginRefusal, SAFE_METHODS, securityHeaders } from "./security-policy.server";
 
 /** A declared body the route could never accept; streamed bodies are capped where they are read. */
 function oversizedBody(request: Request): boolean {

@@ -1,18 +1,18 @@
 // The production web server (`npm start`): static files, then the React Router
 // app with the client's address in its request context, which the rate limits
 // key on. Bundled into build/server.js by `npm run build`.
+import http from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler } from "@react-router/express";
 import compression from "compression";
-import http from "node:http";
 import express from "express";
 import morgan from "morgan";
 import onHeaders from "on-headers";
 import { RouterContextProvider, type ServerBuild } from "react-router";
 import { getServerEnv } from "../lib/env.server";
 import { clientAddressContext, nonceContext } from "../lib/request-context";
-import { createNonce, crossOriginRefusal, securityHeaders } from "../lib/security-headers.server";
+import { createNonce, crossOriginRefusal, securityHeaders } from "../lib/security-policy.server";
 
 const env = getServerEnv();
 const buildDir = path.dirname(fileURLToPath(import.meta.url));

@@ -1,3 +1,5 @@
+// The request rules and response headers both servers apply: the app's middleware (dev server and
+// production) and the production server itself, for what React Router answers without the middleware.
 import { randomBytes } from "node:crypto";
 import { remoteBrowserBaseURL, type ServerEnv } from "./env.server";
 
