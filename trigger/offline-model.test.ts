@@ -70,14 +70,49 @@ describe("offline model", () => {
     expect(words).toBeLessThanOrEqual(80);
   });
 
-  it("shortens a long message in the quote", () => {
-    const long = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ");
+  it("quotes the message faithfully: line breaks, markdown and code fences intact", () => {
+    const message = "# Plan\n\n1. **Bold** step\n2. `code` step\n\n```ts\nconst x = 1;\n  indented();\n```";
+    const answer = composeOfflineAnswer([userMessage(message)]);
+
+    expect(answer).toContain(["> # Plan", ">", "> 1. **Bold** step", "> 2. `code` step", ">", "> ```ts", "> const x = 1;", ">   indented();", "> ```"].join("\n"));
+    const quoted = answer
+      .split("\n")
+      .filter((line) => line.startsWith(">"))
+      .map((line) => line.replace(/^> ?/, ""))
+      .join("\n");
+    expect(quoted).toBe(message);
+  });
+
+  it("quotes a very long message up to 2,000 words and says how much it left out", () => {
+    const long = Array.from({ length: 2_050 }, (_, i) => `word${i}`).join(" ");
     const answer = composeOfflineAnswer([userMessage(long)]);
 
     expect(answer).toContain("> word0 word1");
-    expect(answer).toContain("word19…");
-    expect(answer).not.toContain("word20");
-    expect(answer).toContain("turn 1");
+    expect(answer).toContain("word1999…");
+    expect(answer).not.toContain("word2000");
+    expect(answer).toContain("> (50 more words)");
+  });
+
+  it("writes a long markdown answer of about the size asked for, with /long", () => {
+    for (const size of [150, 600, 4_000]) {
+      const answer = composeOfflineAnswer([userMessage(`/long ${size}`)]);
+      const words = answer.split(/\s+/).filter(Boolean).length;
+      expect(words, `/long ${size}`).toBeGreaterThanOrEqual(size);
+      expect(words, `/long ${size}`).toBeLessThanOrEqual(size + 120);
+      expect(answer.match(/^```/gm)!.length % 2, "every fence is closed").toBe(0);
+      expect(answer.trimEnd().endsWith("- Restart the agent and send another message.")).toBe(true);
+    }
+    const longest = composeOfflineAnswer([userMessage("/long")]);
+    expect(longest).toMatch(/^## 1\. /m);
+    expect(longest).toMatch(/^- Read the /m);
+    expect(longest).toMatch(/^\| Step \| Topic \| Status \|$/m);
+    for (const language of ["ts", "python", "bash", "json", "sql"]) expect(longest).toContain(`\`\`\`${language}\n`);
+    const codeBlocks = longest.match(/^```[a-z]+$/gm)!.length;
+    expect(codeBlocks).toBeGreaterThanOrEqual(35);
+    expect(codeBlocks).toBeLessThanOrEqual(50);
+    expect(composeOfflineAnswer([userMessage("/long")])).toBe(longest);
+    expect(composeOfflineAnswer([userMessage("/long 999999")]).split(/\s+/).length).toBeLessThanOrEqual(20_200);
+    expect(composeOfflineAnswer([userMessage("please /long")])).toContain("> please /long");
   });
 
   it("gives the same answer to the same prompt, and a different one to a different prompt", async () => {
