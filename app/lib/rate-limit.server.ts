@@ -48,26 +48,34 @@ const DESCRIPTIONS: Record<RateLimitedAction, string> = {
   uploadKiB: "You’re sending too much too quickly",
 };
 
+type Caller = { guestId?: string | null; address?: string | null };
+
+/** The budgets `action` counts this caller against, with the points to count; none when limits are off. */
+function budgetsFor(action: RateLimitedAction, caller: Caller, cost: number) {
+  const env = getServerEnv();
+  if (env.RATE_LIMITS === "off") return [];
+  const budgets: Partial<Record<Scope, number>> = RATE_LIMITS[action];
+  const keys: [Scope, string | null | undefined][] = [
+    ["perGuest", caller.guestId],
+    ["perAddress", caller.address ? addressKey(caller.address) : null],
+  ];
+  return keys.flatMap(([scope, key]) => {
+    if (!budgets[scope] || !key) return [];
+    const points = Math.max(1, Math.floor(budgets[scope] * env.RATE_LIMIT_MULTIPLIER));
+    // A cost over the whole budget is refused outright rather than counted forever.
+    return [{ limiter: limiterFor(action, scope, points), key, points: Math.min(cost, points + 1) }];
+  });
+}
+
 /**
  * Counts one `action` against the caller's guest and address budgets, and
  * throws a 429 Response (with Retry-After) when either is spent. A caller with
  * no known address (the dev server knows none) is counted by guest only.
  */
-export async function enforceRateLimit(
-  action: RateLimitedAction,
-  caller: { guestId?: string | null; address?: string | null },
-  cost = 1,
-): Promise<void> {
-  const env = getServerEnv();
-  if (env.RATE_LIMITS === "off") return;
-  const budgets: Partial<Record<Scope, number>> = RATE_LIMITS[action];
-  const checks: [Scope, string][] = [];
-  if (budgets.perGuest && caller.guestId) checks.push(["perGuest", caller.guestId]);
-  if (budgets.perAddress && caller.address) checks.push(["perAddress", addressKey(caller.address)]);
-  for (const [scope, key] of checks) {
-    const points = Math.max(1, Math.floor(budgets[scope]! * env.RATE_LIMIT_MULTIPLIER));
+export async function enforceRateLimit(action: RateLimitedAction, caller: Caller, cost = 1): Promise<void> {
+  for (const { limiter, key, points } of budgetsFor(action, caller, cost)) {
     try {
-      await limiterFor(action, scope, points).consume(key, Math.min(cost, points + 1));
+      await limiter.consume(key, points);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
@@ -82,25 +90,8 @@ export async function enforceRateLimit(
  * Gives back what {@link enforceRateLimit} counted, for a request that turned
  * out to need no budget (its credentials were refused before any work).
  */
-export async function refundRateLimit(
-  action: RateLimitedAction,
-  caller: { guestId?: string | null; address?: string | null },
-  cost = 1,
-): Promise<void> {
-  const env = getServerEnv();
-  if (env.RATE_LIMITS === "off") return;
-  const budgets: Partial<Record<Scope, number>> = RATE_LIMITS[action];
-  const keys: [Scope, string | null | undefined][] = [
-    ["perGuest", caller.guestId],
-    ["perAddress", caller.address ? addressKey(caller.address) : null],
-  ];
-  for (const [scope, key] of keys) {
-    if (!budgets[scope] || !key) continue;
-    const points = Math.max(1, Math.floor(budgets[scope] * env.RATE_LIMIT_MULTIPLIER));
-    await limiterFor(action, scope, points)
-      .reward(key, Math.min(cost, points + 1))
-      .catch(() => {});
-  }
+export async function refundRateLimit(action: RateLimitedAction, caller: Caller, cost = 1): Promise<void> {
+  for (const { limiter, key, points } of budgetsFor(action, caller, cost)) await limiter.reward(key, points).catch(() => {});
 }
 
 /**

@@ -4,6 +4,7 @@ import net from "node:net";
 import { ApiError } from "@trigger.dev/sdk";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sessionRow } from "./test-support.server";
+import { freePort } from "~/local-trigger/testing/free-port";
 
 // Against a real redis-server (Debian's `redis-server` package), as a deployment with REDIS_URL runs.
 // CI installs it; on a machine without it these tests are skipped, and say so.
@@ -44,14 +45,6 @@ vi.mock("./trigger.server", () => ({
   }),
 }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });

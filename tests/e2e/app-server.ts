@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../app/local-trigger/testing/free-port";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 // The server binary itself rather than `npm start`, so a SIGKILL reaches the process that holds the engine.
@@ -96,12 +96,3 @@ export class AppServer {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}

@@ -1,10 +1,10 @@
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { auth, configure } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
+export { freePort } from "./free-port";
 import { createLocalEngine, type LocalEngine, type LocalEngineOptions } from "../engine.server";
 
 export const TASK_ID = "echo";
@@ -72,13 +72,3 @@ export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 10_0
 export const expectedReply = (text: string, promptMessages: number, words = 8) =>
   `Reply to "${text}" after ${promptMessages} prompt messages. ${Array.from({ length: words }, (_, i) => `w${i + 1}`).join(" ")}`;
 
-/** A loopback port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
