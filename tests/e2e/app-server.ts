@@ -22,10 +22,12 @@ export class AppServer {
   private constructor(
     readonly port: number,
     readonly dataDir: string,
+    private readonly wordDelayMs: number,
   ) {}
 
-  static async start() {
-    const server = new AppServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-crash-")));
+  /** `wordDelayMs` paces the offline model: 40 ms makes mid-stream events observable. */
+  static async start({ wordDelayMs = 40 }: { wordDelayMs?: number } = {}) {
+    const server = new AppServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-server-")), wordDelayMs);
     await server.start();
     return server;
   }
@@ -50,7 +52,7 @@ export class AppServer {
         PORT: String(this.port),
         HOST: "127.0.0.1",
         LOCAL_TRIGGER_DATA_DIR: this.dataDir,
-        OFFLINE_MODEL_DELAY_MS: "40",
+        OFFLINE_MODEL_DELAY_MS: String(this.wordDelayMs),
         CHAT_MODEL: "offline:offline-chat",
         TRIGGER_SECRET_KEY: "",
         LOCAL_TRIGGER: "",
