@@ -13,7 +13,7 @@ import { AppServer } from "../e2e/app-server";
  *   - long tasks:    main-thread tasks over 50 ms while the answer streams (count, longest)
  *   - blocking:      total blocking time (the sum of each long task's excess over 50 ms)
  *   - last word lag: the model's last word reaching this process over SSE → the last change to the answer on screen
- *   - stop reaction: Stop clicked at 75 % of the answer (the click's own time stamp) → the Send button back
+ *   - stop reaction: Stop clicked when the model has sent 75 % of the answer (the click's own time stamp) → the Send button back
  *   - scripts:       the chat page's scripts, gzip
  * at 1× and 4× CPU throttle (BENCH_THROTTLE="1,4" to choose).
  */
@@ -29,6 +29,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 type StreamRun = {
   throttle: number;
   finished: boolean;
+  /** Text chunks the model sent for the long answer. */
+  answerChunks: number;
   longTasks: number;
   longestTaskMs: number;
   totalBlockingMs: number;
@@ -102,9 +104,11 @@ async function watchModelOutput(server: AppServer, context: BrowserContext, chat
       const lines = pending.split("\n");
       pending = lines.pop()!;
       for (const line of lines) {
-        if (line.startsWith("data:") && line.includes("text-delta")) {
+        // One event can carry a batch of records.
+        const chunks = line.startsWith("data:") ? line.split("text-delta").length - 1 : 0;
+        if (chunks > 0) {
           state.lastTextAt = Date.now();
-          state.textChunks++;
+          state.textChunks += chunks;
         }
       }
     }
@@ -149,6 +153,7 @@ async function streamRun(browser: Browser, server: AppServer, throttle: number):
   const model = await watchModelOutput(server, context, chatId);
   try {
     const before = await readProbe(page);
+    const chunksBefore = model.state.textChunks;
     const startedAt = Date.now();
     await send(page, `/long ${WORDS}`);
     await page.getByTestId("stop-button").waitFor({ timeout: RUN_TIMEOUT_MS });
@@ -162,6 +167,7 @@ async function streamRun(browser: Browser, server: AppServer, throttle: number):
     return {
       throttle,
       finished,
+      answerChunks: model.state.textChunks - chunksBefore,
       longTasks: tasks.length,
       longestTaskMs: Math.round(Math.max(0, ...tasks.map((task) => task.duration))),
       totalBlockingMs: Math.round(tasks.reduce((total, task) => total + Math.max(0, task.duration - 50), 0)),
@@ -174,16 +180,17 @@ async function streamRun(browser: Browser, server: AppServer, throttle: number):
   }
 }
 
-async function stopRun(browser: Browser, server: AppServer, throttle: number, fullAnswerChars: number): Promise<StopRun> {
-  const { context, page } = await newChat(browser, server, throttle);
+async function stopRun(browser: Browser, server: AppServer, throttle: number, answerChunks: number): Promise<StopRun> {
+  const { context, page, chatId } = await newChat(browser, server, throttle);
+  const model = await watchModelOutput(server, context, chatId);
   try {
-    await page.evaluate(() => ((window as unknown as { __bench: Probe }).__bench.sendButtonBackAt = 0));
+    const before = model.state.textChunks;
     await send(page, `/long ${WORDS}`);
-    const target = fullAnswerChars * 0.75;
+    // Stop when the model has written 75 % of the answer, however far behind the page is.
     const deadline = Date.now() + RUN_TIMEOUT_MS;
-    while ((await readProbe(page)).textLength < target) {
+    while (model.state.textChunks - before < answerChunks * 0.75) {
       if (Date.now() > deadline) return { throttle, stopReactionMs: undefined };
-      await page.waitForTimeout(25);
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await page.evaluate(() => ((window as unknown as { __bench: Probe }).__bench.sendButtonBackAt = 0));
     await page.getByTestId("stop-button").click({ timeout: RUN_TIMEOUT_MS });
@@ -191,6 +198,7 @@ async function stopRun(browser: Browser, server: AppServer, throttle: number, fu
     const { sendButtonBackAt, stopClickAt } = await readProbe(page);
     return { throttle, stopReactionMs: sendButtonBackAt && stopClickAt ? Math.round(sendButtonBackAt - stopClickAt) : undefined };
   } finally {
+    await model.close();
     await context.close();
   }
 }
@@ -236,7 +244,10 @@ async function main() {
       const run = await streamRun(browser, server, throttle);
       streams.push(run);
       console.error(`stopping at 75 %, CPU ${throttle}×…`);
-      stops.push(await stopRun(browser, server, throttle, run.answerChars));
+      console.error(JSON.stringify(run));
+      const stop = await stopRun(browser, server, throttle, run.answerChunks);
+      console.error(JSON.stringify(stop));
+      stops.push(stop);
     }
 
     console.log(`\nUI benchmark: ${WORDS}-word markdown answer, one word per chunk every ${WORD_DELAY_MS} ms\n`);
