@@ -23,10 +23,10 @@ describe("MessageList", () => {
     expect(html.match(/data-testid="message-assistant"/g)).toHaveLength(1);
   });
 
-  it("highlights fenced code and labels its language", () => {
+  it("labels fenced code with its language and offers to copy it (highlighting follows in the browser)", () => {
     const html = render([assistant("```ts\nconst answer: number = 42;\n```")]);
-    expect(html).toContain('<span class="font-mono">ts</span>');
-    expect(html).toContain('class="hljs-keyword"');
+    expect(html).toContain('<span data-testid="code-language" class="font-mono">ts</span>');
+    expect(html).toContain("const answer: number = 42;");
     expect(html).toContain('aria-label="Copy code"');
   });
 

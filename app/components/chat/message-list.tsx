@@ -1,4 +1,5 @@
 import type { ChatStatus } from "ai";
+import { memo } from "react";
 import type { ChatUIMessage } from "../../../trigger/chat";
 import { CopyButton } from "./copy-button";
 import { SparkleIcon } from "./icons";
@@ -41,7 +42,9 @@ export function messageText(message: ChatUIMessage): string {
   return message.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n\n");
 }
 
-function UserMessage({ message }: { message: ChatUIMessage }) {
+// Memoised on the message object: useChat replaces only the message that changed, so while an
+// answer streams the messages before it are not rendered again.
+const UserMessage = memo(function UserMessage({ message }: { message: ChatUIMessage }) {
   return (
     <div data-testid="message-user" className="flex justify-end">
       <div className="max-w-[85%] rounded-3xl bg-zinc-100 px-4 py-2.5 text-[15px] leading-7 whitespace-pre-wrap break-words text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
@@ -49,14 +52,14 @@ function UserMessage({ message }: { message: ChatUIMessage }) {
       </div>
     </div>
   );
-}
+});
 
-function AssistantMessage({ message, streaming }: { message: ChatUIMessage; streaming: boolean }) {
+const AssistantMessage = memo(function AssistantMessage({ message, streaming }: { message: ChatUIMessage; streaming: boolean }) {
   const text = messageText(message);
   return (
     <AssistantFrame>
       <div data-testid="message-assistant" data-streaming={streaming} aria-busy={streaming}>
-        <Markdown text={text} />
+        <Markdown text={text} streaming={streaming} />
         {!streaming && (
           <div className="mt-2 flex items-center gap-2 text-xs text-zinc-500 dark:text-zinc-400">
             {text && (
@@ -80,7 +83,7 @@ function AssistantMessage({ message, streaming }: { message: ChatUIMessage; stre
       </div>
     </AssistantFrame>
   );
-}
+});
 
 function AssistantFrame({ children }: { children: React.ReactNode }) {
   return (
