@@ -1,12 +1,12 @@
 import { useChat } from "@ai-sdk/react";
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { data, href, isRouteErrorResponse, Link, redirect, type ShouldRevalidateFunctionArgs, useRevalidator } from "react-router";
 import { abandonedMessageId } from "~/components/chat/abandoned-messages";
 import { ChatError } from "~/components/chat/chat-error";
 import { describeChatFailure } from "~/components/chat/chat-failure";
 import { Composer } from "~/components/chat/composer";
 import { EmptyState } from "~/components/chat/empty-state";
-import { MessageList, messageText } from "~/components/chat/message-list";
+import { MessageList, messageText, preloadMarkdown } from "~/components/chat/message-list";
 import { useChatTransport } from "~/components/chat/use-chat-transport";
 import { postJson } from "~/lib/api-client";
 import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
@@ -18,6 +18,8 @@ import type { ChatUIMessage } from "../../trigger/chat";
 import type { Route } from "./+types/chat";
 
 const NOT_FOUND = "This chat doesn’t exist, or it belongs to someone else.";
+/** The most often a streamed answer re-renders. */
+const RENDER_INTERVAL_MS = 50;
 
 export function loader(args: Route.LoaderArgs) {
   return loadOrThrowCapacity("loading a chat page", () => loadChat(args));
@@ -89,6 +91,9 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     id: chatId,
     messages: initialMessages,
     transport,
+    // Models stream a word or two per chunk, often 100 chunks a second: one render per frame-ish is as
+    // smooth to read and leaves the main thread free for input.
+    experimental_throttle: RENDER_INTERVAL_MS,
     // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
     resume: history !== undefined,
     onData: (part) => {
@@ -116,16 +121,30 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const followRef = useRef(true);
-  // Keep the newest text in view while it streams, unless the reader scrolled up.
-  useLayoutEffect(() => {
-    const scroller = scrollRef.current;
-    if (scroller && followRef.current) scroller.scrollTop = scroller.scrollHeight;
+  const scrollFrameRef = useRef(0);
+  // Keep the newest text in view while it streams, unless the reader scrolled up. Once a frame at most:
+  // reading scrollHeight lays out the whole conversation, which on every chunk froze long answers.
+  useEffect(() => {
+    if (!followRef.current || scrollFrameRef.current) return;
+    scrollFrameRef.current = requestAnimationFrame(() => {
+      scrollFrameRef.current = 0;
+      const scroller = scrollRef.current;
+      if (scroller && followRef.current) scroller.scrollTop = scroller.scrollHeight;
+    });
   }, [messages, status]);
+  useEffect(() => () => cancelAnimationFrame(scrollFrameRef.current), []);
 
   function send(text: string) {
+    preloadMarkdown();
     if (messages.length === 0) titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
     followRef.current = true;
     void sendMessage({ text });
+  }
+
+  function writeDraft(text: string) {
+    setDraft(text);
+    // The answer will need the markdown renderer: fetch it while the user writes.
+    if (text) preloadMarkdown();
   }
 
   function stopAnswer() {
@@ -199,7 +218,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
 
       <div className="mx-auto w-full max-w-3xl space-y-3 px-4 pb-4 sm:px-6">
         {failure && <ChatError message={failure.message} onRetry={failure.tooManyRequests ? undefined : retry} />}
-        <Composer text={draft} onTextChange={setDraft} busy={busy} onSend={send} onStop={stopAnswer} />
+        <Composer text={draft} onTextChange={writeDraft} busy={busy} onSend={send} onStop={stopAnswer} />
         <p className="text-center text-xs text-zinc-400 dark:text-zinc-500">Answers can be wrong. Check anything important.</p>
       </div>
     </div>

@@ -1,4 +1,4 @@
-import { renderToStaticMarkup } from "react-dom/server";
+import { prerender } from "react-dom/static";
 import { describe, expect, it } from "vitest";
 import type { ChatUIMessage } from "../../../trigger/chat";
 import { MessageList, messageText } from "./message-list";
@@ -11,53 +11,56 @@ const assistant = (text: string, metadata?: ChatUIMessage["metadata"], id = "a1"
   parts: [{ type: "step-start" }, { type: "text", text }],
 });
 
-const render = (messages: ChatUIMessage[], status: "ready" | "submitted" | "streaming" = "ready") =>
-  renderToStaticMarkup(<MessageList messages={messages} status={status} />);
+/** The server's HTML for the list, once everything has loaded (the markdown renderer is fetched lazily). */
+async function render(messages: ChatUIMessage[], status: "ready" | "submitted" | "streaming" = "ready") {
+  const { prelude } = await prerender(<MessageList messages={messages} status={status} />);
+  return new Response(prelude).text();
+}
 
 describe("MessageList", () => {
-  it("shows user text as written and assistant text as Markdown", () => {
-    const html = render([user("Is *this* raw?"), assistant("It is **bold**.")]);
+  it("shows user text as written and assistant text as Markdown", async () => {
+    const html = await render([user("Is *this* raw?"), assistant("It is **bold**.")]);
     expect(html).toContain("Is *this* raw?");
     expect(html).toContain("<strong>bold</strong>");
     expect(html.match(/data-testid="message-user"/g)).toHaveLength(1);
     expect(html.match(/data-testid="message-assistant"/g)).toHaveLength(1);
   });
 
-  it("labels fenced code with its language and offers to copy it (highlighting follows in the browser)", () => {
-    const html = render([assistant("```ts\nconst answer: number = 42;\n```")]);
+  it("labels fenced code with its language and offers to copy it (highlighting follows in the browser)", async () => {
+    const html = await render([assistant("```ts\nconst answer: number = 42;\n```")]);
     expect(html).toContain('<span data-testid="code-language" class="font-mono">ts</span>');
     expect(html).toContain("const answer: number = 42;");
     expect(html).toContain('aria-label="Copy code"');
   });
 
-  it("opens links from answers in a new tab without an opener", () => {
-    const html = render([assistant("See [the docs](https://example.com).")]);
+  it("opens links from answers in a new tab without an opener", async () => {
+    const html = await render([assistant("See [the docs](https://example.com).")]);
     expect(html).toContain('href="https://example.com" target="_blank" rel="noopener noreferrer"');
   });
 
-  it("labels answers from the offline model, and only those", () => {
-    const offline = render([assistant("Hi", { model: "offline:offline-chat", offline: true })]);
+  it("labels answers from the offline model, and only those", async () => {
+    const offline = await render([assistant("Hi", { model: "offline:offline-chat", offline: true })]);
     expect(offline).toContain("Offline demo model");
-    const gemini = render([assistant("Hi", { model: "google:gemini-2.5-flash", offline: false })]);
+    const gemini = await render([assistant("Hi", { model: "google:gemini-2.5-flash", offline: false })]);
     expect(gemini).not.toContain("Offline demo model");
   });
 
-  it("hides the answer's actions while it streams", () => {
-    const html = render([user("Hi"), assistant("Partial", { model: "offline:offline-chat", offline: true })], "streaming");
+  it("hides the answer's actions while it streams", async () => {
+    const html = await render([user("Hi"), assistant("Partial", { model: "offline:offline-chat", offline: true })], "streaming");
     expect(html).toContain('data-streaming="true"');
     expect(html).not.toContain("Offline demo model");
     expect(html).not.toContain("Copy answer");
   });
 
-  it("shows a thinking indicator until the first chunk of the answer arrives", () => {
-    expect(render([user("Hi")], "submitted")).toContain('data-testid="typing-indicator"');
-    expect(render([user("Hi")], "ready")).not.toContain('data-testid="typing-indicator"');
-    expect(render([user("Hi"), assistant("Hel")], "streaming")).not.toContain('data-testid="typing-indicator"');
+  it("shows a thinking indicator until the first chunk of the answer arrives", async () => {
+    expect(await render([user("Hi")], "submitted")).toContain('data-testid="typing-indicator"');
+    expect(await render([user("Hi")], "ready")).not.toContain('data-testid="typing-indicator"');
+    expect(await render([user("Hi"), assistant("Hel")], "streaming")).not.toContain('data-testid="typing-indicator"');
   });
 });
 
 describe("messageText", () => {
-  it("joins the text parts and skips the rest", () => {
+  it("joins the text parts and skips the rest", async () => {
     const message: ChatUIMessage = {
       id: "a",
       role: "assistant",

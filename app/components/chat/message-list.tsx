@@ -1,9 +1,33 @@
 import type { ChatStatus } from "ai";
-import { memo } from "react";
+import { lazy, memo, Suspense } from "react";
 import type { ChatUIMessage } from "../../../trigger/chat";
 import { CopyButton } from "./copy-button";
 import { SparkleIcon } from "./icons";
-import { Markdown } from "./markdown";
+
+let markdownModule: Promise<typeof import("./markdown")> | undefined;
+function loadMarkdown() {
+  markdownModule ??= import("./markdown").catch((error: unknown) => {
+    markdownModule = undefined;
+    throw error;
+  });
+  return markdownModule;
+}
+
+/**
+ * Starts fetching the markdown renderer, a third of the page's script: a new
+ * chat needs it only once an answer arrives, so the chat fetches it when the
+ * user starts writing, and a chat with answers as soon as it renders them.
+ */
+export function preloadMarkdown() {
+  loadMarkdown().catch(() => {});
+}
+
+// A renderer that cannot load (offline, replaced by a deploy) leaves answers as plain text, never an error page.
+const Markdown = lazy(() => loadMarkdown().then((module) => ({ default: module.Markdown }), () => ({ default: PlainText })));
+
+function PlainText({ text }: { text: string }) {
+  return <div className="markdown whitespace-pre-wrap">{text}</div>;
+}
 
 export function MessageList({ messages, status }: { messages: ChatUIMessage[]; status: ChatStatus }) {
   const last = messages.at(-1);
@@ -59,7 +83,10 @@ const AssistantMessage = memo(function AssistantMessage({ message, streaming }: 
   return (
     <AssistantFrame>
       <div data-testid="message-assistant" data-streaming={streaming} aria-busy={streaming}>
-        <Markdown text={text} streaming={streaming} />
+        {/* Until the renderer arrives (milliseconds, once), the answer shows as plain text; hydration keeps the server's markdown. */}
+        <Suspense fallback={<PlainText text={text} />}>
+          <Markdown text={text} streaming={streaming} />
+        </Suspense>
         {!streaming && (
           <div className="mt-2 flex items-center gap-2 text-xs text-zinc-500 dark:text-zinc-400">
             {text && (
