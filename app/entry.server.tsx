@@ -5,6 +5,7 @@ import type { RenderToPipeableStreamOptions } from "react-dom/server";
 import { renderToPipeableStream } from "react-dom/server";
 import type { EntryContext, HandleErrorFunction, RouterContextProvider } from "react-router";
 import { isRouteErrorResponse, ServerRouter } from "react-router";
+import { loadMarkdown } from "./components/chat/message-list";
 import { getServerEnv } from "./lib/env.server";
 import { getGuestCookie } from "./lib/guest.server";
 import { connectRedis } from "./lib/redis.server";
@@ -21,6 +22,8 @@ try {
   await connectTrigger();
   getGuestCookie();
   await connectRedis();
+  // Answers are rendered as markdown on the server, so the renderer the browser fetches lazily is loaded here.
+  await loadMarkdown();
 } catch (error) {
   if (!(error instanceof StartupError)) throw error;
   console.error(`Cannot start: ${error.message}`);

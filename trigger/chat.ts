@@ -12,7 +12,13 @@ export type ChatMessageMetadata = {
   offline: boolean;
 };
 
-export type ChatUIMessage = UIMessage<ChatMessageMetadata>;
+/** Data parts the agent adds to its answers. */
+export type ChatDataParts = {
+  /** The user stopped this answer before it was finished: kept in the transcript so a reload still says so. */
+  stopped: Record<string, never>;
+};
+
+export type ChatUIMessage = UIMessage<ChatMessageMetadata, ChatDataParts>;
 
 /** What the user sees when a turn fails; the real error goes to the run logs. */
 export const CHAT_ERROR_MESSAGE = "Sorry, something went wrong while writing this answer. Please try again.";
@@ -33,6 +39,10 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     },
     // The real error is logged by streamText's onError in run(); provider messages can carry internals.
     onError: () => CHAT_ERROR_MESSAGE,
+  },
+  onBeforeTurnComplete: ({ stopped, responseMessage, writer }) => {
+    // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
+    if (stopped && responseMessage) writer.write({ type: "data-stopped", data: {} });
   },
   run: async ({ messages, signal }) =>
     streamText({

@@ -14,7 +14,8 @@ const transport = vi.hoisted(() => ({
   reconnectToStream: vi.fn(),
   stopGeneration: vi.fn(async (_chatId: string) => true),
 }));
-vi.mock("~/components/chat/use-chat-transport", () => ({ useChatTransport: () => transport }));
+// One tab here: nothing to coordinate.
+vi.mock("~/components/chat/use-chat-transport", () => ({ useChatTransport: () => transport, useTabSync: () => false }));
 // The browser bundle has none of the route's server modules, and this test never runs its loader.
 vi.mock("~/lib/chats.server", () => ({}));
 vi.mock("~/lib/guest.server", () => ({}));
@@ -100,5 +101,42 @@ describe("Stop in the chat page", () => {
     expect(transport.stopGeneration).toHaveBeenCalledExactlyOnceWith(CHAT_ID);
     expect(abortSignal.aborted).toBe(true);
     expect(transport.sendMessages).not.toHaveBeenCalled();
+  });
+
+  it("marks the stopped answer, offers Continue and Regenerate, and keeps the keyboard in the composer", async () => {
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    (await find('[data-testid="suggested-prompt"]')).click();
+    await find('[data-testid="message-assistant"]');
+    (await find('[data-testid="stop-button"]')).click();
+
+    const marker = await find('[data-testid="stopped-marker"]');
+    expect(marker.textContent).toContain("Stopped");
+    expect(document.activeElement).toBe(container.querySelector('[data-testid="composer-input"]'));
+    expect(container.querySelector('[data-testid="chat-status"]')?.textContent).toBe("Answer stopped.");
+
+    const continueButton = [...marker.querySelectorAll("button")].find((button) => button.textContent === "Continue")!;
+    continueButton.click();
+    await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledTimes(2));
+    const { messages } = transport.sendMessages.mock.calls[1]![0] as { messages: { role: string; parts: { text?: string }[] }[] };
+    expect(messages.at(-1)).toMatchObject({ role: "user", parts: [{ type: "text", text: "Continue" }] });
+    await vi.waitFor(() => expect(container.querySelector('[data-testid="stopped-marker"]')).toBeNull());
+  });
+
+  it("says why Enter does not send while an answer is being written", async () => {
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    (await find('[data-testid="suggested-prompt"]')).click();
+    await find('[data-testid="stop-button"]');
+    const input = (await find('[data-testid="composer-input"]')) as HTMLTextAreaElement;
+    expect(container.querySelector('[data-testid="composer-hint"]')).toBeNull();
+
+    const setValue = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value")!.set!;
+    setValue.call(input, "A second question");
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+
+    const hint = await find('[data-testid="composer-hint"]');
+    expect(hint.textContent).toContain("still being written");
+    expect(input.value).toBe("A second question");
+    expect(transport.sendMessages).toHaveBeenCalledOnce();
   });
 });

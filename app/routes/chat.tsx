@@ -1,5 +1,6 @@
 import { useChat } from "@ai-sdk/react";
-import { useEffect, useRef, useState } from "react";
+import type { ChatStatus } from "ai";
+import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
 import { data, href, isRouteErrorResponse, Link, redirect, type ShouldRevalidateFunctionArgs, useRevalidator } from "react-router";
 import { abandonedMessageId } from "~/components/chat/abandoned-messages";
 import { ChatError } from "~/components/chat/chat-error";
@@ -7,7 +8,8 @@ import { describeChatFailure } from "~/components/chat/chat-failure";
 import { Composer } from "~/components/chat/composer";
 import { EmptyState } from "~/components/chat/empty-state";
 import { MessageList, messageText, preloadMarkdown } from "~/components/chat/message-list";
-import { useChatTransport } from "~/components/chat/use-chat-transport";
+import { ArrowDownIcon } from "~/components/chat/icons";
+import { useChatTransport, useTabSync } from "~/components/chat/use-chat-transport";
 import { postJson } from "~/lib/api-client";
 import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
@@ -104,9 +106,20 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
       }
     },
   });
-  const busy = status === "submitted" || status === "streaming";
+  const answeringElsewhere = useTabSync(transport, chatId, messages, setMessages, status);
+  const answeringHere = status === "submitted" || status === "streaming";
+  const busy = answeringHere || answeringElsewhere;
   const [draft, setDraft] = useState("");
   const failure = error ? describeChatFailure(error) : undefined;
+  /** The answer this tab stopped ("" when stopped before its first word), until the next turn. */
+  const [stoppedHere, setStoppedHere] = useState<string>();
+  const composerRef = useRef<HTMLTextAreaElement>(null);
+  const focusComposer = () => composerRef.current?.focus({ preventScroll: true });
+
+  // Where a keyboard is likely, the page opens ready to type; on touch screens that would pop the keyboard up.
+  useEffect(() => {
+    if (window.matchMedia("(pointer: fine)").matches) focusComposer();
+  }, []);
 
   // Refused for now (too many requests): the message never reached the agent, so it goes back to the
   // composer to be sent again when the wait is over, instead of sitting in the conversation as if sent.
@@ -119,9 +132,13 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     // Once per error: the messages it reads are the ones the error ended with.
   }, [error]);
 
+  const connection = useConnectionHealth(busy, messages);
+  const announcement = useStatusAnnouncement({ status, answeringElsewhere, stopped: stoppedHere !== undefined, connection });
+
   const scrollRef = useRef<HTMLDivElement>(null);
   const followRef = useRef(true);
   const scrollFrameRef = useRef(0);
+  const [awayFromLatest, setAwayFromLatest] = useState(false);
   // Keep the newest text in view while it streams, unless the reader scrolled up. Once a frame at most:
   // reading scrollHeight lays out the whole conversation, which on every chunk froze long answers.
   useEffect(() => {
@@ -134,11 +151,20 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
   }, [messages, status]);
   useEffect(() => () => cancelAnimationFrame(scrollFrameRef.current), []);
 
+  function jumpToLatest() {
+    followRef.current = true;
+    setAwayFromLatest(false);
+    scrollRef.current?.scrollTo({ top: scrollRef.current.scrollHeight });
+    focusComposer();
+  }
+
   function send(text: string) {
     preloadMarkdown();
     if (messages.length === 0) titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
     followRef.current = true;
+    setStoppedHere(undefined);
     void sendMessage({ text });
+    focusComposer();
   }
 
   function writeDraft(text: string) {
@@ -148,9 +174,20 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
   }
 
   function stopAnswer() {
+    const last = messages.at(-1);
+    if (answeringHere) setStoppedHere(last?.role === "assistant" ? last.id : "");
     stop();
-    // stop() only closes this tab's stream; this tells the agent to stop writing, also after a reload.
+    // stop() only closes this tab's stream; this tells the agent to stop writing, also after a reload
+    // and when the answer is another tab's.
     void transport.stopGeneration(chatId);
+    focusComposer();
+  }
+
+  function regenerateLast() {
+    followRef.current = true;
+    setStoppedHere(undefined);
+    void regenerate();
+    focusComposer();
   }
 
   function retry() {
@@ -160,14 +197,17 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
       // The message never reached the agent: send it again as new.
       setMessages(messages.slice(0, -1));
       void sendMessage({ text: messageText(last) });
+      focusComposer();
     } else {
-      void regenerate();
+      regenerateLast();
     }
   }
 
   const [olderCursor, setOlderCursor] = useState(history?.nextCursor);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [olderError, setOlderError] = useState<string>();
+  /** The reader's distance from the bottom, kept while earlier messages are added above. */
+  const keepPlaceRef = useRef<number>(undefined);
 
   async function loadOlder() {
     if (!olderCursor) return;
@@ -179,6 +219,8 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
         { before: olderCursor },
       );
       followRef.current = false;
+      const scroller = scrollRef.current;
+      if (scroller) keepPlaceRef.current = scroller.scrollHeight - scroller.scrollTop;
       setMessages((current) => [...page.messages.filter((older) => !current.some((m) => m.id === older.id)), ...current]);
       setOlderCursor(page.nextCursor ?? undefined);
     } catch (caught) {
@@ -188,13 +230,27 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     }
   }
 
+  // Earlier messages go in above what the reader is looking at, which stays where it was on screen.
+  useLayoutEffect(() => {
+    const scroller = scrollRef.current;
+    if (keepPlaceRef.current === undefined || !scroller) return;
+    scroller.scrollTop = scroller.scrollHeight - keepPlaceRef.current;
+    keepPlaceRef.current = undefined;
+  }, [messages]);
+
+  const canActOnLast = !busy && !failure;
+
   return (
-    <div className="flex min-h-0 flex-1 flex-col">
+    <div className="relative flex min-h-0 flex-1 flex-col">
+      <p role="status" data-testid="chat-status" className="sr-only">
+        {announcement}
+      </p>
       <div
         ref={scrollRef}
         onScroll={(event) => {
           const { scrollHeight, scrollTop, clientHeight } = event.currentTarget;
           followRef.current = scrollHeight - scrollTop - clientHeight < 80;
+          setAwayFromLatest(!followRef.current);
         }}
         className="flex-1 overflow-y-auto"
       >
@@ -205,24 +261,128 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
                 type="button"
                 onClick={loadOlder}
                 disabled={loadingOlder}
-                className="rounded-full border border-zinc-200 px-4 py-1.5 text-sm text-zinc-600 hover:bg-zinc-50 disabled:opacity-60 dark:border-zinc-800 dark:text-zinc-300 dark:hover:bg-zinc-900"
+                className="rounded-full border border-zinc-200 px-4 py-1.5 text-sm text-zinc-600 hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:border-zinc-800 dark:text-zinc-300 dark:hover:bg-zinc-900"
               >
                 {loadingOlder ? "Loading…" : "Load earlier messages"}
               </button>
               {olderError && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{olderError}</p>}
             </div>
           )}
-          {messages.length === 0 ? <EmptyState onPick={send} /> : <MessageList messages={messages} status={status} />}
+          {messages.length === 0 ? (
+            <EmptyState onPick={send} />
+          ) : (
+            <MessageList
+              messages={messages}
+              busy={busy}
+              streaming={status === "streaming" || answeringElsewhere}
+              stoppedHere={stoppedHere}
+              onContinue={canActOnLast ? () => send(CONTINUE_PROMPT) : undefined}
+              onRegenerate={canActOnLast ? regenerateLast : undefined}
+            />
+          )}
         </div>
       </div>
 
-      <div className="mx-auto w-full max-w-3xl space-y-3 px-4 pb-4 sm:px-6">
-        {failure && <ChatError message={failure.message} onRetry={failure.tooManyRequests ? undefined : retry} />}
-        <Composer text={draft} onTextChange={writeDraft} busy={busy} onSend={send} onStop={stopAnswer} />
-        <p className="text-center text-xs text-zinc-400 dark:text-zinc-500">Answers can be wrong. Check anything important.</p>
+      <div className="relative mx-auto w-full max-w-3xl space-y-3 px-4 pb-4 sm:px-6">
+        {awayFromLatest && messages.length > 0 && (
+          <button
+            type="button"
+            onClick={jumpToLatest}
+            data-testid="jump-to-latest"
+            className="absolute -top-12 left-1/2 flex -translate-x-1/2 items-center gap-1.5 rounded-full border border-zinc-200 bg-white px-3 py-1.5 text-sm font-medium text-zinc-700 shadow-md hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-200 dark:hover:bg-zinc-800"
+          >
+            <ArrowDownIcon className="size-4" />
+            {busy ? "Jump to the answer" : "Jump to latest"}
+          </button>
+        )}
+        {connection !== "ok" && busy && (
+          <p data-testid="connection-notice" className="text-center text-sm text-amber-800 dark:text-amber-300">
+            {CONNECTION_NOTICES[connection]}
+          </p>
+        )}
+        {failure && <ChatError message={failure.message} onRetry={failure.tooManyRequests || answeringElsewhere ? undefined : retry} />}
+        <Composer
+          text={draft}
+          onTextChange={writeDraft}
+          busy={busy}
+          busyReason={answeringElsewhere ? ANSWERING_ELSEWHERE : undefined}
+          onSend={send}
+          onStop={stopAnswer}
+          inputRef={composerRef}
+        />
+        <p className="text-center text-xs text-zinc-600 dark:text-zinc-400">Answers can be wrong. Check anything important.</p>
       </div>
     </div>
   );
+}
+
+/** What Continue sends after a stopped answer: the agent picks up from where its answer ends. */
+const CONTINUE_PROMPT = "Continue";
+const ANSWERING_ELSEWHERE = "This chat is answering in another tab. You can send once that answer is done, or stop it here.";
+/** How long an answer may go without a word before the page says it is waiting. */
+const STALL_AFTER_MS = 8_000;
+
+type ConnectionHealth = "ok" | "stalled" | "offline";
+
+const CONNECTION_NOTICES: Record<Exclude<ConnectionHealth, "ok">, string> = {
+  stalled: "Still waiting for the answer. The connection reconnects by itself.",
+  offline: "You’re offline. The answer continues when the connection is back.",
+};
+
+/** Whether a running answer is still arriving: "stalled" after a while without a word, "offline" when the browser has no network. */
+function useConnectionHealth(busy: boolean, messages: ChatUIMessage[]): ConnectionHealth {
+  const online = useSyncExternalStore(subscribeToOnline, () => navigator.onLine, () => true);
+  const [stalled, setStalled] = useState(false);
+  useEffect(() => {
+    setStalled(false);
+    if (!busy) return;
+    const timer = setTimeout(() => setStalled(true), STALL_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [busy, messages]);
+  if (!online) return "offline";
+  return stalled ? "stalled" : "ok";
+}
+
+function subscribeToOnline(onChange: () => void) {
+  window.addEventListener("online", onChange);
+  window.addEventListener("offline", onChange);
+  return () => {
+    window.removeEventListener("online", onChange);
+    window.removeEventListener("offline", onChange);
+  };
+}
+
+/** The sentence the page's live region says for the chat's state: screen readers hear each change once. */
+function useStatusAnnouncement({
+  status,
+  answeringElsewhere,
+  stopped,
+  connection,
+}: {
+  status: ChatStatus;
+  answeringElsewhere: boolean;
+  stopped: boolean;
+  connection: ConnectionHealth;
+}): string {
+  const [announcement, setAnnouncement] = useState("");
+  const previousStatus = useRef(status);
+  useEffect(() => {
+    const was = previousStatus.current;
+    previousStatus.current = status;
+    if (status === was) return;
+    if (status === "submitted") setAnnouncement("The assistant is thinking.");
+    else if (status === "ready" && (was === "streaming" || was === "submitted")) setAnnouncement(stopped ? "Answer stopped." : "Answer complete.");
+  }, [status, stopped]);
+  useEffect(() => {
+    if (stopped) setAnnouncement("Answer stopped.");
+  }, [stopped]);
+  useEffect(() => {
+    if (answeringElsewhere) setAnnouncement("An answer is being written in another tab.");
+  }, [answeringElsewhere]);
+  useEffect(() => {
+    if (connection !== "ok") setAnnouncement(CONNECTION_NOTICES[connection]);
+  }, [connection]);
+  return announcement;
 }
 
 export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {

@@ -97,6 +97,11 @@ export class ChatPage {
     await expect(this.page).toHaveURL(CHAT_URL);
   }
 
+  /** Waits until the page has hydrated: the composer takes the focus when it has (on a desktop browser). */
+  async hydrated() {
+    await expect(this.input).toBeFocused();
+  }
+
   chatId() {
     return new URL(this.page.url()).pathname.split("/").at(-1)!;
   }

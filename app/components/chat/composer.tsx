@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { type Ref, useId, useState } from "react";
 import { ArrowUpIcon, StopIcon } from "./icons";
 
 type ComposerProps = {
@@ -7,16 +7,25 @@ type ComposerProps = {
   onTextChange: (text: string) => void;
   /** True while an answer is on its way: sending waits, and the button becomes Stop. */
   busy: boolean;
+  /** Why sending waits, when it is not this tab's own answer (another tab is answering). */
+  busyReason?: string;
   onSend: (text: string) => void;
   onStop: () => void;
+  inputRef?: Ref<HTMLTextAreaElement>;
 };
 
-export function Composer({ text, onTextChange: setText, busy, onSend, onStop }: ComposerProps) {
+export function Composer({ text, onTextChange: setText, busy, busyReason, onSend, onStop, inputRef }: ComposerProps) {
   const inputId = useId();
   const canSend = !busy && text.trim() !== "";
+  // Set when Enter was pressed while an answer streams: sending then waits, and the hint says why.
+  const [triedWhileBusy, setTriedWhileBusy] = useState(false);
+  if (!busy && triedWhileBusy) setTriedWhileBusy(false);
+  const hint = busy && (busyReason ?? (triedWhileBusy && text.trim() !== "" ? BUSY_HINT : undefined));
 
   function send() {
+    if (busy && text.trim() !== "") setTriedWhileBusy(true);
     if (!canSend) return;
+    setTriedWhileBusy(false);
     onSend(text.trim());
     setText("");
   }
@@ -27,13 +36,19 @@ export function Composer({ text, onTextChange: setText, busy, onSend, onStop }: 
         event.preventDefault();
         send();
       }}
-      className="relative rounded-3xl border border-zinc-200 bg-white shadow-lg shadow-zinc-900/5 transition focus-within:border-zinc-300 focus-within:shadow-zinc-900/10 dark:border-zinc-800 dark:bg-zinc-900 dark:focus-within:border-zinc-700"
+      className="relative rounded-3xl border border-zinc-200 bg-white shadow-lg shadow-zinc-900/5 transition focus-within:border-indigo-500 focus-within:shadow-zinc-900/10 focus-within:ring-2 focus-within:ring-indigo-500/30 dark:border-zinc-800 dark:bg-zinc-900 dark:focus-within:border-indigo-400"
     >
+      {hint && (
+        <p id={`${inputId}-hint`} data-testid="composer-hint" className="border-b border-zinc-100 px-5 pt-2.5 pb-2 text-xs text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
+          {hint}
+        </p>
+      )}
       <label htmlFor={inputId} className="sr-only">
         Message
       </label>
       <textarea
         id={inputId}
+        ref={inputRef}
         name="message"
         data-testid="composer-input"
         rows={1}
@@ -50,10 +65,10 @@ export function Composer({ text, onTextChange: setText, busy, onSend, onStop }: 
           }
         }}
         placeholder="Send a message…"
-        aria-describedby={`${inputId}-hint`}
-        className="field-sizing-content block max-h-52 min-h-14 w-full resize-none bg-transparent py-4 pr-16 pl-5 text-[15px] leading-6 placeholder:text-zinc-400 focus:outline-none"
+        aria-describedby={hint ? `${inputId}-hint ${inputId}-keys` : `${inputId}-keys`}
+        className="field-sizing-content block max-h-52 min-h-14 w-full resize-none bg-transparent py-4 pr-16 pl-5 text-[15px] leading-6 placeholder:text-zinc-500 focus:outline-none dark:placeholder:text-zinc-400"
       />
-      <p id={`${inputId}-hint`} className="sr-only">
+      <p id={`${inputId}-keys`} className="sr-only">
         Enter to send, Shift+Enter for a new line, Escape to stop an answer.
       </p>
       {/* Keyed so Send and Stop are separate elements: one never animates into the other. */}
@@ -85,3 +100,5 @@ export function Composer({ text, onTextChange: setText, busy, onSend, onStop }: 
     </form>
   );
 }
+
+const BUSY_HINT = "The answer is still being written. Send when it’s done, or stop it (Esc).";

@@ -18,14 +18,20 @@ export function CopyButton({ text, label, className = "" }: { text: string; labe
   }
 
   return (
-    <button
-      type="button"
-      onClick={copy}
-      aria-label={copied ? "Copied" : label}
-      title={copied ? "Copied" : label}
-      className={`inline-flex items-center gap-1 rounded-md p-1.5 transition-colors focus-visible:outline-2 focus-visible:outline-indigo-500 ${className}`}
-    >
-      {copied ? <CheckIcon className="size-3.5" /> : <CopyIcon className="size-3.5" />}
-    </button>
+    <>
+      <button
+        type="button"
+        onClick={copy}
+        aria-label={copied ? "Copied" : label}
+        title={copied ? "Copied" : label}
+        className={`inline-flex items-center gap-1 rounded-md p-1.5 transition-colors focus-visible:outline-2 focus-visible:outline-indigo-500 ${className}`}
+      >
+        {copied ? <CheckIcon className="size-3.5" /> : <CopyIcon className="size-3.5" />}
+      </button>
+      {/* The label change alone is not read out: a live region says it. */}
+      <span role="status" className="sr-only">
+        {copied ? "Copied" : ""}
+      </span>
+    </>
   );
 }

@@ -1,7 +1,10 @@
 import { prerender } from "react-dom/static";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ChatUIMessage } from "../../../trigger/chat";
-import { MessageList, messageText } from "./message-list";
+import { loadMarkdown, MessageList, messageText } from "./message-list";
+
+// As the server does at boot: answers render as markdown from the first render.
+beforeAll(() => loadMarkdown());
 
 const user = (text: string, id = "u1"): ChatUIMessage => ({ id, role: "user", parts: [{ type: "text", text }] });
 const assistant = (text: string, metadata?: ChatUIMessage["metadata"], id = "a1"): ChatUIMessage => ({
@@ -13,7 +16,8 @@ const assistant = (text: string, metadata?: ChatUIMessage["metadata"], id = "a1"
 
 /** The server's HTML for the list, once everything has loaded (the markdown renderer is fetched lazily). */
 async function render(messages: ChatUIMessage[], status: "ready" | "submitted" | "streaming" = "ready") {
-  const { prelude } = await prerender(<MessageList messages={messages} status={status} />);
+  const busy = status === "submitted" || status === "streaming";
+  const { prelude } = await prerender(<MessageList messages={messages} busy={busy} streaming={status === "streaming"} stoppedHere={undefined} />);
   return new Response(prelude).text();
 }
 
@@ -56,6 +60,48 @@ describe("MessageList", () => {
     expect(await render([user("Hi")], "submitted")).toContain('data-testid="typing-indicator"');
     expect(await render([user("Hi")], "ready")).not.toContain('data-testid="typing-indicator"');
     expect(await render([user("Hi"), assistant("Hel")], "streaming")).not.toContain('data-testid="typing-indicator"');
+  });
+});
+
+describe("a stopped answer", () => {
+  const stopped = (text: string, id = "a1"): ChatUIMessage => ({
+    id,
+    role: "assistant",
+    parts: [{ type: "step-start" }, { type: "text", text }, { type: "data-stopped", data: {} }],
+  });
+  const list = (messages: ChatUIMessage[], props: Partial<React.ComponentProps<typeof MessageList>> = {}) =>
+    prerender(<MessageList messages={messages} busy={false} streaming={false} stoppedHere={undefined} {...props} />).then(({ prelude }) => new Response(prelude).text());
+  const noop = () => {};
+
+  it("says so when the saved answer carries the agent's stopped mark, with Continue and Regenerate on the last one", async () => {
+    const html = await list([user("Hi"), stopped("Half an ans")], { onContinue: noop, onRegenerate: noop });
+    expect(html).toContain('data-testid="stopped-marker"');
+    expect(html).toContain(">Continue</button>");
+    expect(html).toContain("Regenerate</button>");
+  });
+
+  it("marks an earlier stopped answer without offering to continue it", async () => {
+    const html = await list([user("Hi"), stopped("Half", "a1"), user("Next"), assistant("Whole", undefined, "a2")], { onContinue: noop, onRegenerate: noop });
+    expect(html.match(/data-testid="stopped-marker"/g)).toHaveLength(1);
+    expect(html).not.toContain(">Continue</button>");
+  });
+
+  it("marks the answer this tab stopped before the transcript says so", async () => {
+    const html = await list([user("Hi"), assistant("Half", undefined, "a1")], { stoppedHere: "a1", onRegenerate: noop });
+    expect(html).toContain('data-testid="stopped-marker"');
+    expect(html).toContain("Regenerate</button>");
+    expect(html).not.toContain(">Continue</button>");
+  });
+
+  it("shows a stop that came before the first word on its own", async () => {
+    const html = await list([user("Hi")], { stoppedHere: "", onRegenerate: noop });
+    expect(html).toContain('data-testid="stopped-marker"');
+    expect(await list([user("Hi")])).not.toContain('data-testid="stopped-marker"');
+  });
+
+  it("offers nothing while an answer is on its way", async () => {
+    const html = await list([user("Hi"), stopped("Half")], { busy: true, streaming: true, onContinue: noop, onRegenerate: noop });
+    expect(html).not.toContain('data-testid="stopped-marker"');
   });
 });
 

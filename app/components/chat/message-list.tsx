@@ -1,65 +1,140 @@
-import type { ChatStatus } from "ai";
-import { lazy, memo, Suspense } from "react";
+import { memo, useEffect, useReducer } from "react";
 import type { ChatUIMessage } from "../../../trigger/chat";
 import { CopyButton } from "./copy-button";
-import { SparkleIcon } from "./icons";
+import { RetryIcon, SparkleIcon, StopIcon } from "./icons";
 
-let markdownModule: Promise<typeof import("./markdown")> | undefined;
-function loadMarkdown() {
-  markdownModule ??= import("./markdown").catch((error: unknown) => {
-    markdownModule = undefined;
-    throw error;
-  });
-  return markdownModule;
-}
+let markdownModule: typeof import("./markdown") | undefined;
+let markdownLoading: Promise<typeof import("./markdown")> | undefined;
 
 /**
- * Starts fetching the markdown renderer, a third of the page's script: a new
- * chat needs it only once an answer arrives, so the chat fetches it when the
- * user starts writing, and a chat with answers as soon as it renders them.
+ * Fetches the markdown renderer, a third of the page's script: a new chat
+ * needs it only once an answer arrives, so the chat fetches it when the user
+ * starts writing, a page with answers before it hydrates, and the server at boot.
  */
+export function loadMarkdown() {
+  markdownLoading ??= import("./markdown").then(
+    (module) => (markdownModule = module),
+    (error: unknown) => {
+      markdownLoading = undefined;
+      throw error;
+    },
+  );
+  return markdownLoading;
+}
+
 export function preloadMarkdown() {
   loadMarkdown().catch(() => {});
 }
 
-// A renderer that cannot load (offline, replaced by a deploy) leaves answers as plain text, never an error page.
-const Markdown = lazy(() => loadMarkdown().then((module) => ({ default: module.Markdown }), () => ({ default: PlainText })));
+/** The renderer once it is here; until then (milliseconds, once) answers show as plain text. */
+function useMarkdown() {
+  const [, rerender] = useReducer((count: number) => count + 1, 0);
+  useEffect(() => {
+    // A renderer that cannot load (offline, replaced by a deploy) leaves answers as plain text, never an error page.
+    if (!markdownModule) loadMarkdown().then(rerender, () => {});
+  }, []);
+  return markdownModule?.Markdown;
+}
 
 function PlainText({ text }: { text: string }) {
   return <div className="markdown whitespace-pre-wrap">{text}</div>;
 }
 
-export function MessageList({ messages, status }: { messages: ChatUIMessage[]; status: ChatStatus }) {
+type MessageListProps = {
+  messages: ChatUIMessage[];
+  /** An answer is on its way, in this tab or (read-only here) in another. */
+  busy: boolean;
+  /**
+   * The last answer is being written now. Not the same as busy: a page that
+   * reconnects after a reload is busy until the server says the answer it
+   * shows was already finished.
+   */
+  streaming: boolean;
+  /** The answer this tab stopped, before the saved transcript can say so; "" when it was stopped before its first word. */
+  stoppedHere: string | undefined;
+  /** Set when the last answer may be continued or written again now. */
+  onContinue?: () => void;
+  onRegenerate?: () => void;
+};
+
+export function MessageList({ messages, busy, streaming, stoppedHere, onContinue, onRegenerate }: MessageListProps) {
   const last = messages.at(-1);
-  const busy = status === "submitted" || status === "streaming";
   // Between sending and the first chunk of the answer there is nothing to show but a pulse.
   const awaitingAnswer = busy && last?.role !== "assistant";
+  const lastStopped = !busy && last !== undefined && (last.id === stoppedHere || (last.role === "user" && stoppedHere === "") || isStopped(last));
+  const actions = lastStopped && (onContinue || onRegenerate) ? { onContinue, onRegenerate } : undefined;
 
   return (
-    <ol role="log" aria-label="Conversation" aria-busy={busy} className="flex flex-col gap-8">
+    <ol aria-label="Conversation" aria-busy={busy} className="flex flex-col gap-8">
       {messages.map((message) => (
         <li key={message.id}>
           {message.role === "user" ? (
             <UserMessage message={message} />
           ) : (
-            <AssistantMessage message={message} streaming={busy && message === last} />
+            <AssistantMessage
+              message={message}
+              streaming={streaming && message === last}
+              stopped={message.id === stoppedHere || isStopped(message)}
+              actions={message === last ? actions : undefined}
+            />
           )}
         </li>
       ))}
       {awaitingAnswer && (
         <li>
           <AssistantFrame>
-            <span className="flex h-7 items-center gap-1" data-testid="typing-indicator" aria-label="Assistant is thinking">
-              <span className="size-1.5 animate-bounce rounded-full bg-zinc-400 [animation-delay:-0.3s]" />
-              <span className="size-1.5 animate-bounce rounded-full bg-zinc-400 [animation-delay:-0.15s]" />
-              <span className="size-1.5 animate-bounce rounded-full bg-zinc-400" />
+            <span className="flex h-7 items-center gap-1" data-testid="typing-indicator">
+              <span className="sr-only">The assistant is thinking</span>
+              <span aria-hidden className="size-1.5 animate-bounce rounded-full bg-zinc-400 [animation-delay:-0.3s]" />
+              <span aria-hidden className="size-1.5 animate-bounce rounded-full bg-zinc-400 [animation-delay:-0.15s]" />
+              <span aria-hidden className="size-1.5 animate-bounce rounded-full bg-zinc-400" />
             </span>
+          </AssistantFrame>
+        </li>
+      )}
+      {/* Stopped before the first word: no answer to mark, so the marker stands on its own. */}
+      {lastStopped && last?.role === "user" && (
+        <li>
+          <AssistantFrame>
+            <StoppedMarker actions={actions} />
           </AssistantFrame>
         </li>
       )}
     </ol>
   );
 }
+
+/** Whether the saved answer says the user stopped it (the agent adds a `data-stopped` part). */
+export function isStopped(message: ChatUIMessage): boolean {
+  return message.role === "assistant" && message.parts.some((part) => part.type === "data-stopped");
+}
+
+type StoppedActions = { onContinue?: () => void; onRegenerate?: () => void };
+
+function StoppedMarker({ actions }: { actions: StoppedActions | undefined }) {
+  return (
+    <div data-testid="stopped-marker" className="mt-2 flex flex-wrap items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
+      <span className="inline-flex items-center gap-1 rounded-full bg-zinc-100 px-2 py-0.5 font-medium dark:bg-zinc-800">
+        <StopIcon className="size-2.5" />
+        Stopped
+      </span>
+      {actions?.onContinue && (
+        <button type="button" onClick={actions.onContinue} className={ACTION_BUTTON}>
+          Continue
+        </button>
+      )}
+      {actions?.onRegenerate && (
+        <button type="button" onClick={actions.onRegenerate} className={ACTION_BUTTON}>
+          <RetryIcon className="size-3" />
+          Regenerate
+        </button>
+      )}
+    </div>
+  );
+}
+
+const ACTION_BUTTON =
+  "inline-flex items-center gap-1 rounded-md px-2 py-1 font-medium text-zinc-700 ring-1 ring-zinc-200 hover:bg-zinc-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:text-zinc-200 dark:ring-zinc-700 dark:hover:bg-zinc-800";
 
 /** The text the message shows; other part kinds (step markers, data parts) carry nothing to render here. */
 export function messageText(message: ChatUIMessage): string {
@@ -78,17 +153,18 @@ const UserMessage = memo(function UserMessage({ message }: { message: ChatUIMess
   );
 });
 
-const AssistantMessage = memo(function AssistantMessage({ message, streaming }: { message: ChatUIMessage; streaming: boolean }) {
+type AssistantMessageProps = { message: ChatUIMessage; streaming: boolean; stopped: boolean; actions: StoppedActions | undefined };
+
+const AssistantMessage = memo(function AssistantMessage({ message, streaming, stopped, actions }: AssistantMessageProps) {
   const text = messageText(message);
+  const Markdown = useMarkdown();
   return (
     <AssistantFrame>
       <div data-testid="message-assistant" data-streaming={streaming} aria-busy={streaming}>
-        {/* Until the renderer arrives (milliseconds, once), the answer shows as plain text; hydration keeps the server's markdown. */}
-        <Suspense fallback={<PlainText text={text} />}>
-          <Markdown text={text} streaming={streaming} />
-        </Suspense>
+        {Markdown ? <Markdown text={text} streaming={streaming} /> : <PlainText text={text} />}
+        {!streaming && stopped && <StoppedMarker actions={actions} />}
         {!streaming && (
-          <div className="mt-2 flex items-center gap-2 text-xs text-zinc-500 dark:text-zinc-400">
+          <div className="mt-2 flex items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
             {text && (
               <CopyButton
                 text={text}
@@ -115,7 +191,7 @@ const AssistantMessage = memo(function AssistantMessage({ message, streaming }: 
 function AssistantFrame({ children }: { children: React.ReactNode }) {
   return (
     <div className="flex gap-3 sm:gap-4">
-      <div className="mt-0.5 flex size-8 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-indigo-500 to-violet-600 text-white shadow-sm">
+      <div aria-hidden className="mt-0.5 flex size-8 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-indigo-500 to-violet-600 text-white shadow-sm">
         <SparkleIcon className="size-4" />
       </div>
       <div className="min-w-0 flex-1 pt-0.5">{children}</div>

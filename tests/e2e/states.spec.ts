@@ -1,0 +1,107 @@
+import { AppServer } from "./app-server";
+import { ANSWER_END, ChatPage, expect, LONG_PROMPT, test } from "./fixtures";
+
+test.describe("what the page says about an answer", () => {
+  test("a stopped answer says so, also after a reload, and Continue asks for the rest", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await chat.expectGrowing(3);
+    await chat.stopButton.click();
+
+    const marker = chat.answer().getByTestId("stopped-marker");
+    await expect(marker).toContainText("Stopped");
+    await expect(page.getByTestId("chat-status")).toHaveText("Answer stopped.");
+    await expect(chat.input).toBeFocused();
+    await expect(chat.answer()).not.toContainText(ANSWER_END);
+
+    await page.reload();
+    await expect(chat.answers).toHaveCount(1);
+    await expect(marker).toContainText("Stopped");
+    await expect(chat.answer()).not.toContainText(ANSWER_END);
+
+    await marker.getByRole("button", { name: "Continue" }).click();
+    await expect(chat.userMessages).toHaveText([LONG_PROMPT, "Continue"]);
+    await chat.expectComplete();
+    await expect(chat.answers).toHaveCount(2);
+    await expect(page.getByTestId("stopped-marker")).toHaveCount(1);
+    await expect(chat.input).toBeFocused();
+  });
+
+  test("Regenerate writes a stopped answer again, in its place", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await chat.expectGrowing(2);
+    await chat.stopButton.click();
+    await chat.answer().getByTestId("stopped-marker").getByRole("button", { name: "Regenerate" }).click();
+
+    await chat.expectComplete();
+    await expect(chat.userMessages).toHaveText([LONG_PROMPT]);
+    await expect(chat.answers).toHaveCount(1);
+    await expect(page.getByTestId("stopped-marker")).toHaveCount(0);
+    await page.reload();
+    await chat.expectComplete();
+    await expect(chat.answers).toHaveCount(1);
+    await expect(page.getByTestId("stopped-marker")).toHaveCount(0);
+  });
+
+  test("Enter while an answer is written keeps the message and says why", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await expect(chat.stopButton).toBeVisible();
+    await chat.input.fill("A follow-up");
+    await chat.input.press("Enter");
+    await expect(page.getByTestId("composer-hint")).toContainText("still being written");
+    await expect(chat.input).toHaveValue("A follow-up");
+    await chat.expectComplete();
+    await expect(page.getByTestId("composer-hint")).toBeHidden();
+    await chat.input.press("Enter");
+    await expect(chat.userMessages).toHaveText([LONG_PROMPT, "A follow-up"]);
+  });
+});
+
+// A slow model (60 ms a word) and a long answer, so there is time to scroll away while it streams.
+test.describe("a long answer on a short screen", () => {
+  let server: AppServer;
+  test.beforeAll(async () => {
+    server = await AppServer.start({ wordDelayMs: 60 });
+  });
+  test.afterAll(async () => {
+    await server.close();
+  });
+
+  test("scrolling up stops the follow and offers a jump back to the answer", async ({ page }) => {
+    await page.setViewportSize({ width: 1000, height: 600 });
+    const chat = new ChatPage(page);
+    await chat.open(server.url);
+    await chat.send("/long 600");
+    const jump = page.getByTestId("jump-to-latest");
+    const scroller = page.locator(".overflow-y-auto").filter({ has: chat.answers });
+    const distanceFromBottom = () => scroller.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
+
+    // While it follows the answer, the newest words stay in view and there is nothing to jump to.
+    await chat.expectGrowing(3);
+    await expect.poll(() => scroller.evaluate((element) => element.scrollHeight > element.clientHeight * 1.5), { timeout: 30_000 }).toBe(true);
+    expect(await distanceFromBottom()).toBeLessThan(80);
+    await expect(jump).toBeHidden();
+
+    await scroller.hover();
+    await page.mouse.wheel(0, -2_000);
+    await expect(jump).toHaveText("Jump to the answer");
+    // Scrolled up, the reader keeps their place while the answer grows below.
+    const top = await scroller.evaluate((element) => element.scrollTop);
+    await chat.expectGrowing(2);
+    expect(await scroller.evaluate((element) => element.scrollTop)).toBe(top);
+
+    await jump.click();
+    await expect(jump).toBeHidden();
+    await expect.poll(distanceFromBottom).toBeLessThan(80);
+    await expect(chat.input).toBeFocused();
+    // Following again: still at the bottom as more words arrive.
+    await chat.expectGrowing(2);
+    await expect.poll(distanceFromBottom).toBeLessThan(80);
+    await chat.stopButton.click();
+  });
+});
