@@ -21,5 +21,11 @@ export function parseChatId(value: string | undefined): string | undefined {
 /** A chat as the sidebar lists it. */
 export type ChatSummary = { id: string; title: string; createdAt: string };
 
+/** One page of the sidebar's list, newest first; `nextCursor` asks for the page after it, absent on the last. */
+export type ChatListPage = { chats: ChatSummary[]; nextCursor?: string };
+
+/** A list cursor as Trigger.dev and the embedded engine hand them out: an opaque session id. */
+export const ChatListCursorSchema = z.string().regex(/^[\w-]{1,128}$/, "cursor must be a cursor from an earlier page");
+
 /** How much of the first message the browser sends to name the chat; titles are much shorter. */
 export const TITLE_SOURCE_MAX_LENGTH = 500;
