@@ -1,6 +1,6 @@
 import { ApiError } from "@trigger.dev/sdk";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { CHAT_TITLE_MAX_LENGTH, getChatAccess, listGuestChats, titleFromText } from "./chats.server";
+import { CHAT_LIST_LIMIT, CHAT_TITLE_MAX_LENGTH, getChatAccess, listGuestChats, storedTitle, titleFromText, UNTITLED_CHAT } from "./chats.server";
 import { sessionRow } from "./test-support.server";
 
 const sdk = vi.hoisted(() => ({ retrieve: vi.fn(), list: vi.fn() }));
@@ -23,9 +23,42 @@ describe("titleFromText", () => {
     expect(title).toMatch(/word…$/);
   });
 
+  it("drops markdown syntax and keeps the words", () => {
+    expect(titleFromText("Why is **this** _so_ ~~slow~~?")).toBe("Why is this so slow?");
+    expect(titleFromText("Read [the docs](https://example.com/docs) and <https://example.com>")).toBe("Read the docs and https://example.com");
+    expect(titleFromText("What does `Array.prototype.at` return?")).toBe("What does Array.prototype.at return?");
+    expect(titleFromText("Fix this:\n```ts\nconst x = 1;\n```")).toBe("Fix this: const x = 1;");
+    expect(titleFromText("# Trip plan\n\n## Day one\nLisbon")).toBe("Trip plan Day one Lisbon");
+    expect(titleFromText("- apples\n- pears\n\n1. one\n2. two")).toBe("apples pears one two");
+    expect(titleFromText("> quoted\n\nline one  \nline two")).toBe("quoted line one line two");
+    expect(titleFromText("| a | b |\n| - | - |\n| 1 | 2 |")).toBe("a b 1 2");
+    expect(titleFromText("![a cat](cat.png) please")).toBe("a cat please");
+  });
+
+  it("gives the untitled name when no text is left", () => {
+    expect(titleFromText("```\n```")).toBe(UNTITLED_CHAT);
+    expect(titleFromText("---")).toBe(UNTITLED_CHAT);
+    expect(titleFromText("  \n ")).toBe(UNTITLED_CHAT);
+  });
+
+  it("measures the limit on the plain text", () => {
+    const title = titleFromText(`**${"word ".repeat(30).trim()}**`);
+    expect(title.length).toBeLessThanOrEqual(CHAT_TITLE_MAX_LENGTH);
+    expect(title).not.toContain("*");
+  });
+
   it("cuts a long message without spaces mid-word", () => {
     const title = titleFromText("x".repeat(200));
     expect(title).toBe(`${"x".repeat(CHAT_TITLE_MAX_LENGTH - 1)}…`);
+  });
+});
+
+describe("storedTitle", () => {
+  it("converts titles stored before they were plain text, and keeps plain ones as stored", () => {
+    expect(storedTitle({ title: "## **Hi**" })).toBe("Hi");
+    expect(storedTitle({ title: "# not a heading", titleFormat: "text" })).toBe("# not a heading");
+    expect(storedTitle({ title: "" })).toBeUndefined();
+    expect(storedTitle(null)).toBeUndefined();
   });
 });
 
@@ -70,12 +103,34 @@ describe("listGuestChats", () => {
         sessionRow({ externalId: "foreign", tags: ["guest:guest-b"] }),
         sessionRow({ externalId: null, tags: ["guest:guest-a"] }),
       ],
+      pagination: { next: "session_next" },
     });
 
-    expect(await listGuestChats("guest-a")).toEqual([
-      { id: "chat-2", title: "Second", createdAt: "2026-01-02T00:00:00.000Z" },
-      { id: "chat-1", title: "New chat", createdAt: "2026-01-01T00:00:00.000Z" },
-    ]);
-    expect(sdk.list).toHaveBeenCalledWith(expect.objectContaining({ type: "chat.agent", tag: "guest:guest-a", status: "ACTIVE" }));
+    expect(await listGuestChats("guest-a")).toEqual({
+      chats: [
+        { id: "chat-2", title: "Second", createdAt: "2026-01-02T00:00:00.000Z" },
+        { id: "chat-1", title: "New chat", createdAt: "2026-01-01T00:00:00.000Z" },
+      ],
+      nextCursor: "session_next",
+    });
+    expect(sdk.list).toHaveBeenCalledWith(expect.objectContaining({ type: "chat.agent", tag: "guest:guest-a", status: "ACTIVE", limit: CHAT_LIST_LIMIT }));
+  });
+
+  it("passes the cursor on as Trigger.dev's own, and has none after the last page", async () => {
+    sdk.list.mockResolvedValue({ data: [], pagination: {} });
+    expect(await listGuestChats("guest-a", "session_x")).toEqual({ chats: [], nextCursor: undefined });
+    expect(sdk.list).toHaveBeenCalledWith(expect.objectContaining({ after: "session_x" }));
+  });
+
+  it("shows titles stored as raw markdown by older versions as plain text, and plain ones as they are", async () => {
+    sdk.list.mockResolvedValue({
+      data: [
+        sessionRow({ externalId: "old", tags: ["guest:guest-a"], metadata: { title: "**Bold** `code`" } }),
+        sessionRow({ externalId: "new", tags: ["guest:guest-a"], metadata: { title: "1. Not a list", titleFormat: "text" } }),
+      ],
+      pagination: {},
+    });
+    const { chats } = await listGuestChats("guest-a");
+    expect(chats.map((chat) => chat.title)).toEqual(["Bold code", "1. Not a list"]);
   });
 });

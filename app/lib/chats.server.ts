@@ -1,7 +1,12 @@
 import { ApiError, sessions, type RetrieveSessionResponseBody } from "@trigger.dev/sdk";
 import { chat, defaultStorage } from "@trigger.dev/sdk/ai";
+import type { Nodes } from "mdast";
+import { toString } from "mdast-util-to-string";
+import remarkGfm from "remark-gfm";
+import remarkParse from "remark-parse";
+import { unified } from "unified";
 import type { ChatUIMessage } from "../../trigger/chat";
-import { type ChatSummary, parseChatId } from "./chats";
+import { type ChatListPage, parseChatId } from "./chats";
 import { getServerEnv } from "./env.server";
 import { ownerTag, readGuestId } from "./guest.server";
 import { errorResponse } from "./http.server";
@@ -10,7 +15,7 @@ import { getRedis, withRedisLock } from "./redis.server";
 import { connectTrigger, startChatSession } from "./trigger.server";
 
 export const CHAT_TITLE_MAX_LENGTH = 60;
-/** How many chats the sidebar shows. */
+/** How many chats one page of the sidebar's list holds. */
 export const CHAT_LIST_LIMIT = 50;
 /** Messages per transcript page; older ones load on demand. */
 export const TRANSCRIPT_PAGE_SIZE = 50;
@@ -98,17 +103,28 @@ export function startOwnedChat(chatId: string, guestId: string, title: string | 
   });
 }
 
-/** The guest's open chats, newest first. */
-export async function listGuestChats(guestId: string): Promise<ChatSummary[]> {
+/**
+ * One page of the guest's open chats, newest first. `cursor` is the
+ * `nextCursor` of the page before; Trigger.dev's own list cursor, passed through.
+ * Throws a 400 Response for a cursor Trigger.dev does not know.
+ */
+export async function listGuestChats(guestId: string, cursor?: string): Promise<ChatListPage> {
   await connectTrigger();
   const tag = ownerTag(guestId);
-  const page = await sessions.list({ type: "chat.agent", tag, status: "ACTIVE", limit: CHAT_LIST_LIMIT });
-  return page.data.flatMap((session) =>
+  let page: Awaited<ReturnType<typeof sessions.list>>;
+  try {
+    page = await sessions.list({ type: "chat.agent", tag, status: "ACTIVE", limit: CHAT_LIST_LIMIT, after: cursor });
+  } catch (error) {
+    if (cursor !== undefined && error instanceof ApiError && error.status === 400) throw errorResponse(400, "Unknown cursor: reload the chat list");
+    throw error;
+  }
+  const chats = page.data.flatMap((session) =>
     // The tag filter is "any of"; re-check so a list can never include another guest's chat.
     session.externalId && session.tags.includes(tag)
       ? [{ id: session.externalId, title: titleOf(session.metadata), createdAt: session.createdAt.toISOString() }]
       : [],
   );
+  return { chats, nextCursor: page.pagination.next };
 }
 
 /** One page of the chat's saved conversation, newest messages last. Authorize the caller first. */
@@ -123,10 +139,13 @@ export async function loadChatTranscript(chatId: string, options: { before?: str
   };
 }
 
+/** Marks titles stored as plain text; titles without it were stored as the first message's raw markdown. */
+const PLAIN_TITLE = { titleFormat: "text" } as const;
+
 /** Stores the chat's title in its session metadata, keeping any other metadata. */
 export async function setChatTitle(chatId: string, title: string, metadata?: Record<string, unknown> | null): Promise<void> {
   await connectTrigger();
-  await sessions.update(chatId, { metadata: { ...metadata, title } });
+  await sessions.update(chatId, { metadata: { ...metadata, title, ...PLAIN_TITLE } });
 }
 
 export const CHAT_DELETED_REASON = "Deleted by its owner";
@@ -149,20 +168,40 @@ export async function deleteChat(chatId: string): Promise<void> {
   await sessions.close(chatId, { reason: CHAT_DELETED_REASON });
 }
 
-/** A one-line title from a message: whitespace collapsed, cut at a word boundary near the limit. */
+export const UNTITLED_CHAT = "New chat";
+
+const markdownParser = unified().use(remarkParse).use(remarkGfm);
+/** Nodes whose children are blocks or cells, which a space keeps apart: "# A\n\nB" reads "A B", not "AB". */
+const SPACED = new Set<Nodes["type"]>(["root", "blockquote", "list", "listItem", "table", "tableRow", "footnoteDefinition"]);
+
+function plainText(node: Nodes): string {
+  if (node.type === "break") return " ";
+  if (node.type === "footnoteReference" || node.type === "footnoteDefinition") return "";
+  if ("children" in node) return node.children.map((child) => plainText(child as Nodes)).join(SPACED.has(node.type) ? " " : "");
+  // Text, code and inline code keep their content; images their alt text.
+  return toString(node);
+}
+
+/**
+ * A one-line plain-text title from a message: its markdown syntax dropped,
+ * whitespace collapsed, cut at a word boundary near the limit. A message with
+ * no text (an empty code fence) gives the untitled name.
+ */
 export function titleFromText(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
+  const line = plainText(markdownParser.parse(text)).replace(/\s+/g, " ").trim();
+  if (!line) return UNTITLED_CHAT;
   if (line.length <= CHAT_TITLE_MAX_LENGTH) return line;
   const cut = line.slice(0, CHAT_TITLE_MAX_LENGTH - 1);
   const lastSpace = cut.lastIndexOf(" ");
   return `${(lastSpace > CHAT_TITLE_MAX_LENGTH / 2 ? cut.slice(0, lastSpace) : cut).trimEnd()}…`;
 }
 
-export const UNTITLED_CHAT = "New chat";
-
-/** The stored title, or undefined for a chat that has none yet. */
+/** The stored title as plain text, or undefined for a chat that has none yet. */
 export function storedTitle(metadata: Record<string, unknown> | null | undefined): string | undefined {
-  return typeof metadata?.title === "string" && metadata.title ? metadata.title : undefined;
+  const title = metadata?.title;
+  if (typeof title !== "string" || !title) return undefined;
+  // Converted on read, so chats titled before titles were plain text show plain text too.
+  return metadata?.titleFormat === PLAIN_TITLE.titleFormat ? title : titleFromText(title);
 }
 
 function titleOf(metadata: Record<string, unknown> | null | undefined): string {

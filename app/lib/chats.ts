@@ -21,5 +21,26 @@ export function parseChatId(value: string | undefined): string | undefined {
 /** A chat as the sidebar lists it. */
 export type ChatSummary = { id: string; title: string; createdAt: string };
 
+/** One page of the sidebar's list, newest first; `nextCursor` asks for the page after it, absent on the last. */
+export type ChatListPage = { chats: ChatSummary[]; nextCursor?: string };
+
+/** A list cursor as Trigger.dev and the embedded engine hand them out: an opaque session id. */
+export const ChatListCursorSchema = z.string().regex(/^[\w-]{1,128}$/, "cursor must be a cursor from an earlier page");
+
 /** How much of the first message the browser sends to name the chat; titles are much shorter. */
 export const TITLE_SOURCE_MAX_LENGTH = 500;
+
+/**
+ * The sidebar's list: the loader's first page, then the older chats the user
+ * loaded with "Show more". The first page is the truth for the span it covers,
+ * so a chat deleted elsewhere drops out of it; older chats are kept from
+ * earlier loads, including ones a new chat pushed off the first page. A first
+ * page without a next cursor is the whole list.
+ */
+export function mergeChatPages(first: ChatListPage, older: ChatListPage | undefined): ChatListPage {
+  if (!older || first.nextCursor === undefined) return first;
+  const onFirstPage = new Set(first.chats.map((chat) => chat.id));
+  const oldestOnFirstPage = first.chats.at(-1)?.createdAt;
+  const rest = older.chats.filter((chat) => !onFirstPage.has(chat.id) && (oldestOnFirstPage === undefined || chat.createdAt <= oldestOnFirstPage));
+  return { chats: [...first.chats, ...rest], nextCursor: older.nextCursor };
+}

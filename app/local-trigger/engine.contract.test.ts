@@ -279,4 +279,19 @@ describe("server-side clients", () => {
     const active = await sessions.list({ tag, status: "ACTIVE" });
     expect(active.data.map((s) => s.externalId)).toEqual([chatIds[2], chatIds[0]]);
   });
+
+  it("keeps a page cursor working after its session leaves the filter, as Trigger.dev does", async () => {
+    useEngine(engine);
+    const tag = `user:${uniqueChatId("pager")}`;
+    const chatIds = [uniqueChatId("page-a"), uniqueChatId("page-b"), uniqueChatId("page-c")];
+    for (const chatId of chatIds) await startChatSession({ chatId, tags: [tag] });
+
+    const firstPage = await sessions.list({ tag, status: "ACTIVE", limit: 2 });
+    expect(firstPage.data.map((s) => s.externalId)).toEqual([chatIds[2], chatIds[1]]);
+    // The cursor names the page's last session; closing it (a deleted chat) must not lose the place.
+    await sessions.close(chatIds[1]!);
+    const secondPage = await firstPage.getNextPage();
+    expect(secondPage.data.map((s) => s.externalId)).toEqual([chatIds[0]]);
+    expect(secondPage.hasNextPage()).toBe(false);
+  });
 });

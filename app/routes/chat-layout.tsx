@@ -1,28 +1,34 @@
 import { useState } from "react";
-import { href, Outlet, useNavigate, useParams, useRevalidator, useRouteLoaderData } from "react-router";
-import { ChatSidebar } from "~/components/chat/chat-sidebar";
+import { href, Link, Outlet, useNavigate, useParams, useRevalidator, useRouteLoaderData } from "react-router";
+import { ChatSidebar, FOCUS_RING } from "~/components/chat/chat-sidebar";
 import { Drawer } from "~/components/chat/drawer";
-import { MenuIcon } from "~/components/chat/icons";
-import type { ChatSummary } from "~/lib/chats";
+import { ComposeIcon, MenuIcon } from "~/components/chat/icons";
+import { postJson } from "~/lib/api-client";
+import { type ChatListPage, type ChatSummary, mergeChatPages } from "~/lib/chats";
 import { listGuestChats } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
 import { loadOrThrowCapacity } from "~/lib/http.server";
 import type { Route } from "./+types/chat-layout";
 import type { loader as chatLoader } from "./chat";
 
-export async function loader({ request }: Route.LoaderArgs) {
+/** The first page of the guest's chats and the cursor of the next. */
+export async function loader({ request }: Route.LoaderArgs): Promise<ChatListPage> {
   const guestId = await readGuestId(request);
-  return { chats: guestId ? await loadOrThrowCapacity("listing chats", () => listGuestChats(guestId)) : [] };
+  return guestId ? await loadOrThrowCapacity("listing chats", () => listGuestChats(guestId)) : { chats: [] };
 }
 
 export default function ChatLayout({ loaderData }: Route.ComponentProps) {
-  const { chats } = loaderData;
   const { chatId } = useParams();
   const navigate = useNavigate();
   const revalidator = useRevalidator();
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [deletingIds, setDeletingIds] = useState<ReadonlySet<string>>(new Set());
   const [deleteError, setDeleteError] = useState<string>();
+  // Chats loaded with "Show more", kept across revalidations, which reload only the first page.
+  const [older, setOlder] = useState<ChatListPage>();
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [loadMoreError, setLoadMoreError] = useState<string>();
+  const list = mergeChatPages(loaderData, older);
 
   async function deleteChat(chat: ChatSummary) {
     setDeleteError(undefined);
@@ -31,6 +37,7 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
     // A 404 means it is already gone (deleted in another tab), which is what the user asked for.
     const deleted = response !== undefined && (response.ok || response.status === 404);
     if (!deleted) setDeleteError(`Couldn’t delete “${chat.title}”. Please try again.`);
+    if (deleted) setOlder((page) => page && { ...page, chats: page.chats.filter((item) => item.id !== chat.id) });
     if (deleted && chat.id === chatId) await navigate("/", { replace: true });
     else await revalidator.revalidate();
     setDeletingIds((ids) => {
@@ -40,10 +47,38 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
     });
   }
 
-  // No chat data means the chat page is showing its error: no title then.
+  async function showMore(): Promise<ChatListPage | undefined> {
+    const { chats, nextCursor } = list;
+    if (!nextCursor) return undefined;
+    setLoadingMore(true);
+    setLoadMoreError(undefined);
+    try {
+      const page = await postJson<ChatListPage>(href("/api/chats"), { cursor: nextCursor });
+      // Everything shown so far is kept with the new page, so chats a new chat pushes off the first page stay listed.
+      setOlder({ chats: [...chats, ...page.chats], nextCursor: page.nextCursor });
+      return page;
+    } catch (error) {
+      setLoadMoreError(error instanceof Error ? error.message : "Couldn’t load more chats. Please try again.");
+      return undefined;
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  // No chat data means the chat page is showing its error, with its own heading: no title then.
   const openChat = useRouteLoaderData<typeof chatLoader>("routes/chat");
-  const title = chats.find((chat) => chat.id === chatId)?.title ?? (openChat ? "New chat" : "");
-  const sidebar = { chats, deletingIds, deleteError, onDelete: deleteChat };
+  const title = list.chats.find((chat) => chat.id === chatId)?.title ?? (openChat ? "New chat" : "");
+  const sidebar = {
+    chats: list.chats,
+    deletingIds,
+    deleteError,
+    onDelete: deleteChat,
+    hasMore: list.nextCursor !== undefined,
+    loadingMore,
+    loadMoreError,
+    onShowMore: showMore,
+  };
+  const headerButton = `rounded-lg p-2 text-zinc-600 hover:bg-zinc-100 md:hidden dark:text-zinc-300 dark:hover:bg-zinc-800 ${FOCUS_RING}`;
 
   return (
     <div className="flex h-dvh">
@@ -55,23 +90,23 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
         {drawerOpen && <ChatSidebar {...sidebar} onClose={() => setDrawerOpen(false)} />}
       </Drawer>
 
-      <div className="flex min-w-0 flex-1 flex-col">
+      <main className="flex min-w-0 flex-1 flex-col">
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200/70 px-3 md:px-6 dark:border-zinc-800/70">
-          <button
-            type="button"
-            onClick={() => setDrawerOpen(true)}
-            aria-label="Open sidebar"
-            data-testid="open-sidebar"
-            className="rounded-lg p-2 text-zinc-600 hover:bg-zinc-100 md:hidden dark:text-zinc-300 dark:hover:bg-zinc-800"
-          >
+          <button type="button" onClick={() => setDrawerOpen(true)} aria-label="Open sidebar" data-testid="open-sidebar" className={headerButton}>
             <MenuIcon className="size-5" />
           </button>
-          <p data-testid="chat-title" className="truncate text-sm font-medium text-zinc-700 dark:text-zinc-200">
-            {title}
-          </p>
+          {title && (
+            <h1 data-testid="chat-title" className="min-w-0 flex-1 truncate text-sm font-medium text-zinc-700 dark:text-zinc-200">
+              {title}
+            </h1>
+          )}
+          {/* On small screens the sidebar's New chat is behind the menu; this one is a single tap. */}
+          <Link to="/" aria-label="New chat" data-testid="header-new-chat" className={`ml-auto ${headerButton}`}>
+            <ComposeIcon className="size-5" />
+          </Link>
         </header>
         <Outlet />
-      </div>
+      </main>
     </div>
   );
 }

@@ -37,7 +37,7 @@ describe("GET /chat/:chatId, whole responses", () => {
 
   beforeEach(() => {
     vi.clearAllMocks();
-    sdk.list.mockResolvedValue({ data: [] });
+    sdk.list.mockResolvedValue({ data: [], pagination: {} });
     sdk.retrieve.mockRejectedValue(new ApiError(404, { error: "Session not found" }, undefined, undefined));
   });
 

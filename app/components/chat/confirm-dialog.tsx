@@ -33,7 +33,7 @@ export function ConfirmDialog({ open, title, description, confirmLabel, onConfir
         <button
           type="button"
           onClick={onCancel}
-          className="rounded-lg px-3.5 py-2 text-sm font-medium text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
+          className="rounded-lg px-3.5 py-2 text-sm font-medium text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500"
         >
           Cancel
         </button>
@@ -41,7 +41,7 @@ export function ConfirmDialog({ open, title, description, confirmLabel, onConfir
           type="button"
           onClick={onConfirm}
           data-testid="confirm-button"
-          className="rounded-lg bg-red-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-red-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-red-500"
+          className="rounded-lg bg-red-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-red-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-red-500"
         >
           {confirmLabel}
         </button>

@@ -99,3 +99,11 @@ export const ChatBubbleIcon = (props: IconProps) => (
     <path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.4A8 8 0 1 1 21 12z" />
   </Icon>
 );
+
+/** A pencil on a square: "write something new". */
+export const ComposeIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M12 4H6a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-6" />
+    <path d="M18.4 2.6a2.1 2.1 0 0 1 3 3L12 15l-4 1 1-4z" />
+  </Icon>
+);

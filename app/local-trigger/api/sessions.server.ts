@@ -117,33 +117,43 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     const to = q["filter[createdAt][to]"];
     const status = (session: Session) => (session.closedAt ? "CLOSED" : store.isExpired(session) ? "EXPIRED" : "ACTIVE");
 
-    const matching = store.newestFirst().filter(
-      (session) =>
-        (!types || types.includes(session.type)) &&
-        (!tags || tags.some((tag) => session.tags.includes(tag))) &&
-        (!tasks || tasks.includes(session.taskIdentifier)) &&
-        (!q["filter[externalId]"] || session.externalId === q["filter[externalId]"]) &&
-        (!statuses || statuses.includes(status(session))) &&
-        (from === undefined || Date.parse(session.createdAt) >= from) &&
-        (to === undefined || Date.parse(session.createdAt) <= to),
+    // Positions in the whole list, so a cursor whose session has since left the filter (closed, deleted)
+    // still marks its place: Trigger.dev pages by id order, not by membership of the filtered set.
+    const all = store.newestFirst();
+    const matching = all.flatMap((session, position) =>
+      (!types || types.includes(session.type)) &&
+      (!tags || tags.some((tag) => session.tags.includes(tag))) &&
+      (!tasks || tasks.includes(session.taskIdentifier)) &&
+      (!q["filter[externalId]"] || session.externalId === q["filter[externalId]"]) &&
+      (!statuses || statuses.includes(status(session))) &&
+      (from === undefined || Date.parse(session.createdAt) >= from) &&
+      (to === undefined || Date.parse(session.createdAt) <= to)
+        ? [{ session, position }]
+        : [],
     );
+    const cursorPosition = (cursor: string) => {
+      const position = all.findIndex((s) => s.friendlyId === cursor);
+      if (position === -1) throw badRequest(`Unknown page cursor "${cursor}"`);
+      return position;
+    };
+    /** Index in `matching` of the first session past `position`, or its length. */
+    const firstAfter = (position: number) => {
+      const index = matching.findIndex((match) => match.position > position);
+      return index === -1 ? matching.length : index;
+    };
     const size = q["page[size]"];
     let start = 0;
     let end = matching.length;
     if (q["page[after]"]) {
-      const index = matching.findIndex((s) => s.friendlyId === q["page[after]"]);
-      if (index === -1) throw badRequest(`Unknown page cursor "${q["page[after]"]}"`);
-      start = index + 1;
+      start = firstAfter(cursorPosition(q["page[after]"]));
       end = Math.min(matching.length, start + size);
     } else if (q["page[before]"]) {
-      const index = matching.findIndex((s) => s.friendlyId === q["page[before]"]);
-      if (index === -1) throw badRequest(`Unknown page cursor "${q["page[before]"]}"`);
-      end = index;
+      end = firstAfter(cursorPosition(q["page[before]"]) - 1);
       start = Math.max(0, end - size);
     } else {
       end = Math.min(matching.length, size);
     }
-    const page = matching.slice(start, end);
+    const page = matching.slice(start, end).map((match) => match.session);
     return json(200, {
       data: page.map(serialize),
       pagination: {

@@ -74,7 +74,7 @@ describe("POST /api/chats/:chatId/session", () => {
       readGuestId(new Request("http://localhost/", { headers: { Cookie: cookieFrom(setCookie!) } })),
     );
     expect(startChatSession).toHaveBeenCalledWith(CHAT_ID, `guest:${guestId}`);
-    expect(sdk.update).toHaveBeenCalledWith(CHAT_ID, { metadata: { title: "How do streams work?" } });
+    expect(sdk.update).toHaveBeenCalledWith(CHAT_ID, { metadata: { title: "How do streams work?", titleFormat: "text" } });
   });
 
   it("rejoins the guest's own chat without renaming it or re-setting the cookie", async () => {
