@@ -14,7 +14,7 @@ import { AppServer } from "../e2e/app-server";
  *   - blocking:      total blocking time (the sum of each long task's excess over 50 ms)
  *   - last word lag: the model's last word reaching this process over SSE → the last change to the answer on screen
  *   - stop reaction: Stop clicked when the model has sent 75 % of the answer → the Send button back
- *   - scripts:       the chat page's scripts, gzip
+ *   - scripts:       the chat page's scripts, gzip, on a new chat and on a chat with an answer with code
  * at 1× and 4× CPU throttle (BENCH_THROTTLE="1,4" to choose).
  */
 
@@ -195,21 +195,42 @@ async function stopRun(browser: Browser, server: AppServer, throttle: number, an
   }
 }
 
-/** Every script the chat page loads, and their total gzipped as the server would send them. */
-async function scriptWeight(browser: Browser, server: AppServer) {
+type ScriptWeight = { count: number; rawKiB: number; gzipKiB: number; files: { file: string; rawKiB: number; gzipKiB: number }[] };
+
+/**
+ * Every script the chat page loads, and their total gzipped as the server
+ * would send them: on a new chat, and on a chat that has an answer with code
+ * (the markdown renderer and the highlighter come with it), opened afresh.
+ */
+async function scriptWeights(browser: Browser, server: AppServer) {
   const context = await browser.newContext();
-  const page = await context.newPage();
+  try {
+    const page = await context.newPage();
+    const newChat = await loadScripts(page, `${server.url}/`);
+    await send(page, "Some code:\n\n```ts\nconst answer: number = 42;\n```");
+    await page.getByTestId("offline-badge").first().waitFor();
+    await page.locator("pre [class^='hljs-']").first().waitFor();
+    const withAnswer = await loadScripts(page, page.url());
+    await page.locator("pre [class^='hljs-']").first().waitFor();
+    return { newChat, withAnswer };
+  } finally {
+    await context.close();
+  }
+}
+
+async function loadScripts(page: Page, url: string): Promise<ScriptWeight> {
   const scripts = new Map<string, Buffer>();
-  page.on("response", async (response) => {
+  const onResponse = async (response: import("@playwright/test").Response) => {
     if (response.request().resourceType() !== "script") return;
     scripts.set(response.url(), await response.body().catch(() => Buffer.alloc(0)));
-  });
-  await page.goto(`${server.url}/`);
+  };
+  page.on("response", onResponse);
+  await page.goto(url);
   await page.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
   await page.waitForLoadState("networkidle");
-  await context.close();
-  const files = [...scripts.entries()].map(([url, body]) => ({
-    file: new URL(url).pathname,
+  page.off("response", onResponse);
+  const files = [...scripts.entries()].map(([scriptUrl, body]) => ({
+    file: new URL(scriptUrl).pathname,
     rawKiB: body.length / 1024,
     gzipKiB: gzipSync(body).length / 1024,
   }));
@@ -228,7 +249,7 @@ async function main() {
   const server = await AppServer.start({ wordDelayMs: WORD_DELAY_MS });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
   try {
-    const weight = await scriptWeight(browser, server);
+    const weights = await scriptWeights(browser, server);
     const streams: StreamRun[] = [];
     const stops: StopRun[] = [];
     for (const throttle of THROTTLES) {
@@ -252,13 +273,18 @@ async function main() {
           `${format(run.finished ? run.totalBlockingMs : undefined, " ms")} | ${format(run.lastWordLagMs, " ms")} | ${format(stop.stopReactionMs, " ms")}${stop.stopped ? "" : " (too late: the answer had finished)"} |`,
       );
     }
-    console.log(`\nChat page scripts: ${weight.count} files, ${weight.gzipKiB.toFixed(1)} kB gzip (${weight.rawKiB.toFixed(1)} kB raw)`);
-    for (const file of weight.files.slice(0, 5)) console.log(`  ${file.gzipKiB.toFixed(1).padStart(6)} kB  ${file.file}`);
+    for (const [label, weight] of [
+      ["a new chat", weights.newChat],
+      ["a chat with an answer and code, opened afresh", weights.withAnswer],
+    ] as const) {
+      console.log(`\nChat page scripts, ${label}: ${weight.count} files, ${weight.gzipKiB.toFixed(1)} kB gzip (${weight.rawKiB.toFixed(1)} kB raw)`);
+      for (const file of weight.files.slice(0, 6)) console.log(`  ${file.gzipKiB.toFixed(1).padStart(6)} kB  ${file.file}`);
+    }
 
     fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });
     fs.writeFileSync(
       OUTPUT,
-      `${JSON.stringify({ words: WORDS, wordDelayMs: WORD_DELAY_MS, streams, stops, scripts: weight, at: new Date().toISOString() }, null, 2)}\n`,
+      `${JSON.stringify({ words: WORDS, wordDelayMs: WORD_DELAY_MS, streams, stops, scripts: weights, at: new Date().toISOString() }, null, 2)}\n`,
     );
     console.log(`\nWritten to ${OUTPUT}`);
   } finally {
