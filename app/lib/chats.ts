@@ -1,31 +1,16 @@
 import type { TaskIdentifier } from "@trigger.dev/sdk";
-import { z } from "zod";
 import type { chatAgent } from "../../trigger/chat";
+
+// Shared with the browser, so no validation library here: the schemas are in chat-schemas.server.ts.
 
 /** The agent's task id, checked against the agent's type so a rename cannot silently break the transport. */
 export const CHAT_TASK_ID = "chat" satisfies TaskIdentifier<typeof chatAgent>;
-
-/**
- * Chat ids are UUIDs minted by the server. Being strict here also keeps ids
- * out of the `session_…` namespace Trigger.dev reserves for its own session ids.
- */
-export const ChatIdSchema = z.uuid({ error: "chatId must be a UUID" });
-
-/** The chat id in its one canonical form (lowercase), or undefined when it is not a UUID. */
-export function parseChatId(value: string | undefined): string | undefined {
-  const result = ChatIdSchema.safeParse(value);
-  // UUIDs are case-insensitive: without this, "ABC…" and "abc…" would be two chats.
-  return result.success ? result.data.toLowerCase() : undefined;
-}
 
 /** A chat as the sidebar lists it. */
 export type ChatSummary = { id: string; title: string; createdAt: string };
 
 /** One page of the sidebar's list, newest first; `nextCursor` asks for the page after it, absent on the last. */
 export type ChatListPage = { chats: ChatSummary[]; nextCursor?: string };
-
-/** A list cursor as Trigger.dev and the embedded engine hand them out: an opaque session id. */
-export const ChatListCursorSchema = z.string().regex(/^[\w-]{1,128}$/, "cursor must be a cursor from an earlier page");
 
 /** How much of the first message the browser sends to name the chat; titles are much shorter. */
 export const TITLE_SOURCE_MAX_LENGTH = 500;

@@ -11,7 +11,8 @@ import { MessageList, messageText, preloadMarkdown } from "~/components/chat/mes
 import { ArrowDownIcon } from "~/components/chat/icons";
 import { useChatTransport, useTabSync } from "~/components/chat/use-chat-transport";
 import { postJson } from "~/lib/api-client";
-import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
+import { parseChatId } from "~/lib/chat-schemas.server";
+import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
 import { loadOrThrowCapacity } from "~/lib/http.server";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { parseChatId, TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
+import { parseChatId } from "~/lib/chat-schemas.server";
+import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { startOwnedChat } from "~/lib/chats.server";
 import { guestHeaders, resolveGuest } from "~/lib/guest.server";
 import { errorResponse, orCapacityError, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http.server";

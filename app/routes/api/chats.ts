@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ChatListCursorSchema } from "~/lib/chats";
+import { ChatListCursorSchema } from "~/lib/chat-schemas.server";
 import { listGuestChats } from "~/lib/chats.server";
 import { readGuestId } from "~/lib/guest.server";
 import { orCapacityError, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http.server";
