@@ -120,8 +120,9 @@ export class ChatPage {
     return index === -1 ? this.answers.last() : this.answers.nth(index);
   }
 
+  /** How much of the answer's text is on screen: its words only, not the actions and marks around them. */
   async answerLength(index = -1) {
-    return (await this.answer(index).innerText()).length;
+    return (await this.answer(index).locator(".markdown").innerText()).length;
   }
 
   /** Waits until the answer has grown `steps` times, each time past the previous length. */

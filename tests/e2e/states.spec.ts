@@ -105,3 +105,38 @@ test.describe("a long answer on a short screen", () => {
     await chat.stopButton.click();
   });
 });
+
+// A fast model (1 ms a word), so a chat longer than one transcript page (50 messages) is quick to write.
+test.describe("a chat longer than one page", () => {
+  let server: AppServer;
+  test.beforeAll(async () => {
+    server = await AppServer.start({ wordDelayMs: 1 });
+  });
+  test.afterAll(async () => {
+    await server.close();
+  });
+
+  test("Load earlier puts the earlier messages above and keeps the reader's place", async ({ page }) => {
+    test.setTimeout(120_000);
+    const chat = new ChatPage(page);
+    await chat.open(server.url);
+    for (let turn = 1; turn <= 26; turn++) {
+      await chat.send(`Message ${turn}`);
+      await expect(chat.answers).toHaveCount(turn);
+      await chat.expectComplete();
+    }
+    await page.reload();
+    await chat.hydrated();
+    await expect(chat.userMessages.first()).toHaveText("Message 2");
+
+    const loadEarlier = page.getByRole("button", { name: "Load earlier messages" });
+    await loadEarlier.scrollIntoViewIfNeeded();
+    const reading = chat.userMessages.filter({ hasText: /^Message 2$/ });
+    const before = (await reading.boundingBox())!.y;
+    await loadEarlier.click();
+
+    await expect(chat.userMessages.first()).toHaveText("Message 1");
+    await expect(loadEarlier).toBeHidden();
+    expect(Math.abs((await reading.boundingBox())!.y - before)).toBeLessThan(4);
+  });
+});
