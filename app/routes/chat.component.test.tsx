@@ -139,4 +139,38 @@ describe("Stop in the chat page", () => {
     expect(input.value).toBe("A second question");
     expect(transport.sendMessages).toHaveBeenCalledOnce();
   });
+
+  it("says the answer is still coming when no word has arrived for a while, and stops saying it when words come", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"], shouldAdvanceTime: true });
+    try {
+      let push: ((delta: string) => void) | undefined;
+      transport.sendMessages.mockImplementation(
+        async ({ abortSignal }: { abortSignal?: AbortSignal }) =>
+          new ReadableStream<UIMessageChunk>({
+            start(controller) {
+              controller.enqueue({ type: "start", messageId: "a1" });
+              controller.enqueue({ type: "text-start", id: "t1" });
+              controller.enqueue({ type: "text-delta", id: "t1", delta: "Thinking" });
+              push = (delta) => controller.enqueue({ type: "text-delta", id: "t1", delta });
+              abortSignal?.addEventListener("abort", () => controller.close());
+            },
+          }),
+      );
+      renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+      (await find('[data-testid="suggested-prompt"]')).click();
+      await find('[data-testid="message-assistant"]');
+      expect(container.querySelector('[data-testid="connection-notice"]')).toBeNull();
+
+      await vi.advanceTimersByTimeAsync(7_000);
+      expect(container.querySelector('[data-testid="connection-notice"]')).toBeNull();
+      await vi.advanceTimersByTimeAsync(1_500);
+      expect((await find('[data-testid="connection-notice"]')).textContent).toContain("Still waiting for the answer");
+
+      push!(" more words");
+      await vi.advanceTimersByTimeAsync(100);
+      await vi.waitFor(() => expect(container.querySelector('[data-testid="connection-notice"]')).toBeNull());
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -46,6 +46,28 @@ test.describe("what the page says about an answer", () => {
     await expect(page.getByTestId("stopped-marker")).toHaveCount(0);
   });
 
+  test("going offline mid-answer says so, and the answer completes once the connection is back", async ({ page, context }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await chat.expectGrowing(2);
+
+    await context.setOffline(true);
+    await expect(page.getByTestId("connection-notice")).toHaveText(/You’re offline/);
+    await expect(page.getByTestId("chat-status")).toHaveText(/You’re offline/);
+    await page.waitForTimeout(1_000);
+    await context.setOffline(false);
+
+    await expect(page.getByTestId("connection-notice")).toBeHidden();
+    await chat.expectComplete();
+    await expect(chat.answers).toHaveCount(1);
+    const streamed = await chat.answer().innerText();
+    await page.reload();
+    await chat.hydrated();
+    await chat.expectComplete();
+    expect(await chat.answer().innerText()).toBe(streamed);
+  });
+
   test("Enter while an answer is written keeps the message and says why", async ({ page }) => {
     const chat = new ChatPage(page);
     await chat.open();
