@@ -42,7 +42,9 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
   },
   onBeforeTurnComplete: ({ stopped, responseMessage, writer }) => {
     // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
-    if (stopped && responseMessage) writer.write({ type: "data-stopped", data: {} });
+    // A stop before the first word leaves no answer to mark (the page then shows the question alone).
+    const hasWords = responseMessage?.parts.some((part) => part.type === "text" && part.text.trim() !== "");
+    if (stopped && hasWords) writer.write({ type: "data-stopped", data: {} });
   },
   run: async ({ messages, signal }) =>
     streamText({

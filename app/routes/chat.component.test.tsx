@@ -15,7 +15,14 @@ const transport = vi.hoisted(() => ({
   stopGeneration: vi.fn(async (_chatId: string) => true),
 }));
 // One tab here: nothing to coordinate.
-vi.mock("~/components/chat/use-chat-transport", () => ({ useChatTransport: () => transport, useTabSync: () => false }));
+const transportOptions = vi.hoisted(() => ({ current: undefined as undefined | { onMessageDelivered: (id: string) => void } }));
+vi.mock("~/components/chat/use-chat-transport", () => ({
+  useChatTransport: (options: { onMessageDelivered: (id: string) => void }) => {
+    transportOptions.current = options;
+    return transport;
+  },
+  useTabSync: () => false,
+}));
 // The browser bundle has none of the route's server modules, and this test never runs its loader.
 vi.mock("~/lib/chats.server", () => ({}));
 vi.mock("~/lib/guest.server", () => ({}));
@@ -70,6 +77,7 @@ describe("Stop in the chat page", () => {
     (await find('[data-testid="suggested-prompt"]')).click();
     await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledOnce());
     const { abortSignal } = transport.sendMessages.mock.calls[0]![0] as { abortSignal: AbortSignal };
+    await find('[data-testid="message-assistant"]');
 
     (await find('[data-testid="stop-button"]')).click();
 
@@ -77,6 +85,23 @@ describe("Stop in the chat page", () => {
     expect(abortSignal.aborted).toBe(true);
     // The composer offers Send again once this tab's stream has closed.
     await find('[data-testid="send-button"]');
+  });
+
+  it("stops a message that had not reached the agent yet as soon as it does, not before", async () => {
+    transport.sendMessages.mockImplementation(() => new Promise(() => {}));
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    (await find('[data-testid="suggested-prompt"]')).click();
+    await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledOnce());
+    const { messages } = transport.sendMessages.mock.calls[0]![0] as { messages: { id: string }[] };
+
+    (await find('[data-testid="stop-button"]')).click();
+    // A stop sent now would reach the agent before the message, which it would then answer in full.
+    expect(transport.stopGeneration).not.toHaveBeenCalled();
+
+    transportOptions.current!.onMessageDelivered(messages.at(-1)!.id);
+    expect(transport.stopGeneration).toHaveBeenCalledExactlyOnceWith(CHAT_ID);
+    transportOptions.current!.onMessageDelivered(messages.at(-1)!.id);
+    expect(transport.stopGeneration).toHaveBeenCalledOnce();
   });
 
   it("stops an answer the page picked up after a reload", async () => {

@@ -7,9 +7,9 @@ import { ChatError } from "~/components/chat/chat-error";
 import { describeChatFailure } from "~/components/chat/chat-failure";
 import { Composer } from "~/components/chat/composer";
 import { EmptyState } from "~/components/chat/empty-state";
-import { MessageList, messageText, preloadMarkdown } from "~/components/chat/message-list";
+import { isStopped, MessageList, messageText, preloadMarkdown } from "~/components/chat/message-list";
 import { ArrowDownIcon } from "~/components/chat/icons";
-import { useChatTransport, useTabSync } from "~/components/chat/use-chat-transport";
+import { useChatTransport, useTabSync, withSavedTail } from "~/components/chat/use-chat-transport";
 import { postJson } from "~/lib/api-client";
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
@@ -88,9 +88,17 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     takeTitle: () => titleRef.current,
     // Refreshes the sidebar, which now lists this chat under its title.
     onSessionStarted: revalidate,
-    onMessageDelivered: (id) => deliveredIds.current.add(id),
+    onMessageDelivered: (id) => {
+      deliveredIds.current.add(id);
+      // Stopped before it got there: the agent starts its turn now, and stops it at once.
+      if (stopOnDelivery.current === id) {
+        stopOnDelivery.current = undefined;
+        void transport.stopGeneration(chatId);
+      }
+    },
   });
-  const { messages, sendMessage, setMessages, status, error, stop, regenerate, clearError } = useChat<ChatUIMessage>({
+  const stopOnDelivery = useRef<string>(undefined);
+  const { messages, sendMessage, setMessages, status, error, stop, regenerate, clearError, resumeStream } = useChat<ChatUIMessage>({
     id: chatId,
     messages: initialMessages,
     transport,
@@ -107,7 +115,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
       }
     },
   });
-  const answeringElsewhere = useTabSync(transport, chatId, messages, setMessages, status);
+  const answeringElsewhere = useTabSync(transport, chatId, { messages, setMessages, status, resumeStream });
   const answeringHere = status === "submitted" || status === "streaming";
   const busy = answeringHere || answeringElsewhere;
   const [draft, setDraft] = useState("");
@@ -134,7 +142,9 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
   }, [error]);
 
   const connection = useConnectionHealth(busy, messages);
-  const announcement = useStatusAnnouncement({ status, answeringElsewhere, stopped: stoppedHere !== undefined, connection });
+  const last = messages.at(-1);
+  const lastStopped = !busy && last !== undefined && (stoppedHere !== undefined || isStopped(last));
+  const announcement = useStatusAnnouncement({ status, answeringElsewhere, lastStopped, failed: failure !== undefined, connection });
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const followRef = useRef(true);
@@ -164,6 +174,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     if (messages.length === 0) titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
     followRef.current = true;
     setStoppedHere(undefined);
+    stoppedTurn.current = undefined;
     void sendMessage({ text });
     focusComposer();
   }
@@ -179,14 +190,42 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     if (answeringHere) setStoppedHere(last?.role === "assistant" ? last.id : "");
     stop();
     // stop() only closes this tab's stream; this tells the agent to stop writing, also after a reload
-    // and when the answer is another tab's.
-    void transport.stopGeneration(chatId);
+    // and when the answer is another tab's. A message still on its way is stopped once it arrives:
+    // a stop the agent gets before it would be lost, and the answer written in full.
+    if (last?.role === "user" && answeringHere && !deliveredIds.current.has(last.id)) stopOnDelivery.current = last.id;
+    else void transport.stopGeneration(chatId);
     focusComposer();
+    const question = messages.findLast((message) => message.role === "user");
+    if (answeringHere && question) void settleStoppedTurn(question.id);
+  }
+
+  /** The question of the turn this tab stopped, until the next turn starts. */
+  const stoppedTurn = useRef<string>(undefined);
+
+  /**
+   * This tab stopped reading at the click, the agent a moment later: the saved
+   * answer may hold a few words more, or words where this tab showed none.
+   * Once the server has saved the stopped turn, the page shows what it saved,
+   * as a reload would.
+   */
+  async function settleStoppedTurn(questionId: string) {
+    stoppedTurn.current = questionId;
+    for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_DELAY_MS * 2 ** attempt));
+      if (stoppedTurn.current !== questionId) return;
+      const saved = await postJson<{ messages: ChatUIMessage[] }>(href("/api/chats/:chatId/transcript", { chatId }), {}).catch(() => undefined);
+      if (stoppedTurn.current !== questionId) return;
+      if (!saved?.messages.some((message) => message.id === questionId)) continue;
+      stoppedTurn.current = undefined;
+      setMessages((shown) => withSavedTail(shown, saved.messages));
+      return;
+    }
   }
 
   function regenerateLast() {
     followRef.current = true;
     setStoppedHere(undefined);
+    stoppedTurn.current = undefined;
     void regenerate();
     focusComposer();
   }
@@ -296,9 +335,9 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
             {busy ? "Jump to the answer" : "Jump to latest"}
           </button>
         )}
-        {connection !== "ok" && busy && (
+        {(connection === "offline" || (connection === "stalled" && busy)) && (
           <p data-testid="connection-notice" className="text-center text-sm text-amber-800 dark:text-amber-300">
-            {CONNECTION_NOTICES[connection]}
+            {connection === "offline" && !busy ? OFFLINE_IDLE_NOTICE : CONNECTION_NOTICES[connection]}
           </p>
         )}
         {failure && <ChatError message={failure.message} onRetry={failure.tooManyRequests || answeringElsewhere ? undefined : retry} />}
@@ -320,10 +359,15 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
 /** What Continue sends after a stopped answer: the agent picks up from where its answer ends. */
 const CONTINUE_PROMPT = "Continue";
 const ANSWERING_ELSEWHERE = "This chat is answering in another tab. You can send once that answer is done, or stop it here.";
+/** After a stop, when the page first asks whether the server has saved the stopped turn, doubling each time it has not. */
+const SETTLE_DELAY_MS = 300;
+const SETTLE_ATTEMPTS = 5;
 /** How long an answer may go without a word before the page says it is waiting. */
 const STALL_AFTER_MS = 8_000;
 
 type ConnectionHealth = "ok" | "stalled" | "offline";
+
+const OFFLINE_IDLE_NOTICE = "You’re offline. Messages can be sent once the connection is back.";
 
 const CONNECTION_NOTICES: Record<Exclude<ConnectionHealth, "ok">, string> = {
   stalled: "Still waiting for the answer. The connection reconnects by itself.",
@@ -357,32 +401,48 @@ function subscribeToOnline(onChange: () => void) {
 function useStatusAnnouncement({
   status,
   answeringElsewhere,
-  stopped,
+  lastStopped,
+  failed,
   connection,
 }: {
   status: ChatStatus;
   answeringElsewhere: boolean;
-  stopped: boolean;
+  /** The last answer was stopped, here or in another tab. */
+  lastStopped: boolean;
+  /** The error alert says what went wrong. */
+  failed: boolean;
   connection: ConnectionHealth;
 }): string {
   const [announcement, setAnnouncement] = useState("");
+  const finished = lastStopped ? "Answer stopped." : "Answer complete.";
   const previousStatus = useRef(status);
   useEffect(() => {
     const was = previousStatus.current;
     previousStatus.current = status;
     if (status === was) return;
     if (status === "submitted") setAnnouncement("The assistant is thinking.");
-    else if (status === "ready" && (was === "streaming" || was === "submitted")) setAnnouncement(stopped ? "Answer stopped." : "Answer complete.");
-  }, [status, stopped]);
+    // Only an answer this page streamed: reconnecting after a reload to find it finished announces nothing.
+    else if (status === "ready" && was === "streaming") setAnnouncement(finished);
+    else if (status === "ready" || status === "error") setAnnouncement("");
+  }, [status, finished]);
+  // A stop seen on this page, not one the page opened on.
+  const wasStopped = useRef(lastStopped);
   useEffect(() => {
-    if (stopped) setAnnouncement("Answer stopped.");
-  }, [stopped]);
+    if (lastStopped && !wasStopped.current) setAnnouncement("Answer stopped.");
+    wasStopped.current = lastStopped;
+  }, [lastStopped]);
+  const wasAnsweringElsewhere = useRef(answeringElsewhere);
   useEffect(() => {
     if (answeringElsewhere) setAnnouncement("An answer is being written in another tab.");
-  }, [answeringElsewhere]);
+    else if (wasAnsweringElsewhere.current) setAnnouncement(finished);
+    wasAnsweringElsewhere.current = answeringElsewhere;
+  }, [answeringElsewhere, finished]);
   useEffect(() => {
     if (connection !== "ok") setAnnouncement(CONNECTION_NOTICES[connection]);
   }, [connection]);
+  useEffect(() => {
+    if (failed) setAnnouncement("");
+  }, [failed]);
   return announcement;
 }
 

@@ -68,6 +68,65 @@ test.describe("what the page says about an answer", () => {
     expect(await chat.answer().innerText()).toBe(streamed);
   });
 
+  test("a stop before the first word shows what the agent saved, the same live and after a reload", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.hydrated();
+    await chat.input.fill(LONG_PROMPT);
+    await chat.input.press("Enter");
+    await chat.input.press("Escape");
+    await expect(chat.sendButton).toBeVisible();
+    await expect(page.getByTestId("stopped-marker")).toBeVisible();
+    // The agent saw the stop a moment after the page did: once its turn is saved, the page shows what it
+    // saved (at most a few words, marked Stopped), exactly as a reload does. Never the whole answer.
+    await page.waitForTimeout(4_000);
+    const live = { questions: await chat.userMessages.allInnerTexts(), answers: await chat.answers.allInnerTexts() };
+    expect(live.questions).toEqual([LONG_PROMPT]);
+    expect(live.answers.join("")).not.toContain(ANSWER_END);
+    await expect(page.getByTestId("stopped-marker")).toBeVisible();
+    await page.reload();
+    await chat.hydrated();
+    await expect(chat.userMessages).toHaveText(live.questions);
+    expect(await chat.answers.allInnerTexts()).toEqual(live.answers);
+
+    await chat.send("Another try");
+    await chat.expectComplete();
+    await expect(chat.userMessages).toHaveText([LONG_PROMPT, "Another try"]);
+  });
+
+  test("a stopped answer shows the words the agent saved, the same live and after a reload", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send(LONG_PROMPT);
+    await chat.expectGrowing(2);
+    await chat.stopButton.click();
+    await expect(chat.answer().getByTestId("stopped-marker")).toBeVisible();
+    await page.waitForTimeout(2_000);
+    const live = await chat.answers.allInnerTexts();
+    await page.reload();
+    await chat.hydrated();
+    await expect(chat.answer().getByTestId("stopped-marker")).toBeVisible();
+    expect(await chat.answers.allInnerTexts()).toEqual(live);
+  });
+
+  test("offline with no answer running, the page says so, and a send says the server could not be reached", async ({ page, context, browserErrors }) => {
+    browserErrors.expect(/ERR_INTERNET_DISCONNECTED|Failed to fetch/);
+    const chat = new ChatPage(page);
+    await chat.open();
+    await chat.send("Hello");
+    await chat.expectComplete();
+    await context.setOffline(true);
+    await expect(page.getByTestId("connection-notice")).toHaveText("You’re offline. Messages can be sent once the connection is back.");
+    await chat.send("Sent while offline");
+    await expect(page.getByTestId("chat-error")).toContainText("Couldn’t reach the server. Check your connection and try again.");
+    await expect(page.getByTestId("chat-status")).not.toHaveText("The assistant is thinking.");
+    await context.setOffline(false);
+    await expect(page.getByTestId("connection-notice")).toBeHidden();
+    await page.getByRole("button", { name: "Retry the last message" }).click();
+    await chat.expectComplete();
+    await expect(chat.userMessages).toHaveText(["Hello", "Sent while offline"]);
+  });
+
   test("Enter while an answer is written keeps the message and says why", async ({ page }) => {
     const chat = new ChatPage(page);
     await chat.open();

@@ -36,4 +36,13 @@ describe("describeChatFailure", () => {
   it("passes other errors through as they are", () => {
     expect(describeChatFailure(new Error("Couldn’t reach the server."))).toEqual({ message: "Couldn’t reach the server.", tooManyRequests: false });
   });
+
+  it("says the server could not be reached when the request never got there, in any browser's words", () => {
+    for (const message of ["Failed to fetch", "NetworkError when attempting to fetch resource.", "Load failed"]) {
+      expect(describeChatFailure(new TypeError(message))).toEqual({
+        message: "Couldn’t reach the server. Check your connection and try again.",
+        tooManyRequests: false,
+      });
+    }
+  });
 });

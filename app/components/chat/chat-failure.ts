@@ -10,6 +10,8 @@ export type ChatFailure = {
   tooManyRequests: boolean;
 };
 
+const UNREACHABLE = "Couldn’t reach the server. Check your connection and try again.";
+
 /** The transport's own errors carry the HTTP status and the raw response body in their message. */
 type TransportError = Error & { status?: unknown };
 
@@ -21,6 +23,8 @@ type TransportError = Error & { status?: unknown };
 export function describeChatFailure(error: Error): ChatFailure {
   const status = error instanceof ApiRequestError ? error.status : statusOf(error as TransportError);
   if (error instanceof ApiRequestError) return { message: error.message, tooManyRequests: status === 429 };
+  // fetch's own rejection ("Failed to fetch", "NetworkError when attempting…", "Load failed"): nothing reached the server.
+  if (status === undefined && error.name === "TypeError") return { message: UNREACHABLE, tooManyRequests: false };
   if (status === undefined) return { message: error.message, tooManyRequests: false };
   const serverMessage = errorFieldOf(error.message);
   if (status === 429) {

@@ -38,11 +38,14 @@ export function Composer({ text, onTextChange: setText, busy, busyReason, onSend
       }}
       className="relative rounded-3xl border border-zinc-200 bg-white shadow-lg shadow-zinc-900/5 transition focus-within:border-indigo-500 focus-within:shadow-zinc-900/10 focus-within:ring-2 focus-within:ring-indigo-500/30 dark:border-zinc-800 dark:bg-zinc-900 dark:focus-within:border-indigo-400"
     >
-      {hint && (
-        <p id={`${inputId}-hint`} data-testid="composer-hint" className="border-b border-zinc-100 px-5 pt-2.5 pb-2 text-xs text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
-          {hint}
-        </p>
-      )}
+      {/* Always in the page, so screen readers hear the hint when it appears. */}
+      <div aria-live="polite">
+        {hint && (
+          <p id={`${inputId}-hint`} data-testid="composer-hint" className="border-b border-zinc-100 px-5 pt-2.5 pb-2 text-xs text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
+            {hint}
+          </p>
+        )}
+      </div>
       <label htmlFor={inputId} className="sr-only">
         Message
       </label>

@@ -1,6 +1,6 @@
 import type { ChatSessionPersistedState, TriggerChatTransport } from "@trigger.dev/sdk/chat";
 import { useTriggerChatTransport } from "@trigger.dev/sdk/chat/react";
-import type { ChatStatus } from "ai";
+import type { ChatStatus, UIMessageChunk } from "ai";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { href } from "react-router";
 import { postJson } from "~/lib/api-client";
@@ -66,7 +66,15 @@ function markingAbandonedMessages(transport: TriggerChatTransport) {
   return {
     /** The SDK's own transport, for its multi-tab coordination. */
     sdk: transport,
-    sendMessages: transport.sendMessages,
+    sendMessages: async (options: Parameters<TriggerChatTransport["sendMessages"]>[0]) => {
+      const stream = await transport.sendMessages(options);
+      // Stopped while the message was still on its way: the turn's words must not appear after the stop.
+      if (options.abortSignal?.aborted) {
+        void stream.cancel().catch(() => {});
+        return new ReadableStream<UIMessageChunk>({ start: (controller) => controller.close() });
+      }
+      return stream;
+    },
     reconnectToStream: async (options: Parameters<TriggerChatTransport["reconnectToStream"]>[0]) => {
       const stream = await transport.reconnectToStream(options);
       return stream && stream.pipeThrough(markAbandonedMessages());
@@ -77,6 +85,20 @@ function markingAbandonedMessages(transport: TriggerChatTransport) {
 
 /** How often a tab whose turn runs shares its messages with the other tabs. */
 const SHARE_INTERVAL_MS = 100;
+/** After another tab's turn ends, how long its last shared messages get to arrive before this tab checks with the server. */
+const CATCH_UP_DELAY_MS = 300;
+/** How often it asks again while the server has not saved a turn that ended. */
+const CATCH_UP_ATTEMPTS = 5;
+
+type TabSyncChat = {
+  messages: ChatUIMessage[];
+  setMessages: (messages: ChatUIMessage[] | ((current: ChatUIMessage[]) => ChatUIMessage[])) => void;
+  status: ChatStatus;
+  resumeStream: () => Promise<void>;
+};
+
+/** The latest page of the saved conversation and the stream position it was saved at. */
+type LatestTranscript = { messages: ChatUIMessage[]; lastEventId: string | null };
 
 /**
  * Keeps the tabs that show one chat in step, on the SDK's multi-tab
@@ -89,14 +111,14 @@ const SHARE_INTERVAL_MS = 100;
  * read-only tab then shares its own cut-off copy back. Here only the tab that
  * sent shares, until its turn has ended in its own state, and a tab takes
  * others' messages only while it has no turn of its own.
+ *
+ * When another tab's turn ends, this tab checks with the saved transcript: a
+ * tab closed mid-answer shares neither its last words nor where the stream
+ * ended, so the transcript's copy and position replace what this tab had, and
+ * a turn still running on the server is picked up from its start.
  */
-export function useTabSync(
-  transport: ReturnType<typeof useChatTransport>,
-  chatId: string,
-  messages: ChatUIMessage[],
-  setMessages: (messages: ChatUIMessage[]) => void,
-  status: ChatStatus,
-): boolean {
+export function useTabSync(transport: ReturnType<typeof useChatTransport>, chatId: string, chat: TabSyncChat): boolean {
+  const { messages, setMessages, status, resumeStream } = chat;
   const tabs = transport.sdk;
   const busy = status === "submitted" || status === "streaming";
   const [readOnly, setReadOnly] = useState(false);
@@ -111,13 +133,21 @@ export function useTabSync(
 
   const busyRef = useRef(busy);
   busyRef.current = busy;
+  const joining = useRef(false);
   useEffect(() => {
     const onMessages = (id: string, shared: unknown[]) => {
       if (id !== chatId || busyRef.current) return;
-      setMessages(shared as ChatUIMessage[]);
-      // A chat another tab started after this one opened: join its session now, so the SDK moves this
-      // tab's stream cursor past the other tab's turns when they end, and this tab's next turn starts there.
-      if (!tabs.getSession(chatId)) tabs.start(chatId).catch(() => {});
+      const sharedMessages = shared as ChatUIMessage[];
+      setMessages(sharedMessages);
+      // A chat another tab started after this one opened: join its session, once, so the SDK moves this
+      // tab's stream cursor past the other tab's turns when they end. Only once an answer streams: by then
+      // the other tab's start has set the guest cookie, which this tab's start must carry.
+      if (!joining.current && !tabs.getSession(chatId) && sharedMessages.at(-1)?.role === "assistant") {
+        joining.current = true;
+        tabs.start(chatId).catch(() => {
+          joining.current = false;
+        });
+      }
     };
     tabs.addMessagesListener(onMessages);
     return () => tabs.removeMessagesListener(onMessages);
@@ -145,5 +175,68 @@ export function useTabSync(
   }, [busy, messages, tabs, chatId]);
   useEffect(() => () => clearTimeout(timer.current), []);
 
+  // Another tab's turn has ended, or that tab has gone: catch up with what the server saved.
+  const wasReadOnly = useRef(false);
+  useEffect(() => {
+    if (readOnly) {
+      wasReadOnly.current = true;
+      return;
+    }
+    if (!wasReadOnly.current) return;
+    wasReadOnly.current = false;
+    let current = true;
+    let attempts = 0;
+    let timer: ReturnType<typeof setTimeout>;
+    const catchUp = async () => {
+      const session = tabs.getSession(chatId);
+      const saved = await postJson<LatestTranscript>(href("/api/chats/:chatId/transcript", { chatId }), {}).catch(() => undefined);
+      if (!current || !session || !saved || busyRef.current) return;
+      const savedIds = new Set(saved.messages.map((message) => message.id));
+      const unsaved = latest.current.slice(tailStart(latest.current, saved.messages)).some((message) => !savedIds.has(message.id));
+      if (unsaved && !isLater(saved.lastEventId ?? undefined, session.lastEventId)) {
+        // The other tab saw its turn end (it moved this tab's position) but the server has not saved it yet: ask again.
+        if (++attempts < CATCH_UP_ATTEMPTS) timer = setTimeout(catchUp, CATCH_UP_DELAY_MS * 2 ** attempts);
+        return;
+      }
+      if (isLater(saved.lastEventId ?? undefined, session.lastEventId)) {
+        // isStreaming left unset: the server then says whether a turn is still running.
+        tabs.setSession(chatId, { publicAccessToken: session.publicAccessToken, lastEventId: saved.lastEventId! });
+      }
+      setMessages((shown) => withSavedTail(shown, saved.messages));
+      // The other tab went away mid-answer: the rest of its turn streams from the saved position.
+      if (unsaved) void resumeStream();
+    };
+    timer = setTimeout(catchUp, CATCH_UP_DELAY_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [readOnly, tabs, chatId, setMessages, resumeStream]);
+
   return readOnly;
+}
+
+/** Whether stream position `a` comes after `b`: positions are sequence numbers, and any position comes after none. */
+function isLater(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined) return false;
+  if (b === undefined) return true;
+  const [later, earlier] = [Number(a), Number(b)];
+  return Number.isFinite(later) && Number.isFinite(earlier) && later > earlier;
+}
+
+/**
+ * The messages shown, with everything from the saved page's first message on
+ * replaced by the saved page: what a reload would show, keeping the earlier
+ * messages the reader loaded. Messages the server has not saved (a turn still
+ * running) are dropped, to stream again from the saved position.
+ */
+export function withSavedTail(shown: ChatUIMessage[], saved: ChatUIMessage[]): ChatUIMessage[] {
+  if (saved.length === 0) return shown;
+  return [...shown.slice(0, tailStart(shown, saved)), ...saved];
+}
+
+/** Where the saved page starts among the messages shown: all of them are in it when its first message is not shown. */
+function tailStart(shown: ChatUIMessage[], saved: ChatUIMessage[]): number {
+  const start = saved.length === 0 ? shown.length : shown.findIndex((message) => message.id === saved[0]!.id);
+  return start === -1 ? 0 : start;
 }

@@ -18,6 +18,8 @@ export async function action({ request, params }: Route.ActionArgs) {
   return orCapacityError("loading a transcript", async () => {
     const chatId = await requireOwnedChat(request, params.chatId);
     const page = await loadChatTranscript(chatId, body);
-    return Response.json({ messages: page.messages, nextCursor: page.nextCursor ?? null });
+    // Where the saved conversation ends on the chat's stream: a tab that missed the end of a turn resumes there.
+    const lastEventId = body.before === undefined ? (page.lastEventId ?? null) : null;
+    return Response.json({ messages: page.messages, nextCursor: page.nextCursor ?? null, lastEventId });
   });
 }
