@@ -15,7 +15,7 @@ export default defineConfig({
       "@trigger.dev/sdk/ai",
       "@trigger.dev/core/v3",
       "@trigger.dev/core/v3/jwt",
-      "react-markdown",
+      "marked",
       "remark-gfm",
       "remark-parse",
       "unified",
