@@ -59,7 +59,17 @@ describe("POST /api/chats/:chatId/transcript", () => {
     const response = await post(CHAT_ID, { cookie, body: { before: "m2", limit: 10 } });
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ messages: older, nextCursor: "m0" });
+    // An earlier page says nothing of where the stream is: only the latest page ends where the stream was saved.
+    expect(await response.json()).toEqual({ messages: older, nextCursor: "m0", lastEventId: null });
     expect(sdk.loadTranscript).toHaveBeenCalledWith({ chatId: CHAT_ID, before: "m2", limit: 10 });
+  });
+
+  it("gives the latest page with the stream position it was saved at", async () => {
+    const cookie = await ownedChat();
+    sdk.loadTranscript.mockResolvedValue({ messages: older, state: null, nextCursor: "m0", cursors: { lastOutEventId: "7" } });
+
+    const response = await post(CHAT_ID, { cookie });
+
+    expect(await response.json()).toEqual({ messages: older, nextCursor: "m0", lastEventId: "7" });
   });
 });
