@@ -98,10 +98,18 @@ describe("Stop in the chat page", () => {
     // A stop sent now would reach the agent before the message, which it would then answer in full.
     expect(transport.stopGeneration).not.toHaveBeenCalled();
 
-    transportOptions.current!.onMessageDelivered(messages.at(-1)!.id);
-    expect(transport.stopGeneration).toHaveBeenCalledExactlyOnceWith(CHAT_ID);
-    transportOptions.current!.onMessageDelivered(messages.at(-1)!.id);
-    expect(transport.stopGeneration).toHaveBeenCalledOnce();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"], shouldAdvanceTime: true });
+    try {
+      transportOptions.current!.onMessageDelivered(messages.at(-1)!.id);
+      expect(transport.stopGeneration).toHaveBeenCalledExactlyOnceWith(CHAT_ID);
+      transportOptions.current!.onMessageDelivered(messages.at(-1)!.id);
+      expect(transport.stopGeneration).toHaveBeenCalledOnce();
+      // Sent again while the turn may still be starting (a stop before it begins is not taken), then no more.
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(transport.stopGeneration).toHaveBeenCalledTimes(4);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("stops an answer the page picked up after a reload", async () => {

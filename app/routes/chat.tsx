@@ -90,14 +90,24 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     onSessionStarted: revalidate,
     onMessageDelivered: (id) => {
       deliveredIds.current.add(id);
-      // Stopped before it got there: the agent starts its turn now, and stops it at once.
+      // Stopped before it got there: the agent starts its turn now, and stops it at once. The agent takes a
+      // stop only once the turn has begun, so it is sent again while the turn may still be starting.
       if (stopOnDelivery.current === id) {
         stopOnDelivery.current = undefined;
         void transport.stopGeneration(chatId);
+        for (const delay of STOP_AGAIN_AFTER_MS) {
+          stopAgainTimers.current.push(
+            setTimeout(() => {
+              if (stoppedTurn.current === id) void transport.stopGeneration(chatId);
+            }, delay),
+          );
+        }
       }
     },
   });
   const stopOnDelivery = useRef<string>(undefined);
+  const stopAgainTimers = useRef<ReturnType<typeof setTimeout>[]>([]);
+  useEffect(() => () => stopAgainTimers.current.forEach(clearTimeout), []);
   const { messages, sendMessage, setMessages, status, error, stop, regenerate, clearError, resumeStream } = useChat<ChatUIMessage>({
     id: chatId,
     messages: initialMessages,
@@ -359,6 +369,8 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
 /** What Continue sends after a stopped answer: the agent picks up from where its answer ends. */
 const CONTINUE_PROMPT = "Continue";
 const ANSWERING_ELSEWHERE = "This chat is answering in another tab. You can send once that answer is done, or stop it here.";
+/** When a stop sent as its message arrived is sent again, until the stopped turn is saved (stops between turns change nothing). */
+const STOP_AGAIN_AFTER_MS = [300, 1_000, 2_500];
 /** After a stop, when the page first asks whether the server has saved the stopped turn, doubling each time it has not. */
 const SETTLE_DELAY_MS = 300;
 const SETTLE_ATTEMPTS = 5;

@@ -56,7 +56,12 @@ test.describe("chatting", () => {
 
     await chat.stopButton.click();
     await expect(chat.sendButton).toBeVisible();
+    const shownAtStop = await chat.answerLength();
+    // Once the agent has saved the stopped turn, the page shows the saved answer: at most the word or two
+    // the agent wrote before the stop reached it. Then nothing more arrives.
+    await page.waitForTimeout(1_500);
     const stoppedAt = await chat.answerLength();
+    expect(stoppedAt - shownAtStop).toBeLessThan(40);
     await chat.expectFrozen(stoppedAt);
     await expect(chat.answer()).not.toContainText(ANSWER_END);
 
