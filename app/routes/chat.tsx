@@ -221,7 +221,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
   async function settleStoppedTurn(questionId: string) {
     stoppedTurn.current = questionId;
     for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_DELAY_MS * 2 ** attempt));
+      await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? SETTLE_FIRST_MS : SETTLE_EVERY_MS));
       if (stoppedTurn.current !== questionId) return;
       const saved = await postJson<{ messages: ChatUIMessage[] }>(href("/api/chats/:chatId/transcript", { chatId }), {}).catch(() => undefined);
       if (stoppedTurn.current !== questionId) return;
@@ -371,9 +371,10 @@ const CONTINUE_PROMPT = "Continue";
 const ANSWERING_ELSEWHERE = "This chat is answering in another tab. You can send once that answer is done, or stop it here.";
 /** When a stop sent as its message arrived is sent again, until the stopped turn is saved (stops between turns change nothing). */
 const STOP_AGAIN_AFTER_MS = [300, 1_000, 2_500];
-/** After a stop, when the page first asks whether the server has saved the stopped turn, doubling each time it has not. */
-const SETTLE_DELAY_MS = 300;
-const SETTLE_ATTEMPTS = 5;
+/** After a stop, when the page asks whether the server has saved the stopped turn: soon, then every second for a while. */
+const SETTLE_FIRST_MS = 300;
+const SETTLE_EVERY_MS = 1_000;
+const SETTLE_ATTEMPTS = 30;
 /** How long an answer may go without a word before the page says it is waiting. */
 const STALL_AFTER_MS = 8_000;
 
