@@ -16,15 +16,20 @@ async function openSecondTab(page: Page, url: string) {
   return second;
 }
 
+/** A chat with one finished turn, open in two tabs: the one that sent it, and a second one loaded after. */
+async function chatInTwoTabs(page: Page, firstMessage: string) {
+  const first = new ChatPage(page);
+  await first.open();
+  await first.send(firstMessage);
+  await first.expectComplete();
+  const second = await openSecondTab(page, page.url());
+  await second.expectComplete();
+  return { first, second };
+}
+
 test.describe("one chat in two tabs", () => {
   test("the tab that did not send follows the other's turn live, and its own turn shows only its own answer", async ({ page }) => {
-    const first = new ChatPage(page);
-    await first.open();
-    await first.send("Where do we start?");
-    await first.expectComplete();
-
-    const second = await openSecondTab(page, page.url());
-    await second.expectComplete();
+    const { first, second } = await chatInTwoTabs(page, "Where do we start?");
 
     // The first tab sends: the second shows the question and the answer as it streams, and waits to send.
     await first.send(LONG_PROMPT);
@@ -91,12 +96,7 @@ test.describe("one chat in two tabs", () => {
   });
 
   test("Stop in the tab that did not send stops the other tab's answer, and both say it was stopped", async ({ page }) => {
-    const first = new ChatPage(page);
-    await first.open();
-    await first.send("Hello");
-    await first.expectComplete();
-    const second = await openSecondTab(page, page.url());
-    await second.expectComplete();
+    const { first, second } = await chatInTwoTabs(page, "Hello");
 
     await first.send(LONG_PROMPT);
     await first.expectGrowing(2);
@@ -113,12 +113,7 @@ test.describe("one chat in two tabs", () => {
   });
 
   test("when the tab that sent is closed mid-answer, the other tab shows the rest, and its own next turn only its own answer", async ({ page }) => {
-    const first = new ChatPage(page);
-    await first.open();
-    await first.send("Hello");
-    await first.expectComplete();
-    const second = await openSecondTab(page, page.url());
-    await second.expectComplete();
+    const { first, second } = await chatInTwoTabs(page, "Hello");
 
     await first.send(LONG_PROMPT);
     await first.expectGrowing(2);
