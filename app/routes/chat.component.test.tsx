@@ -22,6 +22,9 @@ vi.mock("~/components/chat/use-chat-transport", () => ({
     return transport;
   },
   useTabSync: () => false,
+  // No server here: the saved transcript is never reached.
+  loadTranscriptPage: () => Promise.reject(new Error("no server in this test")),
+  withSavedTail: (shown: unknown[]) => shown,
 }));
 // The browser bundle has none of the route's server modules, and this test never runs its loader.
 vi.mock("~/lib/chats.server", () => ({}));

@@ -9,8 +9,7 @@ import { Composer } from "~/components/chat/composer";
 import { EmptyState } from "~/components/chat/empty-state";
 import { isStopped, MessageList, messageText, preloadMarkdown } from "~/components/chat/message-list";
 import { ArrowDownIcon } from "~/components/chat/icons";
-import { useChatTransport, useTabSync, withSavedTail } from "~/components/chat/use-chat-transport";
-import { postJson } from "~/lib/api-client";
+import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from "~/components/chat/use-chat-transport";
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
@@ -223,7 +222,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     for (let attempt = 0; attempt < SETTLE_ATTEMPTS; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? SETTLE_FIRST_MS : SETTLE_EVERY_MS));
       if (stoppedTurn.current !== questionId) return;
-      const saved = await postJson<{ messages: ChatUIMessage[] }>(href("/api/chats/:chatId/transcript", { chatId }), {}).catch(() => undefined);
+      const saved = await loadTranscriptPage(chatId).catch(() => undefined);
       if (stoppedTurn.current !== questionId) return;
       if (!saved?.messages.some((message) => message.id === questionId)) continue;
       stoppedTurn.current = undefined;
@@ -264,10 +263,7 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
     setLoadingOlder(true);
     setOlderError(undefined);
     try {
-      const page = await postJson<{ messages: ChatUIMessage[]; nextCursor: string | null }>(
-        href("/api/chats/:chatId/transcript", { chatId }),
-        { before: olderCursor },
-      );
+      const page = await loadTranscriptPage(chatId, olderCursor);
       followRef.current = false;
       const scroller = scrollRef.current;
       if (scroller) keepPlaceRef.current = scroller.scrollHeight - scroller.scrollTop;

@@ -97,8 +97,13 @@ type TabSyncChat = {
   resumeStream: () => Promise<void>;
 };
 
-/** The latest page of the saved conversation and the stream position it was saved at. */
-type LatestTranscript = { messages: ChatUIMessage[]; lastEventId: string | null };
+/** A page of the saved conversation; the latest page also says at which stream position it was saved. */
+export type TranscriptPage = { messages: ChatUIMessage[]; nextCursor: string | null; lastEventId: string | null };
+
+/** The saved conversation's latest page, or with `before` the page before that message. */
+export function loadTranscriptPage(chatId: string, before?: string): Promise<TranscriptPage> {
+  return postJson<TranscriptPage>(href("/api/chats/:chatId/transcript", { chatId }), before === undefined ? {} : { before });
+}
 
 /**
  * Keeps the tabs that show one chat in step, on the SDK's multi-tab
@@ -189,7 +194,7 @@ export function useTabSync(transport: ReturnType<typeof useChatTransport>, chatI
     let timer: ReturnType<typeof setTimeout>;
     const catchUp = async () => {
       const session = tabs.getSession(chatId);
-      const saved = await postJson<LatestTranscript>(href("/api/chats/:chatId/transcript", { chatId }), {}).catch(() => undefined);
+      const saved = await loadTranscriptPage(chatId).catch(() => undefined);
       if (!current || !session || !saved || busyRef.current) return;
       const savedIds = new Set(saved.messages.map((message) => message.id));
       const unsaved = latest.current.slice(tailStart(latest.current, saved.messages)).some((message) => !savedIds.has(message.id));
