@@ -12,7 +12,8 @@ import { AppServer } from "../e2e/app-server";
  * are shared and noisy.
  *   - long tasks:    main-thread tasks over 50 ms while the answer streams (count, longest)
  *   - blocking:      total blocking time (the sum of each long task's excess over 50 ms)
- *   - last word lag: the model's last word reaching this process over SSE → the last change to the answer on screen
+ *   - last word lag: the model's last word reaching this process over SSE → the last change to the answer's text on screen
+ *   - turn settled:  the same start → the Send button back, once the agent has closed the turn (its turn-complete record)
  *   - stop reaction: Stop clicked when the model has sent 75 % of the answer → the Send button back
  *   - scripts:       the chat page's scripts, gzip, on a new chat and on a chat with an answer with code
  * at 1× and 4× CPU throttle (BENCH_THROTTLE="1,4" to choose).
@@ -35,6 +36,7 @@ type StreamRun = {
   longestTaskMs: number;
   totalBlockingMs: number;
   lastWordLagMs: number | undefined;
+  settledLagMs: number | undefined;
   answerChars: number;
 };
 /** `stopped` is false when the answer was complete before the page acted on the click. */
@@ -49,7 +51,8 @@ function instrumentPage() {
     for (const entry of list.getEntries()) probe.longTasks.push({ start: entry.startTime, duration: entry.duration });
   }).observe({ type: "longtask", buffered: true });
   new MutationObserver(() => {
-    const answers = document.querySelectorAll('[data-testid="message-assistant"]');
+    // The answer's own text: the model badge and the actions under it appear when the turn closes, not with a word.
+    const answers = document.querySelectorAll('[data-testid="message-assistant"] .markdown');
     const length = answers[answers.length - 1]?.textContent?.length ?? 0;
     if (length !== probe.textLength) {
       probe.textLength = length;
@@ -160,6 +163,7 @@ async function streamRun(browser: Browser, server: AppServer, throttle: number):
       longestTaskMs: Math.round(Math.max(0, ...tasks.map((task) => task.duration))),
       totalBlockingMs: Math.round(tasks.reduce((total, task) => total + Math.max(0, task.duration - 50), 0)),
       lastWordLagMs: finished ? Math.max(0, Math.round(probe.lastTextChangeAt - model.state.lastTextAt)) : undefined,
+      settledLagMs: finished ? Math.round(probe.sendButtonTimes.at(-1)! - model.state.lastTextAt) : undefined,
       answerChars: probe.textLength,
     };
   } finally {
@@ -264,13 +268,15 @@ async function main() {
     }
 
     console.log(`\nUI benchmark: ${WORDS}-word markdown answer, one word per chunk every ${WORD_DELAY_MS} ms\n`);
-    console.log("| CPU | long tasks > 50 ms | longest | total blocking | last word on screen after the model's | Stop at 75 % |");
-    console.log("|---|---|---|---|---|---|");
+    console.log(
+      "| CPU | long tasks > 50 ms | longest | total blocking | last word on screen after the model's | Send back after the model's last word | Stop at 75 % |",
+    );
+    console.log("|---|---|---|---|---|---|---|");
     for (const [index, run] of streams.entries()) {
       const stop = stops[index]!;
       console.log(
         `| ${run.throttle}× | ${run.finished ? run.longTasks : "—"} | ${format(run.finished ? run.longestTaskMs : undefined, " ms")} | ` +
-          `${format(run.finished ? run.totalBlockingMs : undefined, " ms")} | ${format(run.lastWordLagMs, " ms")} | ${format(stop.stopReactionMs, " ms")}${stop.stopped ? "" : " (too late: the answer had finished)"} |`,
+          `${format(run.finished ? run.totalBlockingMs : undefined, " ms")} | ${format(run.lastWordLagMs, " ms")} | ${format(run.settledLagMs, " ms")} | ${format(stop.stopReactionMs, " ms")}${stop.stopped ? "" : " (too late: the answer had finished)"} |`,
       );
     }
     for (const [label, weight] of [
