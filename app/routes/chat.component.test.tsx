@@ -76,7 +76,7 @@ describe("Stop in the chat page", () => {
   });
 
   it("closes this tab's stream and tells the agent to stop writing", async () => {
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
     (await find('[data-testid="suggested-prompt"]')).click();
     await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledOnce());
     const { abortSignal } = transport.sendMessages.mock.calls[0]![0] as { abortSignal: AbortSignal };
@@ -92,7 +92,7 @@ describe("Stop in the chat page", () => {
 
   it("stops a message that had not reached the agent yet as soon as it does, not before", async () => {
     transport.sendMessages.mockImplementation(() => new Promise(() => {}));
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
     (await find('[data-testid="suggested-prompt"]')).click();
     await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledOnce());
     const { messages } = transport.sendMessages.mock.calls[0]![0] as { messages: { id: string }[] };
@@ -121,6 +121,7 @@ describe("Stop in the chat page", () => {
       chatId: CHAT_ID,
       baseURL: "/local-trigger",
       title: "Hi",
+      highlightedCode: {},
       history: {
         messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "Hi" }] }],
         nextCursor: undefined,
@@ -140,7 +141,7 @@ describe("Stop in the chat page", () => {
   });
 
   it("marks the stopped answer, offers Continue and Regenerate, and keeps the keyboard in the composer", async () => {
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
     (await find('[data-testid="suggested-prompt"]')).click();
     await find('[data-testid="message-assistant"]');
     (await find('[data-testid="stop-button"]')).click();
@@ -159,7 +160,7 @@ describe("Stop in the chat page", () => {
   });
 
   it("says why Enter does not send while an answer is being written", async () => {
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
     (await find('[data-testid="suggested-prompt"]')).click();
     await find('[data-testid="stop-button"]');
     const input = (await find('[data-testid="composer-input"]')) as HTMLTextAreaElement;
@@ -192,7 +193,7 @@ describe("Stop in the chat page", () => {
             },
           }),
       );
-      renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+      renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
       (await find('[data-testid="suggested-prompt"]')).click();
       await find('[data-testid="message-assistant"]');
       expect(container.querySelector('[data-testid="connection-notice"]')).toBeNull();

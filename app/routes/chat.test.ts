@@ -44,7 +44,13 @@ describe("/chat/:chatId loader", () => {
   });
 
   it("opens a chat that has not started yet with no history", async () => {
-    expect(await load(CHAT_ID)).toEqual({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined });
+    expect(await load(CHAT_ID)).toEqual({
+      chatId: CHAT_ID,
+      baseURL: "/local-trigger",
+      title: undefined,
+      history: undefined,
+      highlightedCode: {},
+    });
     expect(mintChatToken).not.toHaveBeenCalled();
   });
 
@@ -58,6 +64,7 @@ describe("/chat/:chatId loader", () => {
       baseURL: "/local-trigger",
       title: "Hi",
       history: { messages: history, nextCursor: undefined, session: { publicAccessToken: "chat-token", lastEventId: "41" } },
+      highlightedCode: {},
     });
     expect(mintChatToken).toHaveBeenCalledWith(CHAT_ID);
   });

@@ -7,12 +7,14 @@ import { ChatError } from "~/components/chat/chat-error";
 import { describeChatFailure } from "~/components/chat/chat-failure";
 import { Composer } from "~/components/chat/composer";
 import { EmptyState } from "~/components/chat/empty-state";
+import { ServerHighlightedCode } from "~/components/chat/highlight";
 import { isStopped, MessageList, messageText, preloadMarkdown } from "~/components/chat/message-list";
 import { ArrowDownIcon } from "~/components/chat/icons";
 import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from "~/components/chat/use-chat-transport";
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
+import { highlightAnswerCode } from "~/lib/code-highlight.server";
 import { readGuestId } from "~/lib/guest.server";
 import { loadOrThrowCapacity } from "~/lib/http.server";
 import { connectTrigger, mintChatToken } from "~/lib/trigger.server";
@@ -36,10 +38,11 @@ async function loadChat({ request, params }: Route.LoaderArgs) {
 
   const access = await getChatAccess(chatId, guestId);
   if (access.kind === "unavailable") throw data(NOT_FOUND, { status: 404 });
-  if (access.kind === "new") return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined };
+  if (access.kind === "new") return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined, highlightedCode: {} };
 
   const [page, publicAccessToken] = await Promise.all([loadChatTranscript(chatId), mintChatToken(chatId)]);
   return {
+    highlightedCode: await highlightAnswerCode(page.messages),
     chatId,
     baseURL: browserBaseURL,
     title: storedTitle(access.session.metadata),
@@ -74,7 +77,7 @@ export default function ChatRoute({ loaderData }: Route.ComponentProps) {
 
 type ChatPanelProps = Route.ComponentProps["loaderData"];
 
-function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
+function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps) {
   const initialMessages = history?.messages ?? [];
   const { revalidate } = useRevalidator();
   const titleRef = useRef<string>(undefined);
@@ -317,14 +320,16 @@ function ChatPanel({ chatId, baseURL, history }: ChatPanelProps) {
           {messages.length === 0 ? (
             <EmptyState onPick={send} />
           ) : (
-            <MessageList
-              messages={messages}
-              busy={busy}
-              streaming={status === "streaming" || answeringElsewhere}
-              stoppedHere={stoppedHere}
-              onContinue={canActOnLast ? () => send(CONTINUE_PROMPT) : undefined}
-              onRegenerate={canActOnLast ? regenerateLast : undefined}
-            />
+            <ServerHighlightedCode value={highlightedCode}>
+              <MessageList
+                messages={messages}
+                busy={busy}
+                streaming={status === "streaming" || answeringElsewhere}
+                stoppedHere={stoppedHere}
+                onContinue={canActOnLast ? () => send(CONTINUE_PROMPT) : undefined}
+                onRegenerate={canActOnLast ? regenerateLast : undefined}
+              />
+            </ServerHighlightedCode>
           )}
         </div>
       </div>

@@ -1,7 +1,7 @@
-import type { ReactNode } from "react";
+import { createContext } from "react";
 
-/** Highlighted code, as React elements. */
-export type HighlightedCode = ReactNode;
+/** Highlighted code, as the highlighter's HTML: spans with highlight.js classes around the escaped code. */
+export type HighlightedCode = string;
 
 let highlighter: Promise<typeof import("./highlighter")> | undefined;
 
@@ -20,4 +20,23 @@ export async function highlightCode(code: string, language: string | undefined):
     highlighter = undefined;
     return undefined;
   }
+}
+
+/**
+ * Code blocks the server highlighted for the page it rendered, as the
+ * highlighter's HTML by `codeKey`: a reopened chat shows its code in colour at
+ * once, and fetches the highlighter only for answers written after that.
+ */
+export const ServerHighlightedCode = createContext<Readonly<Record<string, string>>>({});
+
+/** Names a code block by its language and text (FNV-1a, twice over, with the length): the same on server and client. */
+export function codeKey(language: string, code: string): string {
+  let first = 0x811c9dc5;
+  let second = 0x01000193;
+  for (let index = 0; index < code.length; index++) {
+    const unit = code.charCodeAt(index);
+    first = Math.imul(first ^ unit, 0x01000193);
+    second = Math.imul(second ^ unit, 0x5bd1e995);
+  }
+  return `${language}:${code.length}:${(first >>> 0).toString(36)}${(second >>> 0).toString(36)}`;
 }

@@ -4,6 +4,7 @@ import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { renderToStaticMarkup } from "react-dom/server";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { codeKey, ServerHighlightedCode } from "./highlight";
 import { Markdown } from "./markdown";
 
 // Records the source of every block lexed for rendering, to count the work a streamed update does.
@@ -49,6 +50,19 @@ describe("Markdown", () => {
     await vi.waitFor(() => expect(highlightedTokens()).toBeGreaterThan(0));
     expect(container.querySelector(".hljs-keyword")?.textContent).toBe("const");
     expect(container.querySelector("pre code")?.textContent).toBe("const answer: number = 42;");
+  });
+
+  it("shows code the server highlighted with the page in colour at once, and only that code", async () => {
+    const code = "const answer: number = 42;";
+    const fromServer = '<span class="hljs-keyword">const</span> answer: number = 42;';
+    const text = `\`\`\`ts\n${code}\n\`\`\`\n\n\`\`\`ts\nlet other = 1;\n\`\`\``;
+    const html = renderToStaticMarkup(
+      <ServerHighlightedCode value={{ [codeKey("ts", code)]: fromServer }}>
+        <Markdown text={text} />
+      </ServerHighlightedCode>,
+    );
+    expect(html).toContain(`<code class="hljs">${fromServer}</code>`);
+    expect(html).toContain('<code class="hljs">let other = 1;</code>');
   });
 
   it("loads a grammar outside the common set when an answer uses it, and leaves unknown languages plain", async () => {

@@ -1,7 +1,7 @@
 import type { Links, MarkedToken, Token, Tokens } from "marked";
 import { createContext, Fragment, memo, type ReactNode, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { CopyButton } from "./copy-button";
-import { highlightCode, type HighlightedCode } from "./highlight";
+import { codeKey, highlightCode, type HighlightedCode, ServerHighlightedCode } from "./highlight";
 import { lexBlock, type MarkdownBlocks, splitMarkdownBlocks } from "./markdown-blocks";
 
 /** False for the block still being written: its code is highlighted once it is complete, not on every word. */
@@ -255,12 +255,20 @@ function decodeEntities(text: string): string {
   });
 }
 
-/** A fenced code block: plain text at once, colours once the block is complete and the highlighter has loaded. */
+/**
+ * A fenced code block: in colour at once when the server highlighted it with the page; otherwise plain
+ * text at once, and colours once the block is complete and the highlighter has loaded.
+ */
 function CodeBlock({ language, code }: { language: string | undefined; code: string }) {
   const complete = useContext(BlockCompleteContext);
+  const serverHighlighted = useContext(ServerHighlightedCode);
+  const fromServer = useMemo(
+    () => (language && Object.keys(serverHighlighted).length > 0 ? serverHighlighted[codeKey(language, code)] : undefined),
+    [serverHighlighted, language, code],
+  );
   const [highlighted, setHighlighted] = useState<{ code: string; html: HighlightedCode }>();
   useEffect(() => {
-    if (!complete) return;
+    if (!complete || fromServer !== undefined) return;
     let current = true;
     void highlightCode(code, language).then((html) => {
       if (current && html) setHighlighted({ code, html });
@@ -268,7 +276,8 @@ function CodeBlock({ language, code }: { language: string | undefined; code: str
     return () => {
       current = false;
     };
-  }, [complete, code, language]);
+  }, [complete, code, language, fromServer]);
+  const html = fromServer ?? (highlighted?.code === code ? highlighted.html : undefined);
 
   return (
     <div className="overflow-hidden rounded-xl border border-zinc-800 bg-zinc-900 dark:border-zinc-700/60">
@@ -279,7 +288,8 @@ function CodeBlock({ language, code }: { language: string | undefined; code: str
         <CopyButton text={code} label="Copy code" className="text-zinc-400 hover:bg-white/10 hover:text-zinc-100" />
       </div>
       <pre className="overflow-x-auto p-4 font-mono text-[13px] leading-6">
-        <code className="hljs">{highlighted?.code === code ? highlighted.html : code}</code>
+        {/* The highlighter's HTML: the code escaped as text, in spans (highlighter.ts). */}
+        {html === undefined ? <code className="hljs">{code}</code> : <code className="hljs" dangerouslySetInnerHTML={{ __html: html }} />}
       </pre>
     </div>
   );
