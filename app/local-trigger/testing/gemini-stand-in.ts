@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 /*
  * A local stand-in for Gemini's REST API, for tests: it answers
@@ -225,7 +225,7 @@ export async function startGeminiStandIn({ apiKey = "test-key-not-real", chunkDe
   const requests: GeminiRequest[] = [];
   const queued: GeminiReply[] = [];
   let fallback: ((request: GeminiRequest) => GeminiReply) | undefined;
-  const sockets = new Set<import("node:net").Socket>();
+  const sockets = new Set<Socket>();
 
   const pickReply = (request: GeminiRequest): GeminiReply => {
     if (request.apiKey === undefined || request.apiKey === "") return geminiPermissionDenied();
@@ -254,11 +254,11 @@ export async function startGeminiStandIn({ apiKey = "test-key-not-real", chunkDe
       body,
     };
     requests.push(request);
+    if (request.method !== "streamGenerateContent" || url.searchParams.get("alt") !== "sse") {
+      return sendError(res, invalidArgument("The stand-in only streams (streamGenerateContent?alt=sse)."));
+    }
     const reply = pickReply(request);
     if (reply.kind === "error") return sendError(res, reply);
-    if (request.method !== "streamGenerateContent" || url.searchParams.get("alt") !== "sse") {
-      return sendError(res, invalidArgument("The stand-in only streams (alt=sse)."));
-    }
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
     let closed = false;
     res.on("close", () => (closed = true));
