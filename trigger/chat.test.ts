@@ -5,8 +5,9 @@ import type { LanguageModelV3CallOptions } from "@ai-sdk/provider";
 import type { UIMessage, UIMessageChunk } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CHAT_ERROR_MESSAGE, chatAgent } from "./chat";
+import { chatAgent } from "./chat";
 import { describeChatModel, getChatModel } from "./model";
+import { CHAT_ERROR_MESSAGE } from "./model-failures";
 import { composeOfflineAnswer, createOfflineModel } from "./offline-model";
 import { CHAT_SYSTEM_PROMPT } from "./prompts";
 

@@ -3,6 +3,7 @@ import { chat } from "@trigger.dev/sdk/ai";
 import { stepCountIs, streamText, type UIMessage } from "ai";
 import { getAgentEnv } from "./env";
 import { describeChatModel, getChatModel } from "./model";
+import { CHAT_ERROR_MESSAGE, describeModelFailure, reportModelRefusals } from "./model-failures";
 import { CHAT_SYSTEM_PROMPT } from "./prompts";
 
 /** Sent on each assistant message so the UI can label which model answered. */
@@ -20,9 +21,6 @@ export type ChatDataParts = {
 
 export type ChatUIMessage = UIMessage<ChatMessageMetadata, ChatDataParts>;
 
-/** What the user sees when a turn fails; the real error goes to the run logs. */
-export const CHAT_ERROR_MESSAGE = "Sorry, something went wrong while writing this answer. Please try again.";
-
 const env = getAgentEnv();
 
 export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
@@ -37,8 +35,9 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
       const { id, offline } = describeChatModel();
       return { model: id, offline };
     },
-    // The real error is logged by streamText's onError in run(); provider messages can carry internals.
-    onError: () => CHAT_ERROR_MESSAGE,
+    // The real error is logged by streamText's onError in run(); provider messages can carry internals,
+    // so the user gets a sentence chosen by the kind of failure.
+    onError: (error) => describeModelFailure(error).userMessage,
   },
   onBeforeTurnComplete: ({ stopped, responseMessage, writer }) => {
     // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
@@ -53,7 +52,8 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
       messages,
       abortSignal: signal,
       stopWhen: stepCountIs(5),
-      onError: ({ error }) => logger.error("Chat model stream failed", { error }),
+      experimental_transform: reportModelRefusals,
+      onError: ({ error }) => logger.error("Chat model stream failed", describeModelFailure(error).details),
     }),
 });
 

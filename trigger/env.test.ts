@@ -11,7 +11,13 @@ describe("parseAgentEnv", () => {
   });
 
   it("treats blank values as unset", () => {
-    expect(parseAgentEnv({ CHAT_MODEL: "", GOOGLE_GENERATIVE_AI_API_KEY: " ", OFFLINE_MODEL_DELAY_MS: "" })).toEqual({
+    const blanks = {
+      CHAT_MODEL: "",
+      GOOGLE_GENERATIVE_AI_API_KEY: " ",
+      GOOGLE_GENERATIVE_AI_BASE_URL: "",
+      OFFLINE_MODEL_DELAY_MS: "",
+    };
+    expect(parseAgentEnv(blanks)).toEqual({
       OFFLINE_MODEL_DELAY_MS: 25,
       CHAT_IDLE_TIMEOUT_SECONDS: 30,
       CHAT_TURN_TIMEOUT: "1h",
@@ -23,6 +29,7 @@ describe("parseAgentEnv", () => {
       parseAgentEnv({
         CHAT_MODEL: "google:gemini-2.5-pro",
         GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real",
+        GOOGLE_GENERATIVE_AI_BASE_URL: "https://gateway.example.com/google/v1beta",
         OFFLINE_MODEL_DELAY_MS: "0",
         CHAT_IDLE_TIMEOUT_SECONDS: "120",
         CHAT_TURN_TIMEOUT: "1h30m",
@@ -30,6 +37,7 @@ describe("parseAgentEnv", () => {
     ).toEqual({
       CHAT_MODEL: "google:gemini-2.5-pro",
       GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real",
+      GOOGLE_GENERATIVE_AI_BASE_URL: "https://gateway.example.com/google/v1beta",
       OFFLINE_MODEL_DELAY_MS: 0,
       CHAT_IDLE_TIMEOUT_SECONDS: 120,
       CHAT_TURN_TIMEOUT: "1h30m",
@@ -38,6 +46,8 @@ describe("parseAgentEnv", () => {
 
   it.each([
     ["CHAT_MODEL", "gemini-2.5-flash", 'must look like "provider:model-id"'],
+    ["GOOGLE_GENERATIVE_AI_BASE_URL", "gateway.example.com/v1beta", "must be an http(s) URL"],
+    ["GOOGLE_GENERATIVE_AI_BASE_URL", "ftp://gateway.example.com/v1beta", "must be an http(s) URL"],
     ["OFFLINE_MODEL_DELAY_MS", "fast", "must be a whole number of milliseconds"],
     ["OFFLINE_MODEL_DELAY_MS", "-5", "must not be negative"],
     ["CHAT_IDLE_TIMEOUT_SECONDS", "0", "must be at least 1"],

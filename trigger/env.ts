@@ -14,6 +14,13 @@ const AgentEnvSchema = z.object({
     z.string().regex(/^[^:\s]+:\S+$/, 'must look like "provider:model-id", e.g. "google:gemini-2.5-flash"'),
   ),
   GOOGLE_GENERATIVE_AI_API_KEY: optional(z.string()),
+  // For a gateway or proxy in front of Gemini; the provider appends "/models/<id>:streamGenerateContent".
+  GOOGLE_GENERATIVE_AI_BASE_URL: optional(
+    z.url({
+      protocol: /^https?$/,
+      error: "must be an http(s) URL such as https://generativelanguage.googleapis.com/v1beta",
+    }),
+  ),
   OFFLINE_MODEL_DELAY_MS: z.preprocess(
     blankAsUnset,
     z.coerce.number({ error: "must be a whole number of milliseconds" })

@@ -21,7 +21,9 @@ export function createChatModelRegistry(env: AgentEnv): ProviderRegistryProvider
   // here (plus its key in env.ts), e.g.
   // `anthropic: withApiKey(env, "ANTHROPIC_API_KEY", (apiKey) => createAnthropic({ apiKey }))`.
   return createProviderRegistry({
-    google: withApiKey(env, "GOOGLE_GENERATIVE_AI_API_KEY", (apiKey) => createGoogleGenerativeAI({ apiKey })),
+    google: withApiKey(env, "GOOGLE_GENERATIVE_AI_API_KEY", (apiKey) =>
+      createGoogleGenerativeAI({ apiKey, baseURL: env.GOOGLE_GENERATIVE_AI_BASE_URL }),
+    ),
     offline: customProvider({
       languageModels: { [OFFLINE_MODEL_ID]: createOfflineModel({ wordDelayMs: env.OFFLINE_MODEL_DELAY_MS }) },
     }),

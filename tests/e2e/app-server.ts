@@ -23,11 +23,16 @@ export class AppServer {
     readonly port: number,
     readonly dataDir: string,
     private readonly wordDelayMs: number,
+    private readonly extraEnv: Record<string, string>,
   ) {}
 
-  /** `wordDelayMs` paces the offline model: 40 ms makes mid-stream events observable. */
-  static async start({ wordDelayMs = 40 }: { wordDelayMs?: number } = {}) {
-    const server = new AppServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-server-")), wordDelayMs);
+  /**
+   * `wordDelayMs` paces the offline model: 40 ms makes mid-stream events observable.
+   * `env` is added last, so it can choose another model (CHAT_MODEL and its key).
+   */
+  static async start({ wordDelayMs = 40, env = {} }: { wordDelayMs?: number; env?: Record<string, string> } = {}) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-server-"));
+    const server = new AppServer(await freePort(), dataDir, wordDelayMs, env);
     await server.start();
     return server;
   }
@@ -56,6 +61,7 @@ export class AppServer {
         CHAT_MODEL: "offline:offline-chat",
         TRIGGER_SECRET_KEY: "",
         LOCAL_TRIGGER: "",
+        ...this.extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

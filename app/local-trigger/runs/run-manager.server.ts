@@ -227,6 +227,7 @@ export class RunManager {
           return this.options.onEngineCall(run, call);
         },
         onExit: (exit) => this.onWorkerExit(run, exit),
+        onLog: (level, line) => this.options.log(`run ${run.id} ${level}: ${line}`),
       },
     );
     this.options.log(`run ${run.id} started for ${run.sessionId}${run.payload.continuation ? " (continuation)" : ""}`);

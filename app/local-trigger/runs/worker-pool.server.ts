@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { EngineCall, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "../worker/protocol.server";
+import type { ForwardedLogLevel } from "../worker/task-logger.server";
 import type { WorkerBundle } from "./bundle.server";
 
 export type WorkerExit = { status: "COMPLETED" | "FAILED"; error?: string };
@@ -9,6 +10,8 @@ type RunHooks = {
   onCall: (call: EngineCall) => unknown;
   /** Called once when the thread is gone, however it went. */
   onExit: (exit: WorkerExit) => void;
+  /** A warning or error the run's code logged with the SDK's `logger`. */
+  onLog: (level: ForwardedLogLevel, line: string) => void;
 };
 
 /**
@@ -25,7 +28,11 @@ export class PoolWorker {
   private rejectBoot!: (error: Error) => void;
   private exited = false;
 
-  constructor(readonly bundle: WorkerBundle) {
+  constructor(
+    readonly bundle: WorkerBundle,
+    /** For what the worker logs before it has a run. */
+    private readonly log: (message: string) => void,
+  ) {
     this.booted = new Promise<string[]>((resolve, reject) => {
       this.resolveBoot = resolve;
       this.rejectBoot = reject;
@@ -78,6 +85,9 @@ export class PoolWorker {
           return booted(false);
         case "call":
           return this.serveCall(message);
+        case "log":
+          if (this.hooks) return this.hooks.onLog(message.level, message.line);
+          return this.log(`worker ${message.level} before its run: ${message.line}`);
         case "exit":
           return this.exit({ status: message.status, error: message.error });
       }
@@ -220,7 +230,7 @@ export class WorkerPool {
   }
 
   private enqueue(urgent: boolean) {
-    const worker = new PoolWorker(this.bundle);
+    const worker = new PoolWorker(this.bundle, this.options.log);
     this.all.add(worker);
     if (urgent) this.bootQueue.unshift(worker);
     else this.bootQueue.push(worker);

@@ -1,4 +1,5 @@
 import type { NewRecord } from "../storage/record-stream.server";
+import type { ForwardedLogLevel } from "./task-logger.server";
 
 /** Everything a worker needs at boot; a booted worker waits in the warm pool until it is given a run. */
 export type WorkerBootData = {
@@ -43,6 +44,7 @@ export type ParentToWorker =
 
 export type WorkerToParent =
   | { type: "ready"; taskIds: string[] }
+  | { type: "log"; level: ForwardedLogLevel; line: string }
   | { type: "boot-failed"; error: string }
   | { type: "call"; requestId: number; call: EngineCall }
   | { type: "exit"; status: "COMPLETED" | "FAILED"; error?: string };

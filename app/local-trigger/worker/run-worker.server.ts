@@ -1,11 +1,12 @@
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
-import { apiClientManager, resourceCatalog } from "@trigger.dev/core/v3";
+import { apiClientManager, logger, resourceCatalog } from "@trigger.dev/core/v3";
 import { installSessionWaitpointBackend, runInMockTaskContext, StandardSessionStreamManager } from "@trigger.dev/core/v3/test";
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
 import { createEngineClient } from "./engine-client.server";
 import { installOutChannel } from "./out-channel.server";
 import { installSnapshotIo } from "./snapshot-io.server";
+import { forwardingTaskLogger } from "./task-logger.server";
 import { warmUp } from "./warm-up.server";
 import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol.server";
 
@@ -28,6 +29,7 @@ async function bootWorker(): Promise<string[]> {
   const callEngine = createEngineClient(port);
   installOutChannel(callEngine);
   installSnapshotIo(callEngine);
+  logger.setGlobalTaskLogger(forwardingTaskLogger((level, line) => post({ type: "log", level, line })));
   for (const module of boot.taskModules) {
     resourceCatalog.setCurrentFileContext(module.sourcePath, module.sourcePath);
     await import(pathToFileURL(module.bundlePath).href);
