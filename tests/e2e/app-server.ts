@@ -41,6 +41,11 @@ export class AppServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The server's process id while it runs, for benchmarks that read its CPU time. */
+  get pid() {
+    return this.child?.pid;
+  }
+
   /** What the server printed, for a failure message. */
   output() {
     return this.log;
