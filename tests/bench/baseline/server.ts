@@ -20,7 +20,8 @@ async function handleChat(request: http.IncomingMessage, response: http.ServerRe
   const result = streamText({ model, messages: await convertToModelMessages(messages) });
   const streamed = result.toUIMessageStreamResponse();
   response.writeHead(streamed.status, Object.fromEntries(streamed.headers));
-  for await (const chunk of streamed.body!) response.write(chunk);
+  const reader = streamed.body!.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) response.write(next.value);
   response.end();
 }
 
