@@ -20,7 +20,6 @@ export default defineConfig({
       "remark-parse",
       "unified",
       "lowlight",
-      "hast-util-to-jsx-runtime",
       "zod",
     ],
   },

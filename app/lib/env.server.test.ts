@@ -15,6 +15,7 @@ describe("parseServerEnv", () => {
       LOCAL_TRIGGER_DATA_DIR: ".data/local-trigger",
       LOCAL_TRIGGER_MAX_RUNS: 32,
       LOCAL_TRIGGER_WARM_WORKERS: 1,
+      LOG_LEVEL: "info",
       triggerMode: "local",
     });
   });
@@ -30,6 +31,7 @@ describe("parseServerEnv", () => {
         LOCAL_TRIGGER_DATA_DIR: " ",
         LOCAL_TRIGGER_MAX_RUNS: "",
         LOCAL_TRIGGER_WARM_WORKERS: " ",
+        LOG_LEVEL: " ",
       }),
     ).toEqual(parseServerEnv({}));
   });
@@ -72,6 +74,7 @@ describe("parseServerEnv", () => {
     ["LOCAL_TRIGGER_MAX_RUNS", "2.5", "must be a whole number"],
     ["LOCAL_TRIGGER_MAX_RUNS", "many", "must be a whole number"],
     ["LOCAL_TRIGGER_WARM_WORKERS", "-1", "must not be negative"],
+    ["LOG_LEVEL", "verbose", "must be one of trace, debug, info, warn, error, fatal, silent"],
   ])("rejects %s=%j, naming the variable", (name, value, message) => {
     expect(() => parseServerEnv({ [name]: value })).toThrow(`${name}: ${message}`);
   });
@@ -86,6 +89,13 @@ describe("parseServerEnv", () => {
     expect(() => parseServerEnv({ TRIGGER_SECRET_KEY: "nope", LOCAL_TRIGGER_MAX_RUNS: "0" })).toThrow(
       /Invalid server environment:\n {2}TRIGGER_SECRET_KEY: .*\n {2}LOCAL_TRIGGER_MAX_RUNS: must be at least 1/,
     );
+  });
+
+  it("reads the log level, and keeps tests quiet unless a level is set", () => {
+    expect(parseServerEnv({ LOG_LEVEL: "debug" }).LOG_LEVEL).toBe("debug");
+    expect(parseServerEnv({ NODE_ENV: "production" }).LOG_LEVEL).toBe("info");
+    expect(parseServerEnv({ NODE_ENV: "test" }).LOG_LEVEL).toBe("silent");
+    expect(parseServerEnv({ NODE_ENV: "test", LOG_LEVEL: "warn" }).LOG_LEVEL).toBe("warn");
   });
 
   it("returns a frozen object", () => {
