@@ -16,6 +16,7 @@ describe("parseServerEnv", () => {
       LOCAL_TRIGGER_MAX_RUNS: 32,
       LOCAL_TRIGGER_WARM_WORKERS: 1,
       LOG_LEVEL: "info",
+      SHUTDOWN_GRACE_MS: 10_000,
       triggerMode: "local",
     });
   });
@@ -32,6 +33,7 @@ describe("parseServerEnv", () => {
         LOCAL_TRIGGER_MAX_RUNS: "",
         LOCAL_TRIGGER_WARM_WORKERS: " ",
         LOG_LEVEL: " ",
+        SHUTDOWN_GRACE_MS: "",
       }),
     ).toEqual(parseServerEnv({}));
   });
@@ -75,6 +77,8 @@ describe("parseServerEnv", () => {
     ["LOCAL_TRIGGER_MAX_RUNS", "many", "must be a whole number"],
     ["LOCAL_TRIGGER_WARM_WORKERS", "-1", "must not be negative"],
     ["LOG_LEVEL", "verbose", "must be one of trace, debug, info, warn, error, fatal, silent"],
+    ["SHUTDOWN_GRACE_MS", "-1", "must not be negative"],
+    ["SHUTDOWN_GRACE_MS", "10s", "must be a whole number of milliseconds"],
   ])("rejects %s=%j, naming the variable", (name, value, message) => {
     expect(() => parseServerEnv({ [name]: value })).toThrow(`${name}: ${message}`);
   });
@@ -91,8 +95,9 @@ describe("parseServerEnv", () => {
     );
   });
 
-  it("reads the log level, and keeps tests quiet unless a level is set", () => {
-    expect(parseServerEnv({ LOG_LEVEL: "debug" }).LOG_LEVEL).toBe("debug");
+  it("reads the log level and the shutdown grace, and keeps tests quiet unless a level is set", () => {
+    const env = parseServerEnv({ LOG_LEVEL: "debug", SHUTDOWN_GRACE_MS: "2500" });
+    expect(env).toMatchObject({ LOG_LEVEL: "debug", SHUTDOWN_GRACE_MS: 2500 });
     expect(parseServerEnv({ NODE_ENV: "production" }).LOG_LEVEL).toBe("info");
     expect(parseServerEnv({ NODE_ENV: "test" }).LOG_LEVEL).toBe("silent");
     expect(parseServerEnv({ NODE_ENV: "test", LOG_LEVEL: "warn" }).LOG_LEVEL).toBe("warn");

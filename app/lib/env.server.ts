@@ -46,6 +46,15 @@ const ServerEnvSchema = z.object({
   ),
   /** The least severe log lines written. Unset: "info", or "silent" under tests (which capture lines they assert). */
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`)),
+  /** On SIGTERM or SIGINT, how long answers still streaming may take to finish before the server closes them. */
+  SHUTDOWN_GRACE_MS: z.preprocess(
+    blankAsUnset,
+    z.coerce
+      .number({ error: "must be a whole number of milliseconds" })
+      .int("must be a whole number of milliseconds")
+      .min(0, "must not be negative")
+      .default(10_000),
+  ),
 });
 
 export type ServerEnv = Readonly<

@@ -155,10 +155,17 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         for (const live of [...liveStreams]) live.drop();
         return count;
       },
+      /** Ends every open SSE stream cleanly, as a long-poll window ends: readers resume from where they were. */
+      endStreams() {
+        const count = liveStreams.size;
+        for (const live of [...liveStreams]) live.end();
+        return count;
+      },
       stats() {
         return {
           sessions: store.size,
           liveRuns: runs.liveCount,
+          turnsUnderWay: runs.turnsUnderWay,
           waitingForSlot: runs.waitingCount,
           warmWorkers: pool.readyCount,
           bootingWorkers: pool.bootingCount,

@@ -5,7 +5,7 @@ import type { ServerEnv } from "~/lib/env.server";
 import { captureLogs } from "~/lib/logger.server";
 import { READINESS_CACHE_MS } from "~/lib/readiness.server";
 import { testServerBuild } from "~/lib/test-support.server";
-import { createApp } from "./app.server";
+import { createApp, type ServingState } from "./app.server";
 
 // Vite's resolver picks the adapter's CommonJS build, whose react-router is another copy than the app's, so the
 // RouterContextProvider the app hands it fails its instanceof check. Node picks the ES module build, as in production.
@@ -41,6 +41,7 @@ function respondJson(response: http.ServerResponse, status: number, body: unknow
 
 let appServer: http.Server;
 let appURL: string;
+const state: ServingState = { draining: false, inFlight: new Set() };
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => trigger.listen(0, "127.0.0.1", resolve));
@@ -52,7 +53,7 @@ beforeAll(async () => {
     SESSION_SECRET,
     LOG_LEVEL: "silent",
   });
-  const app = createApp({ build: await testServerBuild(), env: env.current, clientDir: "build/does-not-exist" });
+  const app = createApp({ build: await testServerBuild(), env: env.current, clientDir: "build/does-not-exist", state });
   appServer = http.createServer(app);
   await new Promise<void>((resolve) => appServer.listen(0, "127.0.0.1", resolve));
   appURL = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}`;
@@ -74,6 +75,7 @@ beforeEach(() => {
   vi.setSystemTime(Date.now() + 60_000);
   backend.mode = "healthy";
   backend.calls = [];
+  state.draining = false;
   logs = captureLogs();
 });
 afterEach(() => logs.stop());
@@ -152,6 +154,13 @@ describe("GET /readyz", () => {
     expect(backend.calls).toHaveLength(2);
   });
 
+  it("answers 503 while the server shuts down, whatever the backend says", async () => {
+    state.draining = true;
+    const response = await get("/readyz");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: "unavailable", backend: "trigger.dev" });
+    expect(response.headers.get("Connection")).toBe("close");
+  });
 });
 
 describe("request ids and the log", () => {

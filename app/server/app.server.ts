@@ -8,10 +8,18 @@ import compression from "compression";
 import express from "express";
 import onHeaders from "on-headers";
 import { RouterContextProvider, type ServerBuild } from "react-router";
-import type { ServerEnv } from "../lib/env.server";
+import { backendName, type ServerEnv } from "../lib/env.server";
 import { logger, REQUEST_ID_HEADER, requestIdFrom, withRequestId } from "../lib/logger.server";
 import { clientAddressContext, nonceContext } from "../lib/request-context";
 import { createNonce, crossOriginRefusal, securityHeaders } from "../lib/security-policy.server";
+
+/** What the server's shutdown needs to know of the requests being served. */
+export type ServingState = {
+  /** Set on SIGTERM: responses close their connection, and /readyz says the server is unavailable. */
+  draining: boolean;
+  /** Responses not yet finished or abandoned, streams included. */
+  inFlight: Set<http.ServerResponse>;
+};
 
 /** Polled by load balancers and orchestrators every few seconds: their successes are logged at debug level only. */
 const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
@@ -33,9 +41,10 @@ export type AppOptions = {
   env: ServerEnv;
   /** The browser's files, as `npm run build` writes them. */
   clientDir: string;
+  state: ServingState;
 };
 
-export function createApp({ build, env, clientDir }: AppOptions) {
+export function createApp({ build, env, clientDir, state }: AppOptions) {
   /**
    * The origin React Router's adapter puts in request.url (X-Forwarded-Host
    * counts only under TRUST_PROXY), or APP_ORIGIN.
@@ -51,13 +60,18 @@ export function createApp({ build, env, clientDir }: AppOptions) {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", trustProxy(env.TRUST_PROXY));
-  // First, so every line logged while serving the request carries its id.
+  // First, so every line logged while serving the request carries its id, and shutdown knows what is still served.
   app.use((request, response, next) => {
     const requestId = requestIdFrom(request.get(REQUEST_ID_HEADER));
     response.locals.requestId = requestId;
     response.locals.startedAt = performance.now();
     response.setHeader(REQUEST_ID_HEADER, requestId);
-    response.once("close", () => logRequest(request, response));
+    if (state.draining) response.setHeader("Connection", "close");
+    state.inFlight.add(response);
+    response.once("close", () => {
+      state.inFlight.delete(response);
+      logRequest(request, response);
+    });
     withRequestId(requestId, next);
   });
   // Every response carries them: static files, the errors React Router or Express answer without
@@ -84,6 +98,11 @@ export function createApp({ build, env, clientDir }: AppOptions) {
       return;
     }
     next();
+  });
+  // A server shutting down is not ready for more work, whatever its backend says.
+  app.get("/readyz", (_request, response, next) => {
+    if (!state.draining) return next();
+    response.status(503).set("Cache-Control", "no-store").json({ status: "unavailable", backend: backendName(env) });
   });
   app.use(compression());
   // Fingerprinted by Vite, so they never change under their name.
