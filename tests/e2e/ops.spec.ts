@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import net from "node:net";
+import { fileURLToPath } from "node:url";
 import { request as playwrightRequest } from "@playwright/test";
 import { freePort } from "../../app/local-trigger/testing/free-port";
 import { ENGINE, sendMessage, startChat } from "./api";
@@ -15,6 +17,17 @@ function connectionRefused(port: number, host = "127.0.0.1"): Promise<boolean> {
     });
     socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
   });
+}
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Remote mode with Trigger.dev on a port nothing listens on: the server boots at once, with no engine. */
+async function unreachableTriggerEnv() {
+  return {
+    TRIGGER_SECRET_KEY: "tr_dev_e2e_key_that_must_stay_on_the_server",
+    TRIGGER_API_URL: `http://127.0.0.1:${await freePort()}`,
+    SESSION_SECRET: "e2e-session-secret-".repeat(3),
+  };
 }
 
 test("GET /healthz and /readyz on the embedded engine: up, ready, and no cookie", async ({ request }) => {
@@ -41,22 +54,16 @@ test.describe("a server of its own", () => {
   });
 
   test("in remote mode with Trigger.dev down, /readyz says 503 and leaks nothing; HOST and PORT hold", async () => {
-    const secretKey = "tr_dev_e2e_key_that_must_stay_on_the_server";
-    const closedPort = await freePort();
-    server = await AppServer.start({
-      env: {
-        TRIGGER_SECRET_KEY: secretKey,
-        TRIGGER_API_URL: `http://127.0.0.1:${closedPort}`,
-        SESSION_SECRET: "e2e-session-secret-".repeat(3),
-      },
-      readyPath: "/healthz",
-    });
+    const env = await unreachableTriggerEnv();
+    const secretKey = env.TRIGGER_SECRET_KEY;
+    const closedPort = new URL(env.TRIGGER_API_URL).port;
+    server = await AppServer.start({ env, readyPath: "/healthz" });
 
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
     const body = await ready.text();
     expect(JSON.parse(body)).toEqual({ status: "unavailable", backend: "trigger.dev" });
-    expect(body).not.toContain(String(closedPort));
+    expect(body).not.toContain(closedPort);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
     // Every line the server printed is one JSON object; the reason is in the log, the key is not.
@@ -132,5 +139,36 @@ test.describe("a server of its own", () => {
     expect(received).not.toContain("turn-complete");
     expect(await exit).toEqual({ code: 0, signal: null });
     expect(server.output()).toContain('"msg":"grace period over: ending what is still open"');
+  });
+
+  test("`npm start` hands SIGTERM on to the server, which shuts down and exits 0", async () => {
+    // As a container runs it: the signal goes to npm, the process the orchestrator started.
+    const port = await freePort();
+    const npm = spawn("npm", ["start", "--silent"], {
+      cwd: ROOT,
+      env: { ...process.env, ...(await unreachableTriggerEnv()), PORT: String(port), HOST: "127.0.0.1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so that whatever is left of it can be stopped however the test ends.
+      detached: true,
+    });
+    let output = "";
+    npm.stdout.on("data", (chunk: Buffer) => (output += chunk));
+    npm.stderr.on("data", (chunk: Buffer) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
+    try {
+      const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status, () => 0);
+      await expect.poll(health, { timeout: 30_000 }).toBe(200);
+
+      npm.kill("SIGTERM");
+      expect(await exited, output).toBe(0);
+      expect(output).toContain('"msg":"stopped"');
+      expect(await connectionRefused(port)).toBe(true);
+    } finally {
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        // The group has ended: nothing is left to stop.
+      }
+    }
   });
 });
