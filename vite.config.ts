@@ -75,7 +75,6 @@ export default defineConfig({
       "remark-parse",
       "unified",
       "lowlight",
-      "hast-util-to-jsx-runtime",
       "zod",
     ],
   },

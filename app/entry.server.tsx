@@ -8,6 +8,7 @@ import { isRouteErrorResponse, ServerRouter } from "react-router";
 import { loadMarkdown } from "./components/chat/message-list";
 import { getServerEnv } from "./lib/env.server";
 import { getGuestCookie } from "./lib/guest.server";
+import { logger } from "./lib/logger.server";
 import { connectRedis } from "./lib/redis.server";
 import { NonceContext } from "./lib/nonce";
 import { nonceContext } from "./lib/request-context";
@@ -26,7 +27,7 @@ try {
   await loadMarkdown();
 } catch (error) {
   if (!(error instanceof StartupError)) throw error;
-  console.error(`Cannot start: ${error.message}`);
+  logger("server").fatal(`Cannot start: ${error.message}`);
   process.exit(1);
 }
 
@@ -83,7 +84,7 @@ export default function handleRequest(
       onError(error: unknown) {
         responseStatusCode = 500;
         // Shell errors reject above and are logged by React Router; only log the ones after it.
-        if (shellRendered) console.error(error);
+        if (shellRendered) logger("server").error({ err: error }, "rendering the page failed");
       },
     });
   });
@@ -94,5 +95,5 @@ export const handleError: HandleErrorFunction = (error, { request }) => {
   if (request.signal.aborted) return;
   // A 404 for an unknown address, or another answer about the request, is not a server error either.
   if (isRouteErrorResponse(error) && error.status < 500) return;
-  console.error(error);
+  logger("server").error({ err: error }, `${request.method} ${new URL(request.url).pathname.slice(0, 200)} failed`);
 };

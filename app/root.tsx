@@ -1,10 +1,11 @@
 import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration } from "react-router";
 import type { Route } from "./+types/root";
+import { requestIdMiddleware } from "./lib/request-id.server";
 import { securityMiddleware } from "./lib/security.server";
 import { useNonce } from "./lib/nonce";
 import "./app.css";
 
-export const middleware: Route.MiddlewareFunction[] = [securityMiddleware];
+export const middleware: Route.MiddlewareFunction[] = [requestIdMiddleware, securityMiddleware];
 
 export const meta: Route.MetaFunction = () => [
   { title: "Chat" },

@@ -11,4 +11,6 @@ export default [
     route(":chatId/delete", "routes/api/chat-delete.ts"),
   ]),
   route("local-trigger/*", "routes/local-trigger.ts"),
+  route("healthz", "routes/healthz.ts"),
+  route("readyz", "routes/readyz.ts"),
 ] satisfies RouteConfig;

@@ -15,6 +15,8 @@ describe("parseServerEnv", () => {
       LOCAL_TRIGGER_DATA_DIR: ".data/local-trigger",
       LOCAL_TRIGGER_MAX_RUNS: 32,
       LOCAL_TRIGGER_WARM_WORKERS: 1,
+      LOG_LEVEL: "info",
+      SHUTDOWN_GRACE_MS: 10_000,
       triggerMode: "local",
     });
   });
@@ -30,6 +32,8 @@ describe("parseServerEnv", () => {
         LOCAL_TRIGGER_DATA_DIR: " ",
         LOCAL_TRIGGER_MAX_RUNS: "",
         LOCAL_TRIGGER_WARM_WORKERS: " ",
+        LOG_LEVEL: " ",
+        SHUTDOWN_GRACE_MS: "",
       }),
     ).toEqual(parseServerEnv({}));
   });
@@ -72,6 +76,9 @@ describe("parseServerEnv", () => {
     ["LOCAL_TRIGGER_MAX_RUNS", "2.5", "must be a whole number"],
     ["LOCAL_TRIGGER_MAX_RUNS", "many", "must be a whole number"],
     ["LOCAL_TRIGGER_WARM_WORKERS", "-1", "must not be negative"],
+    ["LOG_LEVEL", "verbose", "must be one of trace, debug, info, warn, error, fatal, silent"],
+    ["SHUTDOWN_GRACE_MS", "-1", "must not be negative"],
+    ["SHUTDOWN_GRACE_MS", "10s", "must be a whole number of milliseconds"],
   ])("rejects %s=%j, naming the variable", (name, value, message) => {
     expect(() => parseServerEnv({ [name]: value })).toThrow(`${name}: ${message}`);
   });
@@ -86,6 +93,14 @@ describe("parseServerEnv", () => {
     expect(() => parseServerEnv({ TRIGGER_SECRET_KEY: "nope", LOCAL_TRIGGER_MAX_RUNS: "0" })).toThrow(
       /Invalid server environment:\n {2}TRIGGER_SECRET_KEY: .*\n {2}LOCAL_TRIGGER_MAX_RUNS: must be at least 1/,
     );
+  });
+
+  it("reads the log level and the shutdown grace, and keeps tests quiet unless a level is set", () => {
+    const env = parseServerEnv({ LOG_LEVEL: "debug", SHUTDOWN_GRACE_MS: "2500" });
+    expect(env).toMatchObject({ LOG_LEVEL: "debug", SHUTDOWN_GRACE_MS: 2500 });
+    expect(parseServerEnv({ NODE_ENV: "production" }).LOG_LEVEL).toBe("info");
+    expect(parseServerEnv({ NODE_ENV: "test" }).LOG_LEVEL).toBe("silent");
+    expect(parseServerEnv({ NODE_ENV: "test", LOG_LEVEL: "warn" }).LOG_LEVEL).toBe("warn");
   });
 
   it("returns a frozen object", () => {

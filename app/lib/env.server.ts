@@ -7,6 +7,8 @@ const flag = z.preprocess(blankAsUnset, z.enum(["1", "true", "0", "false"]).opti
 const positiveInt = (fallback: number) =>
   z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").positive("must be at least 1").default(fallback));
 
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
 const ServerEnvSchema = z.object({
   /** Where the production server listens; HOST unset means every interface. */
   PORT: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a port number" }).int().min(1).max(65535, "must be a port number").default(3000)),
@@ -42,10 +44,22 @@ const ServerEnvSchema = z.object({
     blankAsUnset,
     z.coerce.number({ error: "must be a number" }).positive("must be more than 0").default(1),
   ),
+  /** The least severe log lines written. Unset: "info", or "silent" under tests (which capture lines they assert). */
+  LOG_LEVEL: optional(z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`)),
+  /** On SIGTERM or SIGINT, how long answers still streaming may take to finish before the server closes them. */
+  SHUTDOWN_GRACE_MS: z.preprocess(
+    blankAsUnset,
+    z.coerce
+      .number({ error: "must be a whole number of milliseconds" })
+      .int("must be a whole number of milliseconds")
+      .min(0, "must not be negative")
+      .default(10_000),
+  ),
 });
 
 export type ServerEnv = Readonly<
-  z.infer<typeof ServerEnvSchema> & {
+  Omit<z.infer<typeof ServerEnvSchema>, "LOG_LEVEL"> & {
+    LOG_LEVEL: (typeof LOG_LEVELS)[number];
     /** "local": the embedded engine serves Trigger.dev's API in this process. "remote": Trigger.dev cloud or self-hosted. */
     triggerMode: "local" | "remote";
   }
@@ -64,7 +78,8 @@ export function parseServerEnv(source: Record<string, string | undefined>): Serv
       "Invalid server environment:\n  SESSION_SECRET: required when TRIGGER_SECRET_KEY is set (at least 32 random characters; it signs the guest cookie)",
     );
   }
-  return Object.freeze({ ...env, triggerMode });
+  const LOG_LEVEL = env.LOG_LEVEL ?? (env.NODE_ENV === "test" ? "silent" : "info");
+  return Object.freeze({ ...env, LOG_LEVEL, triggerMode });
 }
 
 const remoteApiURL = (env: ServerEnv) => env.TRIGGER_API_URL ?? "https://api.trigger.dev";
@@ -74,6 +89,9 @@ export const remoteServerBaseURL = remoteApiURL;
 
 /** Where the browser reaches Trigger.dev's realtime API in remote mode. */
 export const remoteBrowserBaseURL = (env: ServerEnv) => env.TRIGGER_PUBLIC_API_URL ?? remoteApiURL(env);
+
+/** What serves chats, as /readyz names it. */
+export const backendName = (env: ServerEnv) => (env.triggerMode === "remote" ? "trigger.dev" : "embedded");
 
 let serverEnv: ServerEnv | undefined;
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { countSessions } from "~/local-trigger/storage/data-folder.server";
 import { isStrongSecret, loadOrCreateSecret } from "~/local-trigger/storage/secrets.server";
 import { getServerEnv, type ServerEnv } from "./env.server";
+import { logger } from "./logger.server";
 
 const GuestIdSchema = z.uuid();
 const ONE_YEAR_IN_SECONDS = 60 * 60 * 24 * 365;
@@ -29,7 +30,7 @@ export function createGuestCookie(env: ServerEnv): Cookie {
         return chats === 0 ? undefined : `the guests who own its ${chats} ${chats === 1 ? "chat sign" : "chats sign"} in with it`;
       },
       consequenceOfDeleting: "every guest then starts over without their chats",
-      log: (message) => console.warn(`[guest] ${message}`),
+      log: (message) => logger("guest").warn(message),
     });
   const secure = env.NODE_ENV === "production";
   // "__Host-" makes browsers refuse the cookie unless it is Secure, host-only and for Path=/, so a

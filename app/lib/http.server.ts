@@ -2,6 +2,7 @@ import { ApiError } from "@trigger.dev/sdk";
 import type { z } from "zod";
 import { readBody } from "~/local-trigger/http/body.server";
 import { HttpError } from "~/local-trigger/http/errors.server";
+import { logger } from "./logger.server";
 
 /** A JSON error body with a real status code; thrown from loaders and actions, returned as-is. */
 export function errorResponse(status: number, message: string, init?: ResponseInit): Response {
@@ -65,7 +66,8 @@ export function postOnlyLoader(): Response {
 export function capacityErrorResponse(error: unknown, what: string): Response {
   if (!(error instanceof ApiError) || (error.status !== 429 && error.status !== 503)) throw error;
   const retryAfter = retryAfterSeconds(error.headers);
-  console.warn(`[trigger] ${what} refused with ${error.status}${retryAfter ? `, retry after ${retryAfter} s` : ""}: ${error.message}`);
+  const retry = retryAfter ? `, retry after ${retryAfter} s` : "";
+  logger("trigger").warn(`${what} refused with ${error.status}${retry}: ${error.message}`);
   const message =
     error.status === 429
       ? "The chat service is busy right now. Please try again in a moment."

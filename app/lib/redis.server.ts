@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { getServerEnv } from "./env.server";
+import { logger } from "./logger.server";
 
 let client: Redis | null | undefined;
 
@@ -17,7 +18,9 @@ export function getRedis(): Redis | null {
   let reported = false;
   client.on("error", (error: Error) => {
     // ioredis reconnects on its own; one line per outage is enough.
-    if (!reported) console.warn(`[redis] ${error.message}; rate limits fall back to this instance's memory until it is back`);
+    if (!reported) {
+      logger("redis").warn(`${error.message}; rate limits fall back to this instance's memory until it is back`);
+    }
     reported = true;
   });
   client.on("ready", () => (reported = false));
@@ -36,7 +39,9 @@ export async function connectRedis(timeoutMs = 3_000): Promise<void> {
     redis.once("ready", () => resolve(true));
     setTimeout(() => resolve(false), timeoutMs).unref();
   });
-  if (!(await ready)) console.warn(`[redis] not reachable within ${timeoutMs / 1000} s; this instance counts on its own until it is`);
+  if (!(await ready)) {
+    logger("redis").warn(`not reachable within ${timeoutMs / 1000} s; this instance counts on its own until it is`);
+  }
 }
 
 /** Closes the connection; for tests and shutdown. */

@@ -2,6 +2,7 @@ import type { MiddlewareFunction } from "react-router";
 import { getServerEnv } from "./env.server";
 import { APP_BODY_LIMIT_BYTES, errorResponse, isJsonContentType } from "./http.server";
 import { LOCAL_TRIGGER_PATH } from "./local-engine.server";
+import { logger } from "./logger.server";
 import { nonceContext } from "./request-context";
 import { appOrigin, createNonce, crossOriginRefusal, SAFE_METHODS, securityHeaders } from "./security-policy.server";
 
@@ -36,7 +37,7 @@ export const securityMiddleware: MiddlewareFunction<Response> = async ({ request
   let response: Response;
   const refusal = crossOriginRefusal(request, appOrigin(request, env));
   if (refusal) {
-    console.warn(`[security] refused ${refusal}: ${request.method} ${new URL(request.url).pathname.slice(0, 200)}`);
+    logger("security").warn(`refused ${refusal}: ${request.method} ${new URL(request.url).pathname.slice(0, 200)}`);
     response = errorResponse(403, "Cross-site requests are not allowed");
   } else if (oversizedBody(request)) {
     response = errorResponse(413, `Request body is larger than the ${APP_BODY_LIMIT_BYTES / 1024} KiB limit`, { headers: { Connection: "close" } });
@@ -49,7 +50,7 @@ export const securityMiddleware: MiddlewareFunction<Response> = async ({ request
 };
 
 /** Sets headers on a response, copying it first when its headers are immutable (as a fetch() response's are). */
-function withHeaders(response: Response, headers: Record<string, string>): Response {
+export function withHeaders(response: Response, headers: Record<string, string>): Response {
   try {
     for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
     return response;

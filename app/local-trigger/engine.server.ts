@@ -9,7 +9,7 @@ import { snapshotRoutes } from "./api/snapshots.server";
 import { streamRoutes } from "./api/streams.server";
 import { json } from "./http/errors.server";
 import { createNodeServer, listen } from "./http/listener.server";
-import { createRouter, withCors } from "./http/router.server";
+import { createRouter, type EngineLog, withCors } from "./http/router.server";
 import type { LiveSse } from "./http/sse.server";
 import { INPUT_QUOTAS, type InputQuotas, MAX_OPEN_STREAMS, RUN_QUEUE, STREAM_MEMORY } from "./limits.server";
 import { bundleWorker, type WorkerBundle } from "./runs/bundle.server";
@@ -50,7 +50,8 @@ export type LocalEngineOptions = {
   watch?: boolean;
   /** Extra environment for agent workers (on top of this process's). */
   workerEnv?: Record<string, string | undefined>;
-  log?: (message: string) => void;
+  /** Where the engine's log lines go. Default: the console, prefixed "[local-trigger]". */
+  log?: EngineLog;
 };
 
 export type LocalEngine = Awaited<ReturnType<typeof createLocalEngine>>;
@@ -70,7 +71,7 @@ const STARTING_RETRY_AFTER_SECONDS = 1;
  * `storage/` the data folder, and `worker/` is the code inside each thread.
  */
 export async function createLocalEngine(options: LocalEngineOptions) {
-  const log = options.log ?? ((message: string) => console.log(`[local-trigger] ${message}`));
+  const log: EngineLog = options.log ?? ((message, level = "info") => console[level](`[local-trigger] ${message}`));
   const dataDir = path.resolve(options.dataDir);
   let data: DataFolder;
   try {
@@ -93,7 +94,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
 
     // Workers need the listener's URL, so it opens first and answers 503 until the routes below exist.
     let serve: ((request: Request, basePath: string) => Promise<Response>) | undefined;
-    server = createNodeServer((request) => (serve ? serve(request, "") : Promise.resolve(startingResponse())));
+    server = createNodeServer((request) => (serve ? serve(request, "") : Promise.resolve(startingResponse())), log);
     const apiURL = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
     const projectRoot = options.projectRoot ?? process.cwd();
     const taskDirs = options.taskDirs ?? ["trigger"];
@@ -154,10 +155,17 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         for (const live of [...liveStreams]) live.drop();
         return count;
       },
+      /** Ends every open SSE stream cleanly, as a long-poll window ends: readers resume from where they were. */
+      endStreams() {
+        const count = liveStreams.size;
+        for (const live of [...liveStreams]) live.end();
+        return count;
+      },
       stats() {
         return {
           sessions: store.size,
           liveRuns: runs.liveCount,
+          turnsUnderWay: runs.turnsUnderWay,
           waitingForSlot: runs.waitingCount,
           warmWorkers: pool.readyCount,
           bootingWorkers: pool.bootingCount,

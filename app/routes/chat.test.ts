@@ -1,6 +1,7 @@
 import { ApiError } from "@trigger.dev/sdk";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { resolveGuest } from "~/lib/guest.server";
+import { captureLogs } from "~/lib/logger.server";
 import { cookieFrom, routeArgs, sessionRow, thrownStatus } from "~/lib/test-support.server";
 import { mintChatToken } from "~/lib/trigger.server";
 import { loader } from "./chat";
@@ -88,14 +89,14 @@ describe("/chat/:chatId loader", () => {
   });
 
   it("answers Trigger.dev's 503 with a 503 and a message for the page, not a crash", async () => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const logs = captureLogs();
     sdk.retrieve.mockRejectedValue(new ApiError(503, { error: "Service Unavailable" }, undefined, { "retry-after": "4" }));
     const error = await load(CHAT_ID).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(Response);
     expect((error as Response).status).toBe(503);
     expect((error as Response).headers.get("Retry-After")).toBe("4");
     expect(await (error as Response).json()).toEqual({ error: "The chat service is unavailable right now. Please try again in a moment." });
-    expect(warn).toHaveBeenCalledOnce();
-    warn.mockRestore();
+    logs.stop();
+    expect(logs.lines.map(({ level, component }) => [level, component])).toEqual([["warn", "trigger"]]);
   });
 });

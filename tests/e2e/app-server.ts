@@ -23,16 +23,19 @@ export class AppServer {
     readonly port: number,
     readonly dataDir: string,
     private readonly wordDelayMs: number,
-    private readonly extraEnv: Record<string, string>,
+    private readonly env: Record<string, string>,
+    private readonly readyPath: string,
   ) {}
 
   /**
-   * `wordDelayMs` paces the offline model: 40 ms makes mid-stream events observable.
-   * `env` is added last, so it can choose another model (CHAT_MODEL and its key).
+   * `wordDelayMs` paces the offline model: 40 ms makes mid-stream events observable. `env` adds to or overrides
+   * the server's environment. `readyPath` is where a 200 means the server has started: "/" by default, which
+   * needs chats to work; "/healthz" for a server whose backend is down on purpose.
    */
-  static async start({ wordDelayMs = 40, env = {} }: { wordDelayMs?: number; env?: Record<string, string> } = {}) {
+  static async start(options: { wordDelayMs?: number; env?: Record<string, string>; readyPath?: string } = {}) {
+    const { wordDelayMs = 40, env = {}, readyPath = "/" } = options;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-server-"));
-    const server = new AppServer(await freePort(), dataDir, wordDelayMs, env);
+    const server = new AppServer(await freePort(), dataDir, wordDelayMs, env, readyPath);
     await server.start();
     return server;
   }
@@ -66,7 +69,7 @@ export class AppServer {
         CHAT_MODEL: "offline:offline-chat",
         TRIGGER_SECRET_KEY: "",
         LOCAL_TRIGGER: "",
-        ...this.extraEnv,
+        ...this.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -80,7 +83,7 @@ export class AppServer {
     for (;;) {
       if (exited) throw new Error(`the server exited while starting:\n${this.log}`);
       // "/" redirects to a new chat, whose page needs the engine: a 200 there means chats work.
-      const response = await fetch(`${this.url}/`).catch(() => undefined);
+      const response = await fetch(`${this.url}${this.readyPath}`).catch(() => undefined);
       if (response?.ok) return;
       if (Date.now() > deadline) throw new Error(`the server did not start within ${BOOT_TIMEOUT_MS / 1000} s:\n${this.log}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -90,6 +93,19 @@ export class AppServer {
   /** SIGKILL, as a crash or an out-of-memory kill would: no shutdown code runs. */
   async kill() {
     await this.signal("SIGKILL");
+  }
+
+  /** Sends a signal, and resolves with how the process ended. Its data folder is kept until `close`. */
+  async exitOn(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error("the server is not running");
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+    child.kill(signal);
+    const result = await exited;
+    this.child = undefined;
+    return result;
   }
 
   /** Stops the server, if it runs, and deletes its data folder. */

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import type { EngineLog } from "./router.server";
 
 const REQUEST_HEADERS_TIMEOUT_MS = 20_000;
 /** Receiving a whole request, body included; streamed responses (SSE) are not limited by it. */
@@ -12,7 +13,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * stream that errors must cut the connection (so an SSE client sees a network
  * drop and resumes), and a client hang-up must abort the request signal.
  */
-export function createNodeServer(handler: (request: Request) => Promise<Response>) {
+export function createNodeServer(handler: (request: Request) => Promise<Response>, log: EngineLog) {
   const server = http.createServer((req, res) => {
     const abort = new AbortController();
     res.on("close", () => {
@@ -60,7 +61,7 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
         }
       })
       .catch((error: unknown) => {
-        console.error("[local-trigger] unhandled error", error);
+        log(`unhandled error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, "error");
         if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
         res.end(JSON.stringify({ error: "Internal error in the local engine" }));
       });

@@ -15,6 +15,9 @@ export type Route = {
   handler: (context: RouteContext) => Promise<Response> | Response;
 };
 
+/** How the engine logs: one line, at "info" unless it says otherwise. The app routes it to its JSON log. */
+export type EngineLog = (message: string, level?: "info" | "warn" | "error") => void;
+
 const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, PATCH, OPTIONS",
@@ -27,7 +30,7 @@ const CORS_HEADERS: Record<string, string> = {
  * (HttpError) become their status and log one line, and anything else is a
  * 500 with its stack logged.
  */
-export function createRouter(routes: Route[], log: (message: string) => void) {
+export function createRouter(routes: Route[], log: EngineLog) {
   async function route(request: Request, url: URL, pathname: string, basePath: string) {
     let pathMatched = false;
     for (const candidate of routes) {
@@ -68,16 +71,20 @@ export function createRouter(routes: Route[], log: (message: string) => void) {
       response = await route(request, url, pathname, basePath);
     } catch (error) {
       if (error instanceof HttpError) {
-        log(`${request.method} ${clip(pathname, 160)}: ${error.status} ${clip(error.message, 300)}`);
+        const level = error.status >= 500 ? "warn" : "info";
+        log(`${request.method} ${clip(pathname, 160)}: ${error.status} ${clip(error.message, 300)}`, level);
         response = json(error.status, error.body, error.headers);
       } else if (isOutOfDescriptors(error)) {
-        log(`${request.method} ${clip(pathname, 160)}: 503 out of file descriptors (${(error as NodeJS.ErrnoException).code})`);
+        const code = (error as NodeJS.ErrnoException).code;
+        log(`${request.method} ${clip(pathname, 160)}: 503 out of file descriptors (${code})`, "error");
         response = json(503, { error: "The server is overloaded; try again in a moment" }, { "Retry-After": "5" });
       } else if (isDiskFailure(error)) {
-        log(`${request.method} ${clip(pathname, 160)}: 503 cannot write to the data folder (${(error as NodeJS.ErrnoException).code})`);
+        const code = (error as NodeJS.ErrnoException).code;
+        log(`${request.method} ${clip(pathname, 160)}: 503 cannot write to the data folder (${code})`, "error");
         response = json(503, { error: "The server cannot save data right now (its disk is full or failing); try again later" }, { "Retry-After": "30" });
       } else {
-        log(`${request.method} ${clip(pathname, 160)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        log(`${request.method} ${clip(pathname, 160)} failed: ${detail}`, "error");
         response = json(500, { error: "Internal error in the local engine" });
       }
     }

@@ -4,8 +4,12 @@ import { createRouter } from "./router.server";
 
 const serve = (handler: () => Response | Promise<Response>) => {
   const lines: string[] = [];
-  const handle = createRouter([{ method: "GET", pattern: /^\/thing\/([^/]+)$/, handler }], (line) => lines.push(line));
-  return { handle, lines };
+  const levels: string[] = [];
+  const handle = createRouter([{ method: "GET", pattern: /^\/thing\/([^/]+)$/, handler }], (line, level = "info") => {
+    lines.push(line);
+    levels.push(level);
+  });
+  return { handle, lines, levels };
 };
 
 describe("createRouter", () => {
@@ -27,6 +31,19 @@ describe("createRouter", () => {
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
     expect(lines).toEqual(["GET /thing/1: 503 out of file descriptors (EMFILE)"]);
+  });
+
+  it("logs a refusal at info level, and a failure of the engine at error level", async () => {
+    const refused = serve(() => {
+      throw badRequest("nope");
+    });
+    await refused.handle(new Request("http://x/thing/1"), "");
+    expect(refused.levels).toEqual(["info"]);
+    const failed = serve(() => {
+      throw new Error("boom");
+    });
+    await failed.handle(new Request("http://x/thing/1"), "");
+    expect(failed.levels).toEqual(["error"]);
   });
 
   it("logs the stack of an unexpected error and answers a plain 500", async () => {

@@ -15,7 +15,12 @@ export type SseOptions = {
   signal: AbortSignal;
 };
 
-export type LiveSse = { drop(): void };
+export type LiveSse = {
+  /** Cuts the connection, as a network drop would. */
+  drop(): void;
+  /** Ends the stream cleanly, as when its long-poll window ends: the client resumes from its last seq. */
+  end(): void;
+};
 
 /**
  * Serves a channel as the v2 SSE stream the SDK's `SSEStreamSubscription`
@@ -80,6 +85,7 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
         options.pingIntervalMs,
       );
       const live: LiveSse = {
+        end: () => finish(),
         drop() {
           if (closed) return;
           closed = true;

@@ -91,6 +91,13 @@ export class RunManager {
     return this.waiters.length;
   }
 
+  /** Turns owed an answer: running, or waiting for a slot. */
+  get turnsUnderWay() {
+    let count = this.waiters.length;
+    for (const run of this.executing) if (run.busy) count++;
+    return count;
+  }
+
   /**
    * A new run for a session. It starts at once when a slot is free without
    * taking one from another run; otherwise it is QUEUED until `execute` or a

@@ -1,6 +1,7 @@
 import { ApiError } from "@trigger.dev/sdk";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { resolveGuest } from "~/lib/guest.server";
+import { captureLogs } from "~/lib/logger.server";
 import { cookieFrom, routeArgs, sessionRow, settle } from "~/lib/test-support.server";
 import { startChatSession } from "~/lib/trigger.server";
 import { action, loader } from "./chat-session";
@@ -112,7 +113,7 @@ describe("POST /api/chats/:chatId/session", () => {
     [429, "The chat service is busy right now. Please try again in a moment."],
     [503, "The chat service is unavailable right now. Please try again in a moment."],
   ])("passes Trigger.dev's %i on as the same status with a plain message, one log line and no stack", async (status, message) => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const logs = captureLogs();
     vi.mocked(startChatSession).mockRejectedValueOnce(
       new ApiError(status, { error: "Too many runs queued" }, undefined, { "retry-after": "7" }),
     );
@@ -122,9 +123,11 @@ describe("POST /api/chats/:chatId/session", () => {
     expect(response.status).toBe(status);
     expect(await response.json()).toEqual({ error: message });
     expect(response.headers.get("Retry-After")).toBe("7");
-    expect(warn).toHaveBeenCalledOnce();
-    expect(String(warn.mock.calls[0]![0])).not.toContain("\n");
-    warn.mockRestore();
+    logs.stop();
+    expect(logs.lines.map(({ level, component }) => [level, component])).toEqual([["warn", "trigger"]]);
+    const line = new RegExp(`^starting a chat session refused with ${status}, retry after 7 s: [^\n]*Too many runs`);
+    expect(logs.lines[0]!.msg).toMatch(line);
+    expect(logs.lines[0]).not.toHaveProperty("err");
   });
 
   it("still treats any other failure as the server error it is", async () => {
