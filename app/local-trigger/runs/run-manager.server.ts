@@ -1,3 +1,4 @@
+import type { EngineLog } from "../http/router.server";
 import type { EngineCall } from "../worker/protocol.server";
 import { randomId } from "../storage/data-folder.server";
 import type { PoolWorker, WorkerExit, WorkerPool } from "./worker-pool.server";
@@ -42,7 +43,7 @@ export type RunManagerOptions = {
   onEngineCall: (run: Run, call: EngineCall) => unknown;
   /** Called once when a run ends, however it ended (a queued run that is canceled included). */
   onRunEnded: (run: Run) => void;
-  log: (message: string) => void;
+  log: EngineLog;
 };
 
 /**
@@ -234,7 +235,7 @@ export class RunManager {
           return this.options.onEngineCall(run, call);
         },
         onExit: (exit) => this.onWorkerExit(run, exit),
-        onLog: (level, line) => this.options.log(`run ${run.id} ${level}: ${line}`),
+        onLog: (level, line) => this.options.log(`run ${run.id} ${level}: ${line}`, level),
       },
     );
     this.options.log(`run ${run.id} started for ${run.sessionId}${run.payload.continuation ? " (continuation)" : ""}`);
