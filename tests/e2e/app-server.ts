@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,24 +11,38 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SERVER = path.join(ROOT, "build/server.js");
 const BOOT_TIMEOUT_MS = 60_000;
 
+/** Where a server in remote mode finds Trigger.dev: its API URL and a secret key it accepts. */
+export type RemoteTrigger = { apiURL: string; secretKey: string };
+
+export type AppServerOptions = {
+  /** Paces the offline model of the embedded engine: 40 ms makes mid-stream events observable. */
+  wordDelayMs?: number;
+  /**
+   * Runs the server in remote mode, as in production: the server SDK and the browser talk to this
+   * Trigger.dev over the network, and no engine runs in the server. The model is then the remote's.
+   */
+  remote?: RemoteTrigger;
+};
+
 /**
  * A production server of the built app (`npm run build` first) on its own
- * port and data folder, for tests that kill and restart it. The shared
- * server from playwright.config.ts is never touched.
+ * port and data folder, for tests that kill and restart it or need another
+ * configuration. The shared server from playwright.config.ts is never touched.
  */
 export class AppServer {
   private child: ChildProcess | undefined;
   private log = "";
+  // One per server, so the guest cookies it signed stay valid across a restart.
+  private readonly sessionSecret = randomBytes(32).toString("hex");
 
   private constructor(
     readonly port: number,
     readonly dataDir: string,
-    private readonly wordDelayMs: number,
+    private readonly options: AppServerOptions,
   ) {}
 
-  /** `wordDelayMs` paces the offline model: 40 ms makes mid-stream events observable. */
-  static async start({ wordDelayMs = 40 }: { wordDelayMs?: number } = {}) {
-    const server = new AppServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-server-")), wordDelayMs);
+  static async start(options: AppServerOptions = {}) {
+    const server = new AppServer(await freePort(), fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-server-")), options);
     await server.start();
     return server;
   }
@@ -46,17 +61,7 @@ export class AppServer {
     if (this.child) throw new Error("the server is already running");
     const child = spawn(process.execPath, [SERVER], {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        PORT: String(this.port),
-        HOST: "127.0.0.1",
-        LOCAL_TRIGGER_DATA_DIR: this.dataDir,
-        OFFLINE_MODEL_DELAY_MS: String(this.wordDelayMs),
-        CHAT_MODEL: "offline:offline-chat",
-        TRIGGER_SECRET_KEY: "",
-        LOCAL_TRIGGER: "",
-      },
+      env: this.environment(),
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
@@ -74,6 +79,35 @@ export class AppServer {
       if (Date.now() > deadline) throw new Error(`the server did not start within ${BOOT_TIMEOUT_MS / 1000} s:\n${this.log}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  private environment(): NodeJS.ProcessEnv {
+    const { remote, wordDelayMs = 40 } = this.options;
+    const common = {
+      ...process.env,
+      NODE_ENV: "production",
+      PORT: String(this.port),
+      HOST: "127.0.0.1",
+      // Remote mode never uses it; a test can check that nothing was written there.
+      LOCAL_TRIGGER_DATA_DIR: this.dataDir,
+      LOCAL_TRIGGER: "",
+      TRIGGER_PUBLIC_API_URL: "",
+    };
+    if (remote) {
+      return {
+        ...common,
+        TRIGGER_SECRET_KEY: remote.secretKey,
+        TRIGGER_API_URL: remote.apiURL,
+        SESSION_SECRET: this.sessionSecret,
+      };
+    }
+    return {
+      ...common,
+      OFFLINE_MODEL_DELAY_MS: String(wordDelayMs),
+      CHAT_MODEL: "offline:offline-chat",
+      TRIGGER_SECRET_KEY: "",
+      TRIGGER_API_URL: "",
+    };
   }
 
   /** SIGKILL, as a crash or an out-of-memory kill would: no shutdown code runs. */
