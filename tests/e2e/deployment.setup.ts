@@ -1,4 +1,4 @@
-import { e2eTarget } from "./target";
+import { e2eTarget, OFFLINE_MODEL } from "./target";
 
 /**
  * With E2E_BASE_URL set, checks once that an app answers there before any
@@ -18,4 +18,9 @@ export default async function checkDeployment() {
   if (status < 300 || status >= 400) {
     throw new Error(`E2E_BASE_URL=${url}: "/" answered ${status}, where the app redirects to a new chat`);
   }
+  const offlineOnly = e2eTarget.model === OFFLINE_MODEL ? "" : ", and those that need the offline model";
+  console.log(
+    `Testing the app at ${url}, answered by ${e2eTarget.model}. Skipped: the tests that need a server of their ` +
+      `own${offlineOnly}. The JSON and HTML reports give each one's reason.`,
+  );
 }
