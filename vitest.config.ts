@@ -7,7 +7,7 @@ export default defineConfig({
   plugins: [highlightAliases()],
   resolve: { tsconfigPaths: true },
   test: {
-    include: ["app/**/*.test.{ts,tsx}", "trigger/**/*.test.{ts,tsx}"],
+    include: ["app/**/*.test.{ts,tsx}", "trigger/**/*.test.{ts,tsx}", "tests/**/*.test.ts"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 30_000,

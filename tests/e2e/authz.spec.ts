@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { APIRequestContext, Page } from "@playwright/test";
 import { ENGINE, ENVIRONMENT_ID, engineSecretKey, guestIdOf, readRecords, sendMessage, sessionScopes, signEngineToken, startChat, waitForTurns, GUEST_COOKIE } from "./api";
-import { ChatPage, expect, test } from "./fixtures";
+import { ChatPage, expect, needsLocalServer, test } from "./fixtures";
 
 // Every attempt on another guest's chat, through the app's routes and the engine's mount, with every kind of
 // credential an attacker could hold. Allowed means a 2xx with the victim's data, or any trace of the victim's
@@ -420,6 +420,7 @@ function controls(origin: string, victim: Party, attacker: Party): Attempt[] {
 }
 
 test.describe("authorization matrix: another guest's chat", () => {
+  needsLocalServer("signs tokens with the engine's secret key from the data folder, and calls the engine's mount");
   test("no credential but the owner's reads or changes a chat, through the app's routes or the engine's", async ({ page, playwright, baseURL }) => {
     test.setTimeout(120_000);
     const origin = new URL(baseURL!).origin;

@@ -1,8 +1,9 @@
 import { AppServer } from "./app-server";
-import { ANSWER_END, ChatPage, expect, LONG_PROMPT, test } from "./fixtures";
+import { ANSWER_END, ChatPage, expect, LONG_PROMPT, needsLocalServer, test } from "./fixtures";
 
 // These tests kill their own server, so they never use the shared one.
 test.describe("a server killed mid-answer", () => {
+  needsLocalServer("kills and restarts a server of its own");
   let server: AppServer;
   test.beforeEach(async () => {
     server = await AppServer.start();

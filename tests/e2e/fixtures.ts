@@ -1,4 +1,5 @@
 import { type APIRequestContext, type APIResponse, type BrowserContext, expect, type Locator, type Page, test as base } from "@playwright/test";
+import { e2eTarget, OFFLINE_MODEL } from "./target";
 
 /** Collects uncaught page errors and console errors; any the test did not expect fail it. */
 class ErrorWatch {
@@ -67,43 +68,72 @@ export const test = base.extend<Fixtures>({
 
 export { expect };
 
+/*
+ * Page objects for the chat page. Each one wraps a part of the page in the
+ * locators and steps a test needs, so a test reads as what a visitor does:
+ *
+ *   const chat = new ChatPage(page);
+ *   await chat.open();
+ *   await chat.composer.send("Hello");
+ *   await chat.messages.waitForAnswer();
+ *   await expect(chat.sidebar.items).toHaveText(["Hello"]);
+ *
+ * Steps that only make sense with the offline model (its words, its pace) say
+ * so; call `needsOfflineModel()` in tests that use them. ChatPage keeps
+ * shortcuts (`send`, `answer`, `input`, ...) that the older specs use.
+ */
+
 export const CHAT_URL = /\/chat\/[0-9a-f-]{36}$/;
 /** The last line of every offline-model answer: seeing it means the answer is complete. */
 export const ANSWER_END = "Restart the agent and send another message.";
 /** A prompt the offline model quotes in full, which makes its answer as long as it gets. */
 export const LONG_PROMPT =
   "Please describe in some detail how a durable chat stream survives a page reload and keeps every word in the right order";
+/** How long an answer may take to finish: a real model on a deployment is slower than the offline one. */
+export const ANSWER_TIMEOUT_MS = usesOfflineModel() ? 30_000 : 90_000;
 
-export class ChatPage {
+/** Whether the offline model answers: always on the suite's own servers, on a deployment when E2E_MODEL says so. */
+export function usesOfflineModel() {
+  return e2eTarget.model === OFFLINE_MODEL;
+}
+
+/**
+ * Skips the test, or every test of the describe block it is called in, when
+ * the suite runs against a deployment (E2E_BASE_URL): for tests that start,
+ * kill or reconfigure servers of their own, or read the server's data folder.
+ */
+export function needsLocalServer(why: string) {
+  const deployed = e2eTarget.deploymentURL !== undefined;
+  test.skip(deployed, `Needs a server the suite starts itself: it ${why}. E2E_BASE_URL is set.`);
+}
+
+/**
+ * Skips the test, or every test of the describe block it is called in, when
+ * a model other than the offline one answers (E2E_MODEL): for tests that check
+ * the offline model's words, or rely on its pace or the length of its answers.
+ */
+export function needsOfflineModel(why = "checks the offline model's words") {
+  test.skip(!usesOfflineModel(), `Needs the offline model: it ${why}. E2E_MODEL says ${e2eTarget.model} answers.`);
+}
+
+/** The message box at the foot of a chat, with its Send and Stop buttons. */
+export class Composer {
   readonly input: Locator;
   readonly sendButton: Locator;
   readonly stopButton: Locator;
-  readonly userMessages: Locator;
-  readonly answers: Locator;
-  readonly sidebar: Locator;
+  /** The line above the box that says why Enter did not send, such as "still being written". */
+  readonly hint: Locator;
 
   constructor(readonly page: Page) {
     this.input = page.getByRole("textbox", { name: "Message" });
     this.sendButton = page.getByRole("button", { name: "Send message" });
     this.stopButton = page.getByRole("button", { name: "Stop generating" });
-    this.userMessages = page.getByTestId("message-user");
-    this.answers = page.getByTestId("message-assistant");
-    this.sidebar = page.getByRole("navigation", { name: "Chats" });
-  }
-
-  /** Opens a brand-new chat; / redirects to one. `origin` is for a server other than the shared one. */
-  async open(origin = "") {
-    await this.page.goto(`${origin}/`);
-    await expect(this.page).toHaveURL(CHAT_URL);
+    this.hint = page.getByTestId("composer-hint");
   }
 
   /** Waits until the page has hydrated: the composer takes the focus when it has (on a desktop browser). */
   async hydrated() {
     await expect(this.input).toBeFocused();
-  }
-
-  chatId() {
-    return new URL(this.page.url()).pathname.split("/").at(-1)!;
   }
 
   /** Types and sends with Enter, once the page has hydrated (until then the Send button stays disabled). */
@@ -116,13 +146,54 @@ export class ChatPage {
     await expect(this.input).toHaveValue("");
   }
 
+  /** Stops the answer being written, and waits until the page offers Send again. */
+  async stop() {
+    await this.stopButton.click();
+    await expect(this.sendButton).toBeVisible();
+  }
+}
+
+/** The conversation: the visitor's messages and the agent's answers, oldest first. */
+export class Messages {
+  readonly user: Locator;
+  readonly answers: Locator;
+  /** The dots shown while the agent has not written its first word. */
+  readonly typingIndicator: Locator;
+
+  constructor(readonly page: Page) {
+    this.user = page.getByTestId("message-user");
+    this.answers = page.getByTestId("message-assistant");
+    this.typingIndicator = page.getByTestId("typing-indicator");
+  }
+
+  /** One answer; the last by default. */
   answer(index = -1) {
     return index === -1 ? this.answers.last() : this.answers.nth(index);
+  }
+
+  /** The "Stopped" line under a stopped answer, with its Continue and Regenerate buttons. */
+  stoppedMarker(index = -1) {
+    return this.answer(index).getByTestId("stopped-marker");
   }
 
   /** How much of the answer's text is on screen: its words only, not the actions and marks around them. */
   async answerLength(index = -1) {
     return (await this.answer(index).locator(".markdown").innerText()).length;
+  }
+
+  /**
+   * Waits until the answer is complete, whatever model writes it: it has
+   * words, no longer streams, and was not stopped. With the offline model it
+   * also checks the answer's last line and its badge.
+   */
+  async waitForAnswer(index = -1) {
+    const answer = this.answer(index);
+    if (usesOfflineModel()) await expect(answer).toContainText(ANSWER_END, { timeout: ANSWER_TIMEOUT_MS });
+    await expect(answer).toHaveAttribute("data-streaming", "false", { timeout: ANSWER_TIMEOUT_MS });
+    await expect(this.page.getByRole("button", { name: "Stop generating" })).toBeHidden({ timeout: ANSWER_TIMEOUT_MS });
+    await expect(answer.locator(".markdown")).not.toBeEmpty();
+    await expect(answer.getByTestId("stopped-marker")).toHaveCount(0);
+    if (usesOfflineModel()) await expect(answer.getByTestId("offline-badge")).toHaveText("Offline demo model");
   }
 
   /** Waits until the answer has grown `steps` times, each time past the previous length. */
@@ -135,10 +206,10 @@ export class ChatPage {
     return length;
   }
 
-  async expectComplete(index = -1) {
-    await expect(this.answer(index)).toContainText(ANSWER_END);
-    await expect(this.stopButton).toBeHidden();
-    await expect(this.answer(index).getByTestId("offline-badge")).toHaveText("Offline demo model");
+  /** Asserts that no text arrives for a while: long enough for several of the offline model's words. */
+  async expectFrozen(length: number, index = -1) {
+    await this.page.waitForTimeout(1_500);
+    expect(await this.answerLength(index)).toBe(length);
   }
 
   /**
@@ -160,10 +231,160 @@ export class ChatPage {
   mostMessages() {
     return this.page.evaluate(() => (window as unknown as { __mostMessages: { user: number; assistant: number } }).__mostMessages);
   }
+}
 
-  /** Asserts that no text arrives for a while: long enough for several of the model's words. */
-  async expectFrozen(length: number, index = -1) {
-    await this.page.waitForTimeout(1_500);
-    expect(await this.answerLength(index)).toBe(length);
+/** The list of the visitor's chats, newest first, with New chat and Delete. On a phone it is a drawer. */
+export class Sidebar {
+  /** The sidebar's landmark, for assertions on all of it. */
+  readonly root: Locator;
+  /** One entry per chat, titled by its first message. */
+  readonly items: Locator;
+  readonly newChatLink: Locator;
+  readonly showMoreButton: Locator;
+  /** The header's menu button that opens the drawer on a narrow screen. */
+  readonly openButton: Locator;
+
+  constructor(readonly page: Page) {
+    this.root = page.getByRole("navigation", { name: "Chats" });
+    this.items = this.root.getByTestId("chat-list-item");
+    this.newChatLink = this.root.getByRole("link", { name: "New chat" });
+    this.showMoreButton = this.root.getByRole("button", { name: "Show more" });
+    this.openButton = page.getByRole("button", { name: "Open sidebar" });
+  }
+
+  /** The entry of one chat, by its id. */
+  item(chatId: string) {
+    return this.root.locator(`[data-testid="chat-list-item"][data-chat-id="${chatId}"]`);
+  }
+
+  /** Opens a chat by its title, as a click in the list does. */
+  async openChat(title: string) {
+    await this.items.getByRole("link", { name: title }).click();
+  }
+
+  async newChat() {
+    await this.newChatLink.click();
+    await expect(this.page).toHaveURL(CHAT_URL);
+  }
+
+  /** Deletes a chat by its title, confirming in the dialog, and waits until it has left the list. */
+  async deleteChat(title: string) {
+    const item = this.items.filter({ hasText: title });
+    await item.getByRole("button", { name: /Delete chat/ }).click();
+    await this.page.getByRole("dialog", { name: "Delete chat?" }).getByRole("button", { name: "Delete" }).click();
+    await expect(item).toHaveCount(0);
+  }
+}
+
+/** What the page says when something goes wrong, or may: errors with Retry, notices and announcements. */
+export class ChatErrors {
+  /** The error under the conversation, such as a refused or failed send. */
+  readonly alert: Locator;
+  readonly retryButton: Locator;
+  /** The notice above the composer: offline, or no word for a while. */
+  readonly connectionNotice: Locator;
+  /** The screen-reader announcement of the chat's state ("Answer stopped.", "You’re offline..."). */
+  readonly status: Locator;
+  /** The page of a chat that does not exist, was deleted, or belongs to someone else. */
+  readonly notFound: Locator;
+  /** The page of a chat that could not be loaded for any other reason. */
+  readonly loadFailed: Locator;
+
+  constructor(readonly page: Page) {
+    this.alert = page.getByTestId("chat-error");
+    this.retryButton = this.alert.getByRole("button", { name: "Retry the last message" });
+    this.connectionNotice = page.getByTestId("connection-notice");
+    this.status = page.getByTestId("chat-status");
+    this.notFound = page.getByTestId("chat-not-found");
+    this.loadFailed = page.getByTestId("chat-failed");
+  }
+
+  /** Clicks Retry under the error, and waits for the error to go. */
+  async retry() {
+    await this.retryButton.click();
+    await expect(this.alert).toBeHidden();
+  }
+}
+
+/** One chat page: its composer, messages, sidebar and errors, plus steps that span them. */
+export class ChatPage {
+  readonly composer: Composer;
+  readonly messages: Messages;
+  readonly sidebar: Sidebar;
+  readonly errors: ChatErrors;
+
+  constructor(readonly page: Page) {
+    this.composer = new Composer(page);
+    this.messages = new Messages(page);
+    this.sidebar = new Sidebar(page);
+    this.errors = new ChatErrors(page);
+  }
+
+  /** Opens a brand-new chat; / redirects to one. `origin` is for a server other than the suite's. */
+  async open(origin = "") {
+    await this.page.goto(`${origin}/`);
+    await expect(this.page).toHaveURL(CHAT_URL);
+  }
+
+  /** Opens one chat by its id. */
+  async openChat(chatId: string, origin = "") {
+    return this.page.goto(`${origin}/chat/${chatId}`);
+  }
+
+  /** The id of the chat on screen, from its address. */
+  chatId() {
+    return new URL(this.page.url()).pathname.split("/").at(-1)!;
+  }
+
+  /** Sends a message and waits for the whole answer. */
+  async ask(text: string) {
+    const answers = await this.messages.answers.count();
+    await this.composer.send(text);
+    await expect(this.messages.answers).toHaveCount(answers + 1, { timeout: ANSWER_TIMEOUT_MS });
+    await this.messages.waitForAnswer();
+  }
+
+  // Shortcuts to the page objects, as the older specs use them.
+  get input() {
+    return this.composer.input;
+  }
+  get sendButton() {
+    return this.composer.sendButton;
+  }
+  get stopButton() {
+    return this.composer.stopButton;
+  }
+  get userMessages() {
+    return this.messages.user;
+  }
+  get answers() {
+    return this.messages.answers;
+  }
+  hydrated() {
+    return this.composer.hydrated();
+  }
+  send(text: string) {
+    return this.composer.send(text);
+  }
+  answer(index = -1) {
+    return this.messages.answer(index);
+  }
+  answerLength(index = -1) {
+    return this.messages.answerLength(index);
+  }
+  expectGrowing(steps: number, index = -1) {
+    return this.messages.expectGrowing(steps, index);
+  }
+  expectComplete(index = -1) {
+    return this.messages.waitForAnswer(index);
+  }
+  expectFrozen(length: number, index = -1) {
+    return this.messages.expectFrozen(length, index);
+  }
+  recordMostMessages() {
+    return this.messages.recordMostMessages();
+  }
+  mostMessages() {
+    return this.messages.mostMessages();
   }
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { ENGINE, readRecords, startChat, storedSessionIds, GUEST_COOKIE } from "./api";
-import { expect, test } from "./fixtures";
+import { expect, needsLocalServer, test } from "./fixtures";
 
 // Arbitrary requests against every app route and the engine's mount. Whatever arrives, the answer is a 2xx or a
 // 4xx, never a 5xx or a hang; the server keeps answering; and a refused request stores nothing.
@@ -261,6 +261,7 @@ function requestArbitrary(known: Known, overrides: Overrides = {}): fc.Arbitrary
 }
 
 test.describe("fuzzing the app's routes and the engine's mount", () => {
+  needsLocalServer("reads the sessions stored in the data folder, and calls the engine's mount");
   test("any request gets a 2xx or a 4xx, the server stays up, and refused requests store nothing", async ({ playwright, baseURL }) => {
     test.setTimeout(120_000);
     const origin = new URL(baseURL!).origin;

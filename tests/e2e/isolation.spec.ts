@@ -17,7 +17,7 @@ test.describe("chats are private to their guest", () => {
     expect(await response?.text()).not.toContain("secret plans");
     await expect(intruder.page.getByTestId("chat-not-found")).toBeVisible();
     await expect(intruder.page.locator("body")).not.toContainText("secret plans");
-    await expect(intruder.sidebar).not.toContainText("secret plans");
+    await expect(intruder.sidebar.root).not.toContainText("secret plans");
 
     for (const endpoint of ["token", "transcript", "delete", "session"]) {
       const api = await apiPost(visitor.request, `/api/chats/${chatId}/${endpoint}`);

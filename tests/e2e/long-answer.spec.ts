@@ -1,9 +1,10 @@
 import { AppServer } from "./app-server";
-import { ANSWER_END, ChatPage, expect, test } from "./fixtures";
+import { ANSWER_END, ChatPage, expect, needsLocalServer, test } from "./fixtures";
 
 // A server of its own, with the offline model writing a word every 2 ms: a 4,000-word answer in
 // seconds, and updates far more frequent than a real model's, so the renderer works hardest.
 test.describe("a 4,000-word markdown answer", () => {
+  needsLocalServer("starts a server of its own with a fast offline model");
   let server: AppServer;
   test.beforeAll(async () => {
     server = await AppServer.start({ wordDelayMs: 2 });

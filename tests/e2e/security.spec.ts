@@ -3,7 +3,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { type APIResponse, type BrowserContext } from "@playwright/test";
-import { ChatPage, expect, test } from "./fixtures";
+import { ChatPage, expect, needsLocalServer, test } from "./fixtures";
 
 const SECURITY_HEADERS = {
   "content-security-policy": /default-src 'self'.*frame-ancestors 'none'/,
@@ -69,6 +69,7 @@ test.describe("security", () => {
     ["a cross-site page", "localhost"],
   ] as const) {
     test(`${kind} can neither change a chat nor replace the visitor's cookie`, async ({ page, context, baseURL, apiPost, browserErrors }) => {
+      if (host === "127.0.0.1") needsLocalServer("serves the attacker on another port of the app's host name");
       // The attacker's own page logs its failures: the refused requests and the app refusing to be framed.
       browserErrors.expect(/Failed to load resource|blocked by CORS policy|frame-ancestors/);
       const chat = new ChatPage(page);
@@ -102,6 +103,7 @@ test.describe("security", () => {
   }
 
   test("a page on another port cannot shadow the visitor's cookie with its own for a narrower path", async ({ page, context, apiPost, newVisitor, browserErrors }) => {
+    needsLocalServer("plants cookies from another port of the app's host name");
     browserErrors.expect(/ERR_CONNECTION_RESET|Failed to load resource/);
     // The attacker gets a validly signed cookie of their own, for a chat of their own.
     const attacker = await newVisitor();
@@ -136,6 +138,7 @@ test.describe("security", () => {
   });
 
   test("a request whose body stops arriving is given up on, not held open", async ({ baseURL }) => {
+    needsLocalServer("writes raw HTTP to the server's port");
     const { hostname, port } = new URL(baseURL!);
     const socket = net.connect(Number(port), hostname);
     await new Promise((resolve) => socket.once("connect", resolve));

@@ -7,7 +7,7 @@ test.describe("sidebar and header", () => {
     await chat.send("## Why is **this** `Array.at` [slow](https://example.com)?");
     await chat.expectComplete();
     const title = "Why is this Array.at slow?";
-    await expect(chat.sidebar.getByTestId("chat-list-item")).toHaveText([title]);
+    await expect(chat.sidebar.items).toHaveText([title]);
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(title);
     await expect(page.getByTestId("chat-title")).toHaveText(title);
     await page.reload();
@@ -37,7 +37,7 @@ test.describe("sidebar and header", () => {
     await expect(page).not.toHaveURL(first);
     await expect(page).toHaveURL(CHAT_URL);
     await expect(page.getByRole("heading", { name: "How can I help you today?" })).toBeVisible();
-    await expect(chat.sidebar).toBeHidden();
+    await expect(chat.sidebar.root).toBeHidden();
   });
 
   test("the header's New chat is hidden on wide screens, where the sidebar has one", async ({ page }) => {
@@ -53,10 +53,10 @@ test.describe("sidebar and header", () => {
     for (const text of ["Focus one", "Focus two", "Focus three"]) {
       await chat.send(text);
       await chat.expectComplete();
-      await chat.sidebar.getByRole("link", { name: "New chat" }).click();
+      await chat.sidebar.newChatLink.click();
       await expect(page.getByRole("heading", { name: "How can I help you today?" })).toBeVisible();
     }
-    const items = chat.sidebar.getByTestId("chat-list-item");
+    const items = chat.sidebar.items;
     await expect(items).toHaveText(["Focus three", "Focus two", "Focus one"]);
     const dialog = page.getByRole("dialog", { name: "Delete chat?" });
     const deleteButton = (name: string) => items.filter({ hasText: name }).getByRole("button", { name: /Delete chat/ });
@@ -85,8 +85,8 @@ test.describe("sidebar and header", () => {
     await deleteButton("Focus three").focus();
     await page.keyboard.press("Enter");
     await dialog.getByRole("button", { name: "Delete" }).click();
-    await expect(chat.sidebar).toContainText("No chats yet");
-    await expect(chat.sidebar.getByTestId("new-chat")).toBeFocused();
+    await expect(chat.sidebar.root).toContainText("No chats yet");
+    await expect(chat.sidebar.root.getByTestId("new-chat")).toBeFocused();
     expect(await page.evaluate(() => document.activeElement === document.body)).toBe(false);
   });
 });

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { ENGINE, engineSecretKey, GUEST_COOKIE, guestIdOf } from "./api";
-import { ChatPage, expect, test } from "./fixtures";
+import { ChatPage, expect, needsLocalServer, test } from "./fixtures";
 
 const OLDER_CHATS = 51;
 
 test.describe("chat list past one page", () => {
+  needsLocalServer("creates sessions with the engine's secret key from the data folder");
   test("Show more loads the chats past the first 50", async ({ page, baseURL }) => {
     test.setTimeout(120_000);
     const chat = new ChatPage(page);
@@ -36,22 +37,22 @@ test.describe("chat list past one page", () => {
     }
 
     await page.reload();
-    const items = chat.sidebar.getByTestId("chat-list-item");
+    const items = chat.sidebar.items;
     await expect(items).toHaveCount(50);
     await expect(items.first()).toHaveText(`Seeded chat ${OLDER_CHATS}`);
-    await expect(chat.sidebar.getByRole("link", { name: "Seeded chat 01" })).toHaveCount(0);
+    await expect(chat.sidebar.root.getByRole("link", { name: "Seeded chat 01" })).toHaveCount(0);
 
-    const showMore = chat.sidebar.getByRole("button", { name: "Show more" });
+    const showMore = chat.sidebar.showMoreButton;
     await showMore.click();
     await expect(items).toHaveCount(52);
     await expect(items.nth(50)).toHaveText("Seeded chat 01");
     await expect(items.last()).toHaveText("The oldest chat");
     await expect(showMore).toBeHidden();
     // The button left with the last page; focus went to the first chat it brought, not to <body>.
-    await expect(chat.sidebar.getByRole("link", { name: "Seeded chat 01" })).toBeFocused();
+    await expect(chat.sidebar.root.getByRole("link", { name: "Seeded chat 01" })).toBeFocused();
 
     // A new chat pushes one off the first page; the loaded ones stay listed.
-    await chat.sidebar.getByRole("link", { name: "New chat" }).click();
+    await chat.sidebar.newChatLink.click();
     await expect(page.getByRole("heading", { name: "How can I help you today?" })).toBeVisible();
     await chat.send("A newer chat");
     await chat.expectComplete();
@@ -64,7 +65,7 @@ test.describe("chat list past one page", () => {
     await items.filter({ hasText: "Seeded chat 01" }).getByRole("button", { name: /Delete chat/ }).click();
     await page.getByRole("dialog", { name: "Delete chat?" }).getByRole("button", { name: "Delete" }).click();
     await expect(items).toHaveCount(52);
-    await expect(chat.sidebar.getByRole("link", { name: "Seeded chat 01" })).toHaveCount(0);
+    await expect(chat.sidebar.root.getByRole("link", { name: "Seeded chat 01" })).toHaveCount(0);
     await expect(items.last()).toHaveText("The oldest chat");
   });
 });

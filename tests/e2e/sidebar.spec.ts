@@ -3,9 +3,9 @@ import { CHAT_URL, ChatPage, expect, test } from "./fixtures";
 test.describe("chat list", () => {
   test("lists the visitor's chats newest first, opens them, and deletes them", async ({ page, browserErrors }) => {
     const chat = new ChatPage(page);
-    const items = chat.sidebar.getByTestId("chat-list-item");
+    const items = chat.sidebar.items;
     await chat.open();
-    await expect(chat.sidebar).toContainText("No chats yet");
+    await expect(chat.sidebar.root).toContainText("No chats yet");
 
     await chat.send("First chat, about apples");
     await chat.expectComplete();
@@ -13,7 +13,7 @@ test.describe("chat list", () => {
     await expect(items).toHaveText(["First chat, about apples"]);
     await expect(page.getByTestId("chat-title")).toHaveText("First chat, about apples");
 
-    await chat.sidebar.getByRole("link", { name: "New chat" }).click();
+    await chat.sidebar.newChatLink.click();
     await expect(page).not.toHaveURL(firstUrl);
     await expect(page).toHaveURL(CHAT_URL);
     await expect(page.getByRole("heading", { name: "How can I help you today?" })).toBeVisible();
@@ -47,7 +47,7 @@ test.describe("chat list", () => {
     const here = page.url();
     await items.getByRole("button", { name: /Delete chat/ }).click();
     await dialog.getByRole("button", { name: "Delete" }).click();
-    await expect(chat.sidebar).toContainText("No chats yet");
+    await expect(chat.sidebar.root).toContainText("No chats yet");
     expect(page.url()).toBe(here);
 
     // Deleted means gone, for its owner too.
@@ -63,17 +63,17 @@ test.describe("chat list", () => {
     await chat.open();
     await chat.send("A chat on a phone");
     await chat.expectComplete();
-    await expect(chat.sidebar).toBeHidden();
+    await expect(chat.sidebar.root).toBeHidden();
 
-    await page.getByRole("button", { name: "Open sidebar" }).click();
-    await expect(chat.sidebar).toBeVisible();
-    await chat.sidebar.getByRole("link", { name: "New chat" }).click();
-    await expect(chat.sidebar).toBeHidden();
+    await chat.sidebar.openButton.click();
+    await expect(chat.sidebar.root).toBeVisible();
+    await chat.sidebar.newChatLink.click();
+    await expect(chat.sidebar.root).toBeHidden();
     await expect(page.getByRole("heading", { name: "How can I help you today?" })).toBeVisible();
 
-    await page.getByRole("button", { name: "Open sidebar" }).click();
-    await chat.sidebar.getByRole("link", { name: "A chat on a phone" }).click();
-    await expect(chat.sidebar).toBeHidden();
+    await chat.sidebar.openButton.click();
+    await chat.sidebar.root.getByRole("link", { name: "A chat on a phone" }).click();
+    await expect(chat.sidebar.root).toBeHidden();
     await expect(chat.userMessages).toHaveText(["A chat on a phone"]);
   });
 });

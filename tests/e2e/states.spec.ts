@@ -1,8 +1,9 @@
 import { AppServer } from "./app-server";
-import { ANSWER_END, ChatPage, expect, LONG_PROMPT, test } from "./fixtures";
+import { ANSWER_END, ChatPage, expect, LONG_PROMPT, needsLocalServer, needsOfflineModel, test } from "./fixtures";
 
 test.describe("what the page says about an answer", () => {
   test("a stopped answer says so, also after a reload, and Continue asks for the rest", async ({ page }) => {
+    needsOfflineModel();
     const chat = new ChatPage(page);
     await chat.open();
     await chat.send(LONG_PROMPT);
@@ -29,6 +30,7 @@ test.describe("what the page says about an answer", () => {
   });
 
   test("Regenerate writes a stopped answer again, in its place", async ({ page }) => {
+    needsOfflineModel("stops a long answer of the offline model mid-stream");
     const chat = new ChatPage(page);
     await chat.open();
     await chat.send(LONG_PROMPT);
@@ -47,6 +49,7 @@ test.describe("what the page says about an answer", () => {
   });
 
   test("going offline mid-answer says so, and the answer completes once the connection is back", async ({ page, context }) => {
+    needsOfflineModel("goes offline while the offline model's long answer streams");
     const chat = new ChatPage(page);
     await chat.open();
     await chat.send(LONG_PROMPT);
@@ -69,6 +72,7 @@ test.describe("what the page says about an answer", () => {
   });
 
   test("a stopped answer shows the words the agent saved, the same live and after a reload", async ({ page }) => {
+    needsOfflineModel("stops a long answer of the offline model mid-stream");
     const chat = new ChatPage(page);
     await chat.open();
     await chat.send(LONG_PROMPT);
@@ -102,6 +106,7 @@ test.describe("what the page says about an answer", () => {
   });
 
   test("Enter while an answer is written keeps the message and says why", async ({ page }) => {
+    needsOfflineModel("types while the offline model's long answer streams");
     const chat = new ChatPage(page);
     await chat.open();
     await chat.send(LONG_PROMPT);
@@ -119,6 +124,7 @@ test.describe("what the page says about an answer", () => {
 
 // A slow model (60 ms a word) and a long answer, so there is time to scroll away while it streams.
 test.describe("a long answer on a short screen", () => {
+  needsLocalServer("starts a server of its own with a slow offline model");
   let server: AppServer;
   test.beforeAll(async () => {
     server = await AppServer.start({ wordDelayMs: 60 });
@@ -163,6 +169,7 @@ test.describe("a long answer on a short screen", () => {
 
 // A fast model (1 ms a word), so a chat longer than one transcript page (50 messages) is quick to write.
 test.describe("a chat longer than one page", () => {
+  needsLocalServer("starts a server of its own with a fast offline model");
   let server: AppServer;
   test.beforeAll(async () => {
     server = await AppServer.start({ wordDelayMs: 1 });

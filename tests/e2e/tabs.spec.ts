@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { ANSWER_END, ChatPage, expect, LONG_PROMPT, test } from "./fixtures";
+import { ANSWER_END, ChatPage, expect, LONG_PROMPT, needsOfflineModel, test } from "./fixtures";
 
 /** The user messages and answers a page shows, in order, as text. */
 async function conversation(chat: ChatPage) {
@@ -28,6 +28,7 @@ async function chatInTwoTabs(page: Page, firstMessage: string) {
 }
 
 test.describe("one chat in two tabs", () => {
+  needsOfflineModel("follows the offline model's long answers from tab to tab by their words");
   test("the tab that did not send follows the other's turn live, and its own turn shows only its own answer", async ({ page }) => {
     const { first, second } = await chatInTwoTabs(page, "Where do we start?");
 
