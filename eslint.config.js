@@ -34,6 +34,19 @@ export default tseslint.config(
     ...jsxA11y.flatConfigs.recommended,
   },
   {
+    rules: {
+      // Same convention as tsc's noUnusedParameters: a leading underscore marks a parameter kept for its position or type.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // A variable that a closure reads before its one assignment cannot be const (the closure would hit the TDZ).
+      "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
+    },
+  },
+  {
+    // Playwright reads fixture names from the first parameter's pattern, so a hook that needs none writes `{}`.
+    files: ["tests/e2e/**"],
+    rules: { "no-empty-pattern": ["error", { allowObjectPatternsAsParameters: true }] },
+  },
+  {
     // Plain JavaScript here is Node scripts and this config; TypeScript files get their globals from tsc.
     files: ["**/*.{js,mjs}"],
     languageOptions: { globals: globals.node },
