@@ -35,7 +35,7 @@ export default tseslint.config(
   },
   {
     rules: {
-      // Same convention as tsc's noUnusedParameters: a leading underscore marks a parameter kept for its position or type.
+      // tsc's noUnusedParameters convention: a leading underscore marks a parameter kept for its position or type.
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       // A variable that a closure reads before its one assignment cannot be const (the closure would hit the TDZ).
       "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
