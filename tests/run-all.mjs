@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, unit tests (Vitest), production build, end-to-end tests
-// (Playwright in real Chromium against the built app on the embedded engine).
-// Ends with one plain line, "N passed, N failed", counted from both suites' reports.
+// `npm test`: typecheck, lint (ESLint), format check (Prettier), unit tests (Vitest), production build,
+// end-to-end tests (Playwright in real Chromium against the built app on the embedded engine).
+// Ends with one plain line, "N passed, N failed", counted from both suites' reports, plus one test each
+// for lint and the format check.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -48,6 +49,8 @@ fs.rmSync(reports, { recursive: true, force: true });
 fs.mkdirSync(reports, { recursive: true });
 
 const typecheck = step("typecheck", "npm", ["run", "-s", "typecheck"]);
+const lint = step("lint (eslint)", "npm", ["run", "-s", "lint"]);
+const formatCheck = step("format check (prettier)", "npm", ["run", "-s", "format:check"]);
 const unit = step("unit tests (vitest)", "npx", [
   "vitest",
   "run",
@@ -86,6 +89,14 @@ if (typecheck !== 0) {
   failed += 1;
 }
 if (build !== 0) console.log("\nbuild failed");
+// Lint and the format check are one test each, whole-codebase checks with no per-file report.
+for (const [name, status] of [["lint", lint], ["format check", formatCheck]]) {
+  if (status === 0) passed += 1;
+  else {
+    console.log(`\n${name} failed`);
+    failed += 1;
+  }
+}
 
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(typecheck === 0 && unit === 0 && build === 0 && e2e === 0 && failed === 0 ? 0 : 1);

@@ -1,10 +1,5 @@
 import { z } from "zod";
-
-// A line like `CHAT_MODEL=` in an .env file means "not set", not "set to nothing".
-const blankAsUnset = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : value;
-
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
+import { blankAsUnset, optional, parseEnv } from "./env-parsing";
 
 // The same grammar the Trigger.dev runtime accepts for wait durations: "30s", "1h", "1h30m", "2d".
 const DURATION = /^(\d+(w|d|hr|h|m|s))+$/;
@@ -47,12 +42,7 @@ const AgentEnvSchema = z.object({
 export type AgentEnv = Readonly<z.infer<typeof AgentEnvSchema>>;
 
 export function parseAgentEnv(source: Record<string, string | undefined>): AgentEnv {
-  const result = AgentEnvSchema.safeParse(source);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`Invalid chat agent environment:\n${problems.join("\n")}`);
-  }
-  return Object.freeze(result.data);
+  return Object.freeze(parseEnv(AgentEnvSchema, source, "chat agent"));
 }
 
 let agentEnv: AgentEnv | undefined;

@@ -1,8 +1,6 @@
 import { z } from "zod";
+import { blankAsUnset, optional, parseEnv } from "../../trigger/env-parsing";
 
-// A line like `TRIGGER_SECRET_KEY=` in an .env file means "not set", not "set to nothing".
-const blankAsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
 const flag = z.preprocess(blankAsUnset, z.enum(["1", "true", "0", "false"]).optional()).transform((v) => v === "1" || v === "true");
 const positiveInt = (fallback: number) =>
   z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").positive("must be at least 1").default(fallback));
@@ -66,12 +64,7 @@ export type ServerEnv = Readonly<
 >;
 
 export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
-  const result = ServerEnvSchema.safeParse(source);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`Invalid server environment:\n${problems.join("\n")}`);
-  }
-  const env = result.data;
+  const env = parseEnv(ServerEnvSchema, source, "server");
   const triggerMode = env.TRIGGER_SECRET_KEY && !env.LOCAL_TRIGGER ? "remote" : "local";
   if (triggerMode === "remote" && !env.SESSION_SECRET) {
     throw new Error(

@@ -1,10 +1,9 @@
 import { auth, configure } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import type { chatAgent } from "../../trigger/chat";
+import { CHAT_TASK_ID } from "./chats";
 import { getLocalEngine, LOCAL_TRIGGER_PATH } from "./local-engine.server";
 import { getServerEnv, remoteBrowserBaseURL, remoteServerBaseURL } from "./env.server";
-
-export const CHAT_TASK_ID = "chat";
 
 export type TriggerConnection = {
   mode: "local" | "remote";

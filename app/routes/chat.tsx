@@ -151,6 +151,7 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
     setMessages(messages.slice(0, -1));
     setDraft((current) => current || messageText(last));
     // Once per error: the messages it reads are the ones the error ended with.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per error, as said above
   }, [error]);
 
   const connection = useConnectionHealth(busy, messages);
@@ -393,6 +394,9 @@ function useConnectionHealth(busy: boolean, messages: ChatUIMessage[]): Connecti
   const online = useSyncExternalStore(subscribeToOnline, () => navigator.onLine, () => true);
   const [stalled, setStalled] = useState(false);
   useEffect(() => {
+    // Each new word (or a new turn) restarts the wait. Derived state would need a per-turn key to tell a
+    // new turn over unchanged messages (another tab's) from the one that stalled.
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- restarting the timer is the effect
     setStalled(false);
     if (!busy) return;
     const timer = setTimeout(() => setStalled(true), STALL_AFTER_MS);
@@ -427,6 +431,8 @@ function useStatusAnnouncement({
   failed: boolean;
   connection: ConnectionHealth;
 }): string {
+  // Announcements are events (this status changed, that tab finished), not a function of the current
+  // props, so effects that see the transitions set them.
   const [announcement, setAnnouncement] = useState("");
   const finished = lastStopped ? "Answer stopped." : "Answer complete.";
   const previousStatus = useRef(status);
@@ -434,6 +440,7 @@ function useStatusAnnouncement({
     const was = previousStatus.current;
     previousStatus.current = status;
     if (status === was) return;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- an announcement is a transition, see above
     if (status === "submitted") setAnnouncement("The assistant is thinking.");
     // Only an answer this page streamed: reconnecting after a reload to find it finished announces nothing.
     else if (status === "ready" && was === "streaming") setAnnouncement(finished);
@@ -447,14 +454,17 @@ function useStatusAnnouncement({
   }, [lastStopped]);
   const wasAnsweringElsewhere = useRef(answeringElsewhere);
   useEffect(() => {
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- an announcement is a transition
     if (answeringElsewhere) setAnnouncement("An answer is being written in another tab.");
     else if (wasAnsweringElsewhere.current) setAnnouncement(finished);
     wasAnsweringElsewhere.current = answeringElsewhere;
   }, [answeringElsewhere, finished]);
   useEffect(() => {
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- an announcement is a transition
     if (connection !== "ok") setAnnouncement(CONNECTION_NOTICES[connection]);
   }, [connection]);
   useEffect(() => {
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- an announcement is a transition
     if (failed) setAnnouncement("");
   }, [failed]);
   return announcement;

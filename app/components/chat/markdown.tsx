@@ -13,9 +13,7 @@ const BlockCompleteContext = createContext(true);
  * are memoised on their source, so they are parsed and highlighted once.
  */
 export function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
-  const blocksRef = useRef<MarkdownBlocks>(undefined);
-  if (blocksRef.current?.text !== text) blocksRef.current = splitMarkdownBlocks(text, blocksRef.current);
-  const { blocks, links } = blocksRef.current;
+  const { blocks, links } = useMarkdownBlocks(text);
   return (
     <div className="markdown">
       {blocks.map((source, index) => (
@@ -27,6 +25,19 @@ export function Markdown({ text, streaming = false }: { text: string; streaming?
       ))}
     </div>
   );
+}
+
+/**
+ * `text` cut into blocks, re-parsing only the tail that a streamed update can change. The ref is a cache
+ * read during render, which the refs rule forbids; here it is safe, since the result is a pure function
+ * of `text` and a stale or discarded entry only costs a full parse (splitMarkdownBlocks checks the prefix).
+ */
+function useMarkdownBlocks(text: string): MarkdownBlocks {
+  const cache = useRef<MarkdownBlocks>(undefined);
+  // eslint-disable-next-line react-hooks/refs -- a render-time cache, see above
+  if (cache.current?.text !== text) cache.current = splitMarkdownBlocks(text, cache.current);
+  // eslint-disable-next-line react-hooks/refs -- a render-time cache, see above
+  return cache.current;
 }
 
 const MarkdownBlock = memo(function MarkdownBlock({

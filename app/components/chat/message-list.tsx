@@ -161,6 +161,8 @@ const AssistantMessage = memo(function AssistantMessage({ message, streaming, st
   return (
     <AssistantFrame>
       <div data-testid="message-assistant" data-streaming={streaming} aria-busy={streaming}>
+        {/* Not a component made here: the lazily imported module's own, the same function on every render. */}
+        {/* eslint-disable-next-line react-hooks/static-components -- see above */}
         {Markdown ? <Markdown text={text} streaming={streaming} /> : <PlainText text={text} />}
         {!streaming && stopped && <StoppedMarker actions={actions} />}
         {!streaming && (

@@ -132,11 +132,16 @@ export function useTabSync(transport: ReturnType<typeof useChatTransport>, chatI
       if (id === chatId) setReadOnly(isReadOnly);
     };
     tabs.addReadOnlyListener(onChange);
+    // The SDK's state as the listener starts: a change before this subscription has no event to deliver it.
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the initial read of an external store
     setReadOnly(tabs.isReadOnly(chatId));
     return () => tabs.removeReadOnlyListener(onChange);
   }, [tabs, chatId]);
 
   const busyRef = useRef(busy);
+  // Written during render, not in an effect: a message from another tab handled between this render and its
+  // effects would otherwise see this tab idle and overwrite the turn it has just started.
+  // eslint-disable-next-line react-hooks/refs -- the latest value for listeners, see above
   busyRef.current = busy;
   const joining = useRef(false);
   useEffect(() => {
@@ -160,6 +165,8 @@ export function useTabSync(transport: ReturnType<typeof useChatTransport>, chatI
 
   // This tab's own turn: share what it shows, a few times a second and once more when it has ended here.
   const latest = useRef(messages);
+  // Written during render, like busyRef: timers and the catch-up read the messages as last rendered.
+  // eslint-disable-next-line react-hooks/refs -- the latest value for timers and listeners
   latest.current = messages;
   const sentHere = useRef(false);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
