@@ -72,11 +72,12 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
         clearTimeout(idleTimer);
         idleTimer = setTimeout(finish, options.waitSeconds * 1000);
       };
-      // Coalesce appends that land in the same tick into one batch event.
+      // Coalesce appends into one batch event: all that land in the same tick, and all the worker messages
+      // handled in the same turn of the event loop (a fast model sends many), at no cost in latency.
       const unsubscribe = stream.onAppend(() => {
         if (flushScheduled) return;
         flushScheduled = true;
-        queueMicrotask(flush);
+        setImmediate(flush);
       });
       // A deleted session's readers are ended, as a long-poll window ends; reconnecting finds no session.
       const unsubscribeDeleted = stream.onDeleted(() => finish());
