@@ -97,8 +97,13 @@ export function startOwnedChat(chatId: string, guestId: string, title: string | 
   return oneStartAtATime(chatId, async () => {
     const access = await getChatAccess(chatId, guestId);
     if (access.kind === "unavailable") return { kind: "unavailable" };
+    if (access.kind === "new") {
+      // A new chat is created with its title, in one call rather than two.
+      const metadata = title ? { title: titleFromText(title), ...PLAIN_TITLE } : undefined;
+      return { kind: "started", publicAccessToken: (await startChatSession(chatId, ownerTag(guestId), metadata)).publicAccessToken };
+    }
     const { publicAccessToken } = await startChatSession(chatId, ownerTag(guestId));
-    const existing = access.kind === "owned" ? access.session.metadata : undefined;
+    const existing = access.session.metadata;
     if (title && !storedTitle(existing)) await setChatTitle(chatId, titleFromText(title), existing);
     return { kind: "started", publicAccessToken };
   });

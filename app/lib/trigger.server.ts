@@ -35,10 +35,13 @@ export function connectTrigger(): Promise<TriggerConnection> {
 
 const startSession = chat.createStartSessionAction<typeof chatAgent>(CHAT_TASK_ID);
 
-/** Starts (or resumes) the chat's session, tagged with its owner so listing can filter by guest. */
-export async function startChatSession(chatId: string, ownerTag: string) {
+/**
+ * Starts (or resumes) the chat's session, tagged with its owner so listing can filter by guest.
+ * `metadata` is stored with a session it creates, in the same call.
+ */
+export async function startChatSession(chatId: string, ownerTag: string, metadata?: Record<string, unknown>) {
   await connectTrigger();
-  return startSession({ chatId, tags: [ownerTag] });
+  return startSession({ chatId, tags: [ownerTag], ...(metadata ? { metadata } : {}) });
 }
 
 /**

@@ -74,8 +74,8 @@ describe("POST /api/chats/:chatId/session", () => {
     const guestId = await import("~/lib/guest.server").then(({ readGuestId }) =>
       readGuestId(new Request("http://localhost/", { headers: { Cookie: cookieFrom(setCookie!) } })),
     );
-    expect(startChatSession).toHaveBeenCalledWith(CHAT_ID, `guest:${guestId}`);
-    expect(sdk.update).toHaveBeenCalledWith(CHAT_ID, { metadata: { title: "How do streams work?", titleFormat: "text" } });
+    expect(startChatSession).toHaveBeenCalledWith(CHAT_ID, `guest:${guestId}`, { title: "How do streams work?", titleFormat: "text" });
+    expect(sdk.update).not.toHaveBeenCalled();
   });
 
   it("rejoins the guest's own chat without renaming it or re-setting the cookie", async () => {
