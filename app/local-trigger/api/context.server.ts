@@ -6,7 +6,7 @@ import type { WorkerPool } from "../runs/worker-pool.server";
 import type { SessionRuns } from "../sessions/session-runs.server";
 import type { Session, SessionStore } from "../sessions/session-store.server";
 import type { DataFolder } from "../storage/data-folder.server";
-import { authenticate, type Caller, can, isAuthFailure, type Resource } from "./auth.server";
+import { authenticate, type Caller, canOnSession, isAuthFailure, type SessionOperation } from "./auth.server";
 
 export const ENVIRONMENT_ID = "env_local";
 
@@ -59,18 +59,18 @@ export class RequestAuth {
   async session(
     request: Request,
     key: string,
-    action: "read" | "write" | "admin",
+    operation: SessionOperation,
     options: { secretKeySeesDeleted?: boolean } = {},
   ): Promise<{ caller: Caller; session: Session }> {
     const caller = await this.caller(request);
     const session = this.store.resolve(key);
-    if (!can(caller, action, sessionResources(key, session))) throw forbidden();
+    if (!canOnSession(caller, operation, sessionKeys(key, session))) throw forbidden();
     const visible = !!session && (!session.purgedAt || (!!options.secretKeySeesDeleted && caller.kind === "secret-key"));
     if (!visible) throw new HttpError(404, { error: `Session "${key}" not found` });
     return { caller, session };
   }
 }
 
-/** A session's resources for a scope check: the key in the URL, its friendly id and its external id. */
-export const sessionResources = (urlKey: string, session?: Session): Resource[] =>
-  [...new Set([urlKey, session?.friendlyId, session?.externalId].filter((id): id is string => !!id))].map((id) => ({ type: "sessions", id }));
+/** The ids a scope may name a session by: the key in the URL, its friendly id and its external id. */
+export const sessionKeys = (urlKey: string, session?: Session): string[] =>
+  [...new Set([urlKey, session?.friendlyId, session?.externalId].filter((id): id is string => !!id))];
