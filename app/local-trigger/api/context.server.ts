@@ -2,6 +2,7 @@ import type { LiveSse } from "../http/sse.server";
 import type { InputQuotas } from "../limits.server";
 import { forbidden, HttpError } from "../http/errors.server";
 import type { RunManager } from "../runs/run-manager.server";
+import type { S2Emulation } from "../s2/s2.server";
 import type { WorkerPool } from "../runs/worker-pool.server";
 import type { SessionRuns } from "../sessions/session-runs.server";
 import type { Session, SessionStore } from "../sessions/session-store.server";
@@ -18,6 +19,8 @@ export type EngineContext = {
   sessionRuns: SessionRuns;
   pool: WorkerPool;
   auth: RequestAuth;
+  /** Credentials and appends for writers of `.out` outside the engine's workers. */
+  s2: S2Emulation;
   secretKey: string;
   /** Open SSE responses, so a test can cut them as a network drop would. */
   liveStreams: Set<LiveSse>;

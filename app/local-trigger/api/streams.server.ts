@@ -199,9 +199,9 @@ export function streamRoutes(engine: EngineContext): Route[] {
     if (address.io === "out" && (await auth.caller(request)).kind !== "secret-key") {
       throw new HttpError(403, { error: "Initializing the out channel requires secret key authentication" });
     }
-    await auth.session(request, address.key, { kind: "write-stream", ...streamOf(address) });
-    // No S2 credentials: agents in this engine write `.out` through the in-process writer.
-    return json(202, { version: "v2" });
+    const { session } = await auth.session(request, address.key, { kind: "write-stream", ...streamOf(address) });
+    // `.out` is written through the S2 emulation; `.in` is written with appends, so it needs no credentials.
+    return json(202, { version: "v2" }, address.io === "out" ? engine.s2.credentialsFor(session, address.channel) : {});
   }
 
   return [
