@@ -8,7 +8,7 @@ import { sessionRoutes } from "./api/sessions.server";
 import { snapshotRoutes } from "./api/snapshots.server";
 import { streamRoutes } from "./api/streams.server";
 import { json } from "./http/errors.server";
-import { createNodeServer, listen } from "./http/listener.server";
+import { createNodeServer, listen, serveHttp2Beside } from "./http/listener.server";
 import { createRouter, type EngineLog, withCors } from "./http/router.server";
 import type { LiveSse } from "./http/sse.server";
 import { INPUT_QUOTAS, type InputQuotas, MAX_OPEN_STREAMS, RUN_QUEUE, STREAM_MEMORY } from "./limits.server";
@@ -16,6 +16,7 @@ import { bundleWorker, type WorkerBundle } from "./runs/bundle.server";
 import { RunManager } from "./runs/run-manager.server";
 import { WorkerPool } from "./runs/worker-pool.server";
 import { SessionRuns } from "./sessions/session-runs.server";
+import { S2Emulation } from "./s2/s2.server";
 import { SessionStore } from "./sessions/session-store.server";
 import { countSessions, DataFolder } from "./storage/data-folder.server";
 import { isStrongSecret, loadOrCreateSecret, StartupError } from "./storage/secrets.server";
@@ -95,6 +96,11 @@ export async function createLocalEngine(options: LocalEngineOptions) {
     // Workers need the listener's URL, so it opens first and answers 503 until the routes below exist.
     let serve: ((request: Request, basePath: string) => Promise<Response>) | undefined;
     server = createNodeServer((request) => (serve ? serve(request, "") : Promise.resolve(startingResponse())), log);
+    let s2: S2Emulation | undefined;
+    const closeHttp2 = serveHttp2Beside(server, (stream, headers) => {
+      if (s2) s2.handleHttp2Stream(stream, headers);
+      else stream.respond({ ":status": 503 }, { endStream: true });
+    });
     const apiURL = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
     const projectRoot = options.projectRoot ?? process.cwd();
     const taskDirs = options.taskDirs ?? ["trigger"];
@@ -119,6 +125,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       log,
     });
     sessionRuns = new SessionRuns({ store, data, runs, trimDelayMs: options.trimDelayMs ?? 30_000, log });
+    s2 = new S2Emulation({ store, sessionRuns, secretKey, apiURL });
 
     const liveStreams = new Set<LiveSse>();
     const context: EngineContext = {
@@ -128,6 +135,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       sessionRuns,
       pool,
       auth: new RequestAuth(secretKey, store),
+      s2,
       secretKey,
       liveStreams,
       settings: {
@@ -137,7 +145,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         inputQuotas: options.inputQuotas ?? INPUT_QUOTAS,
       },
     };
-    const handle = createRouter([...claimsRoutes(context), ...sessionRoutes(context), ...snapshotRoutes(context), ...streamRoutes(context)], log);
+    const handle = createRouter([...claimsRoutes(context), ...sessionRoutes(context), ...snapshotRoutes(context), ...streamRoutes(context), ...s2.routes()], log);
     serve = handle;
     sessionRuns.recoverInterruptedTurns();
     const stopWatching = options.watch ? watchTasks({ projectRoot, taskDirs, bundles, pool, log }) : () => {};
@@ -202,6 +210,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         for (const live of [...liveStreams]) live.drop();
         await runs.close();
         listener.closeAllConnections();
+        closeHttp2();
         await new Promise<void>((resolve) => listener.close(() => resolve()));
         stopWatching();
         for (const built of bundles) fs.rmSync(built.outDir, { recursive: true, force: true });

@@ -91,13 +91,14 @@ function sessionEndpoints(key: string, victimChatId: string, attackerGuestId: st
       body: { metadata: { title: ATTACKER_MARK }, tags: [`guest:${attackerGuestId}`] },
       needs: "secret key",
     },
-    { target: "close session", method: "POST", path: `${session}/close`, body: { reason: ATTACKER_MARK }, needs: "admin" },
+    // The 4.8.3 reference's scope table: `write:sessions:<id>` closes, ends-and-continues and updates metadata.
+    { target: "close session", method: "POST", path: `${session}/close`, body: { reason: ATTACKER_MARK }, needs: "write" },
     {
       target: "end-and-continue",
       method: "POST",
       path: `${session}/end-and-continue`,
       body: { callingRunId: "run_attacker", reason: ATTACKER_MARK },
-      needs: "secret key",
+      needs: "write",
     },
     { target: "snapshot URL (read)", method: "GET", path: `${session}/snapshot-url`, needs: "secret key" },
     { target: "snapshot URL (write)", method: "PUT", path: `${session}/snapshot-url`, needs: "secret key" },
@@ -110,12 +111,14 @@ function sessionEndpoints(key: string, victimChatId: string, attackerGuestId: st
   for (const stream of ["in", "out", `channels/${CHANNEL}/in`, `channels/${CHANNEL}/out`]) {
     const base = `${ENGINE}/realtime/v1/sessions/${encodeURIComponent(key)}/${stream}`;
     const isOut = stream.endsWith("out");
+    // No token reads the chat's own `.in`: the reference keeps it for the secret key.
+    const read: Needs = stream === "in" ? "secret key" : "read";
     endpoints.push(
       { target: `${stream} append`, method: "POST", path: `${base}/append`, body: stream === "in" ? message : { note: ATTACKER_MARK }, needs: isOut ? "secret key" : "write" },
-      { target: `${stream} records`, method: "GET", path: `${base}/records`, needs: "read" },
+      { target: `${stream} records`, method: "GET", path: `${base}/records`, needs: read },
       // A short long-poll window, so that a stream wrongly opened ends instead of holding the matrix up.
-      { target: `${stream} subscribe`, method: "GET", path: base, headers: { "Timeout-Seconds": "1" }, needs: "read" },
-      { target: `${stream} peek`, method: "HEAD", path: base, needs: "read" },
+      { target: `${stream} subscribe`, method: "GET", path: base, headers: { "Timeout-Seconds": "1" }, needs: read },
+      { target: `${stream} peek`, method: "HEAD", path: base, needs: read },
       { target: `${stream} initialize`, method: "PUT", path: base, body: {}, needs: isOut ? "secret key" : "write" },
     );
   }
@@ -173,7 +176,7 @@ async function chatState(request: APIRequestContext, origin: string, chat: { cha
   expect(list.status()).toBe(200);
   return {
     session: { id, externalId, type, taskIdentifier, tags, metadata, closedAt, closedReason, expiresAt, createdAt },
-    in: await readRecords(request, chat, "in"),
+    in: await readRecords(request, { chatId: chat.chatId, token: engineSecretKey() }, "in"),
     out: await readRecords(request, chat, "out"),
     channelIn: await readRecords(request, chat, `channels/${CHANNEL}/in`),
     channelOut: await readRecords(request, chat, `channels/${CHANNEL}/out`),
@@ -495,7 +498,7 @@ test.describe("authorization matrix: another guest's chat", () => {
     expect(outcomes.filter(({ allowed }) => allowed).map(explain), "attempts let through").toEqual([]);
     expectAllReachedTheirRoutes(outcomes);
     // The guest's other chat still answers its token: what is refused is the deleted chat, not the guest.
-    expect(await readRecords(request, kept, "in")).toEqual([]);
+    expect(await readRecords(request, kept, "out")).toEqual([]);
     await request.dispose();
   });
 });

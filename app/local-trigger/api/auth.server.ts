@@ -44,10 +44,10 @@ export async function authenticate(
 export const isAuthFailure = (value: Caller | AuthFailure): value is AuthFailure => "status" in value;
 
 /**
- * Scope check with the hosted service's grammar, `action:type[:id]`: a bare
- * `admin` is a wildcard, `action:all` covers every type, a type-level scope
- * covers every id, and a route addressed by several keys (URL key, friendly
- * id, external id) passes when any one of them matches.
+ * Scope check with the hosted service's grammar, `action:type[:id]`, for
+ * resources other than a session's parts (creating a session checks
+ * `write:tasks:<id>` or `write:sessions`): a bare `admin` is a wildcard,
+ * `action:all` covers every type, a type-level scope covers every id.
  */
 export function can(caller: Caller, action: "read" | "write" | "admin", resources: Resource[]): boolean {
   if (caller.kind === "secret-key") return true;
@@ -59,6 +59,59 @@ export function can(caller: Caller, action: "read" | "write" | "admin", resource
     if (scopeType === "all") return true;
     return resources.some((resource) => scopeType === resource.type && (scopeId === undefined || scopeId === resource.id));
   });
+}
+
+/** What a request does to a session, as the scope table in the SDK's `ai-chat/reference.mdx` names it. */
+export type SessionOperation =
+  /** `GET /api/v1/sessions/:id`. */
+  | { kind: "retrieve" }
+  /** Close, end-and-continue, update metadata. */
+  | { kind: "manage" }
+  /** Subscribe, HEAD probe or read the records of one stream. */
+  | { kind: "read-stream"; channel?: string; io: "in" | "out" }
+  /** Append to one stream, or initialize it for writing. */
+  | { kind: "write-stream"; channel?: string; io: "in" | "out" };
+
+/**
+ * Whether the caller may do `operation` on the session known by any of
+ * `sessionIds` (URL key, friendly id, external id), per the 4.8.3 reference
+ * (`ai-chat/reference.mdx` "Session token scopes", `ai-chat/side-channels.mdx`
+ * "Auth"):
+ * - `read:sessions:<id>` retrieves the session and reads `.out` and every side
+ *   channel; `read:sessions:<id>:out` reads `.out` only;
+ *   `read:sessions:<id>:channels:<name>[:in|:out]` reads one channel (or one
+ *   direction of it) and nothing else;
+ * - `write:sessions:<id>` appends to `.in` and every channel's `.in`, closes,
+ *   ends-and-continues and updates metadata; `write:sessions:<id>:channels:<name>`
+ *   appends to that channel's `.in` only;
+ * - `admin:sessions[:<id>]` and a bare `admin` grant all of that, and
+ *   `action:all` / `action:sessions` cover every session;
+ * - reading the reserved `.in` and writing any `.out` need the secret key, so
+ *   no token can replay what clients sent or forge what the agent says.
+ */
+export function canOnSession(caller: Caller, operation: SessionOperation, sessionIds: string[]): boolean {
+  if (caller.kind === "secret-key") return true;
+  if (operation.kind === "write-stream" && operation.io === "out") return false;
+  if (operation.kind === "read-stream" && operation.io === "in" && operation.channel === undefined) return false;
+  const action = operation.kind === "write-stream" || operation.kind === "manage" ? "write" : "read";
+  return caller.scopes.some((scope) => {
+    const [scopeAction, scopeType, ...rest] = scope.split(":");
+    if (scopeAction === "admin" && scopeType === undefined) return true;
+    if (scopeAction !== action && scopeAction !== "admin") return false;
+    if (scopeType === "all") return true;
+    if (scopeType !== "sessions") return false;
+    if (rest.length === 0) return true;
+    const scopeTarget = rest.join(":");
+    return sessionIds.some((id) => scopeTarget === id || subResourcesOf(operation, action, id).includes(scopeTarget));
+  });
+}
+
+/** The narrower scope targets (past the session id) that also grant `operation`. */
+function subResourcesOf(operation: SessionOperation, action: "read" | "write", id: string): string[] {
+  if (operation.kind !== "read-stream" && operation.kind !== "write-stream") return [];
+  if (operation.channel === undefined) return action === "read" && operation.io === "out" ? [`${id}:out`] : [];
+  const channel = `${id}:channels:${operation.channel}`;
+  return [channel, `${channel}:${operation.io}`];
 }
 
 /** The token `POST /api/v1/sessions` returns: read and write on that one session. */

@@ -1,10 +1,9 @@
 import { generateJWT } from "@trigger.dev/core/v3/jwt";
 import { describe, expect, it } from "vitest";
-import { authenticate, can, isAuthFailure, mintSessionToken } from "./auth.server";
+import { authenticate, can, canOnSession, isAuthFailure, mintSessionToken } from "./auth.server";
 
 const SECRET = "tr_dev_local_test_secret_value";
 const ENV = "env_local";
-const sessions = (...ids: string[]) => ids.map((id) => ({ type: "sessions", id }));
 const publicToken = (scopes: string[]) => ({ kind: "public-token" as const, scopes });
 
 describe("authenticate", () => {
@@ -34,23 +33,32 @@ describe("authenticate", () => {
 });
 
 describe("can", () => {
-  it("matches scopes on action, type and id", () => {
-    const caller = publicToken(["read:sessions:chat-1", "write:sessions:chat-1"]);
-    expect(can(caller, "read", sessions("chat-1"))).toBe(true);
-    expect(can(caller, "write", sessions("chat-1"))).toBe(true);
-    expect(can(caller, "read", sessions("chat-2"))).toBe(false);
-    expect(can(caller, "admin", sessions("chat-1"))).toBe(false);
-  });
+  const tasks = (id: string) => [{ type: "tasks", id }, { type: "sessions" }];
 
-  it("passes when any of a session's keys matches", () => {
-    expect(can(publicToken(["read:sessions:session_abc"]), "read", sessions("chat-1", "session_abc"))).toBe(true);
+  it("matches scopes on action, type and id", () => {
+    expect(can(publicToken(["write:tasks:echo"]), "write", tasks("echo"))).toBe(true);
+    expect(can(publicToken(["write:tasks:other"]), "write", tasks("echo"))).toBe(false);
+    expect(can(publicToken(["read:tasks:echo"]), "write", tasks("echo"))).toBe(false);
+    expect(can(publicToken(["write:sessions:chat-1"]), "write", tasks("echo"))).toBe(false);
   });
 
   it("honours type-level, all and admin wildcards", () => {
-    expect(can(publicToken(["read:sessions"]), "read", sessions("anything"))).toBe(true);
-    expect(can(publicToken(["read:all"]), "read", sessions("anything"))).toBe(true);
-    expect(can(publicToken(["admin"]), "admin", sessions("anything"))).toBe(true);
-    expect(can(publicToken(["read:runs:chat-1"]), "read", sessions("chat-1"))).toBe(false);
-    expect(can({ kind: "secret-key" }, "admin", sessions("x"))).toBe(true);
+    expect(can(publicToken(["write:sessions"]), "write", tasks("echo"))).toBe(true);
+    expect(can(publicToken(["write:all"]), "write", tasks("echo"))).toBe(true);
+    expect(can(publicToken(["admin"]), "write", tasks("echo"))).toBe(true);
+    expect(can({ kind: "secret-key" }, "admin", tasks("x"))).toBe(true);
+  });
+});
+
+describe("canOnSession", () => {
+  it("passes when any of a session's keys matches", () => {
+    expect(canOnSession(publicToken(["read:sessions:session_abc"]), { kind: "retrieve" }, ["chat-1", "session_abc"])).toBe(true);
+    expect(canOnSession(publicToken(["read:sessions:session_abc:out"]), { kind: "read-stream", io: "out" }, ["chat-1", "session_abc"])).toBe(true);
+  });
+
+  it("does not read a sub-resource scope of one session as the whole of another whose id has a colon", () => {
+    const outOnly = publicToken(["read:sessions:chat:out"]);
+    expect(canOnSession(outOnly, { kind: "read-stream", io: "out" }, ["chat"])).toBe(true);
+    expect(canOnSession(outOnly, { kind: "retrieve" }, ["chat"])).toBe(false);
   });
 });

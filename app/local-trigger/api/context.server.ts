@@ -2,11 +2,12 @@ import type { LiveSse } from "../http/sse.server";
 import type { InputQuotas } from "../limits.server";
 import { forbidden, HttpError } from "../http/errors.server";
 import type { RunManager } from "../runs/run-manager.server";
+import type { S2Emulation } from "../s2/s2.server";
 import type { WorkerPool } from "../runs/worker-pool.server";
 import type { SessionRuns } from "../sessions/session-runs.server";
 import type { Session, SessionStore } from "../sessions/session-store.server";
 import type { DataFolder } from "../storage/data-folder.server";
-import { authenticate, type Caller, can, isAuthFailure, type Resource } from "./auth.server";
+import { authenticate, type Caller, canOnSession, isAuthFailure, type SessionOperation } from "./auth.server";
 
 export const ENVIRONMENT_ID = "env_local";
 
@@ -18,6 +19,8 @@ export type EngineContext = {
   sessionRuns: SessionRuns;
   pool: WorkerPool;
   auth: RequestAuth;
+  /** Credentials and appends for writers of `.out` outside the engine's workers. */
+  s2: S2Emulation;
   secretKey: string;
   /** Open SSE responses, so a test can cut them as a network drop would. */
   liveStreams: Set<LiveSse>;
@@ -59,18 +62,18 @@ export class RequestAuth {
   async session(
     request: Request,
     key: string,
-    action: "read" | "write" | "admin",
+    operation: SessionOperation,
     options: { secretKeySeesDeleted?: boolean } = {},
   ): Promise<{ caller: Caller; session: Session }> {
     const caller = await this.caller(request);
     const session = this.store.resolve(key);
-    if (!can(caller, action, sessionResources(key, session))) throw forbidden();
+    if (!canOnSession(caller, operation, sessionKeys(key, session))) throw forbidden();
     const visible = !!session && (!session.purgedAt || (!!options.secretKeySeesDeleted && caller.kind === "secret-key"));
     if (!visible) throw new HttpError(404, { error: `Session "${key}" not found` });
     return { caller, session };
   }
 }
 
-/** A session's resources for a scope check: the key in the URL, its friendly id and its external id. */
-export const sessionResources = (urlKey: string, session?: Session): Resource[] =>
-  [...new Set([urlKey, session?.friendlyId, session?.externalId].filter((id): id is string => !!id))].map((id) => ({ type: "sessions", id }));
+/** The ids a scope may name a session by: the key in the URL, its friendly id and its external id. */
+export const sessionKeys = (urlKey: string, session?: Session): string[] =>
+  [...new Set([urlKey, session?.friendlyId, session?.externalId].filter((id): id is string => !!id))];

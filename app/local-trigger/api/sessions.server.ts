@@ -164,14 +164,17 @@ export function sessionRoutes(engine: EngineContext): Route[] {
   }
 
   async function retrieveSession({ request, params }: RouteContext) {
-    const { session } = await auth.session(request, params[0]!, "read", { secretKeySeesDeleted: true });
+    const { session } = await auth.session(request, params[0]!, { kind: "retrieve" }, { secretKeySeesDeleted: true });
     return json(200, serialize(session));
   }
 
   async function updateSession({ request, params }: RouteContext) {
-    await auth.requireSecretKey(request);
-    const session = store.require(params[0]!);
+    const { caller, session } = await auth.session(request, params[0]!, { kind: "manage" }, { secretKeySeesDeleted: true });
     const body = await readJson(request, UpdateSessionRequestBody, BODY_LIMITS.updateSession);
+    // The reference lets a session token update metadata; tags and the external id stay with the secret key.
+    if (caller.kind !== "secret-key" && (body.tags !== undefined || body.externalId !== undefined)) {
+      throw new HttpError(403, { error: "Changing a session's tags or externalId requires secret key authentication" });
+    }
     // Checked after the body is read, as it may have been deleted meanwhile. Its tombstone keeps its id taken, so it never changes.
     if (store.isPurged(session)) throw new HttpError(409, { error: `Session "${params[0]}" was deleted` }, NO_RETRY);
     if (body.externalId !== undefined && body.externalId !== null && body.externalId !== session.externalId && store.hasExternalId(body.externalId)) {
@@ -186,7 +189,7 @@ export function sessionRoutes(engine: EngineContext): Route[] {
   }
 
   async function closeSession({ request, params }: RouteContext) {
-    const { session } = await auth.session(request, params[0]!, "admin", { secretKeySeesDeleted: true });
+    const { session } = await auth.session(request, params[0]!, { kind: "manage" }, { secretKeySeesDeleted: true });
     const body = await readJson(request, CloseSessionRequestBody, BODY_LIMITS.closeSession);
     if (!session.closedAt) {
       store.change(session, { closedAt: new Date().toISOString(), closedReason: body.reason ?? null, turnInProgress: false });
@@ -200,8 +203,7 @@ export function sessionRoutes(engine: EngineContext): Route[] {
   }
 
   async function endAndContinue({ request, params }: RouteContext) {
-    await auth.requireSecretKey(request);
-    const session = store.require(params[0]!);
+    const { session } = await auth.session(request, params[0]!, { kind: "manage" }, { secretKeySeesDeleted: true });
     const body = await readJson(request, EndAndContinueSessionRequestBody, BODY_LIMITS.endAndContinue);
     if (session.closedAt) throw new HttpError(409, { error: "Session is closed", code: "session_closed" }, NO_RETRY);
     return json(200, sessionRuns.endAndContinue(session, body.callingRunId));

@@ -24,6 +24,8 @@ function addressOf(params: string[]): StreamAddress {
   return { key, channel: channel || undefined, io, channelKey: channel ? `channel:${channel}:${io}` : io };
 }
 
+const streamOf = (address: StreamAddress) => ({ channel: address.channel, io: address.io });
+
 const closedError = (session: Session, expired: boolean) =>
   new HttpError(
     409,
@@ -60,10 +62,10 @@ export function streamRoutes(engine: EngineContext): Route[] {
 
   async function appendToStream({ request, params }: RouteContext) {
     const address = addressOf(params);
-    const { caller, session } = await auth.session(request, address.key, "write");
-    if (address.io === "out" && caller.kind !== "secret-key") {
+    if (address.io === "out" && (await auth.caller(request)).kind !== "secret-key") {
       throw new HttpError(403, { ok: false, error: "Appending to the out channel requires secret key authentication" });
     }
+    const { session } = await auth.session(request, address.key, { kind: "write-stream", ...streamOf(address) });
     requireOpen(session, address.key);
     let body = await readBody(request, BODY_LIMITS.append);
     if (body === "") throw badRequest("Request body is empty");
@@ -148,7 +150,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
 
   async function subscribe({ request, params }: RouteContext) {
     const address = addressOf(params);
-    const { session } = await auth.session(request, address.key, "read");
+    const { session } = await auth.session(request, address.key, { kind: "read-stream", ...streamOf(address) });
     const lastEventId = request.headers.get("last-event-id");
     if (lastEventId !== null && !/^\d{1,15}$/.test(lastEventId)) throw badRequest("Last-Event-ID must be a sequence number");
     const timeoutHeader = request.headers.get("timeout-seconds");
@@ -178,7 +180,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
 
   async function readRecords({ request, url, params }: RouteContext) {
     const address = addressOf(params);
-    const { session } = await auth.session(request, address.key, "read");
+    const { session } = await auth.session(request, address.key, { kind: "read-stream", ...streamOf(address) });
     const after = url.searchParams.get("afterEventId");
     if (after !== null && !/^\d{1,15}$/.test(after)) throw badRequest("afterEventId must be a sequence number");
     const records = store
@@ -194,12 +196,12 @@ export function streamRoutes(engine: EngineContext): Route[] {
 
   async function initializeStream({ request, params }: RouteContext) {
     const address = addressOf(params);
-    const { caller } = await auth.session(request, address.key, "write");
-    if (address.io === "out" && caller.kind !== "secret-key") {
+    if (address.io === "out" && (await auth.caller(request)).kind !== "secret-key") {
       throw new HttpError(403, { error: "Initializing the out channel requires secret key authentication" });
     }
-    // No S2 credentials: agents in this engine write `.out` through the in-process writer.
-    return json(202, { version: "v2" });
+    const { session } = await auth.session(request, address.key, { kind: "write-stream", ...streamOf(address) });
+    // `.out` is written through the S2 emulation; `.in` is written with appends, so it needs no credentials.
+    return json(202, { version: "v2" }, address.io === "out" ? engine.s2.credentialsFor(session, address.channel) : {});
   }
 
   return [

@@ -15,6 +15,11 @@ const DISCARD_TIMEOUT_MS = 3_000;
  * mid-upload would hide it), unless it declared more than is worth draining.
  */
 export async function readBody(request: Request, limitBytes: number): Promise<string> {
+  return (await readBodyBytes(request, limitBytes)).toString("utf8");
+}
+
+/** `readBody`, for a binary body. */
+export async function readBodyBytes(request: Request, limitBytes: number): Promise<Buffer> {
   const tooLarge = (closeNow = false) =>
     new HttpError(413, { error: `Request body is larger than the ${formatBytes(limitBytes)} limit` }, closeNow ? { ...NO_RETRY, Connection: "close" } : NO_RETRY);
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
@@ -23,7 +28,7 @@ export async function readBody(request: Request, limitBytes: number): Promise<st
     await discard(request, discardBudget(limitBytes));
     throw tooLarge();
   }
-  if (!request.body) return "";
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -44,7 +49,7 @@ export async function readBody(request: Request, limitBytes: number): Promise<st
     }
     chunks.push(chunk.value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 async function discard(request: Request, maxBytes: number) {

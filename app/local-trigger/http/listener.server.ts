@@ -1,6 +1,7 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
+import http2 from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
+import { Duplex, Readable } from "node:stream";
 import type { EngineLog } from "./router.server";
 
 const REQUEST_HEADERS_TIMEOUT_MS = 20_000;
@@ -70,6 +71,75 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
   server.headersTimeout = REQUEST_HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   return server;
+}
+
+/**
+ * Also serves cleartext HTTP/2 on `server`'s port, for clients that speak it
+ * with prior knowledge, as Node's http2 client (and so S2's SDK) does to an
+ * `http:` origin. A connection's first bytes decide: HTTP/2's preface starts
+ * with "PRI", which no HTTP/1 request does. Returns a function that ends the
+ * connections the HTTP/1 server does not know of (HTTP/2 ones, and those that
+ * have sent nothing yet), for shutdown.
+ */
+export function serveHttp2Beside(server: http.Server, onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void) {
+  const h2 = http2.createServer();
+  h2.on("stream", onStream);
+  const sockets = new Set<Socket>();
+  // The HTTP/1 server's own connection handling runs once a connection has shown it is HTTP/1.
+  const http1Listeners = server.listeners("connection") as ((socket: Socket) => void)[];
+  server.removeAllListeners("connection");
+  server.on("connection", (socket: Socket) => {
+    // Until its first byte the HTTP/1 server's timeouts do not cover a connection, so this one does.
+    socket.setTimeout(REQUEST_HEADERS_TIMEOUT_MS, () => socket.destroy());
+    sockets.add(socket);
+    const onEarlyError = () => socket.destroy();
+    socket.on("error", onEarlyError);
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 3) return;
+      socket.off("data", onData);
+      socket.off("error", onEarlyError);
+      socket.setTimeout(0);
+      if (head.subarray(0, 3).toString("latin1") !== "PRI") {
+        // From here the HTTP/1 server tracks it, and `closeAllConnections` ends it.
+        sockets.delete(socket);
+        for (const listener of http1Listeners) listener.call(server, socket);
+        // Handed to the HTTP/1 parser at once, before any later bytes can reach it.
+        socket.emit("data", head);
+        return;
+      }
+      socket.pause();
+      // node:http2 reads a net.Socket's handle directly and would miss the bytes read here, so it gets a stream that replays them.
+      h2.emit("connection", replaying(socket, head));
+    };
+    socket.on("data", onData);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  return () => {
+    for (const socket of sockets) socket.destroy();
+  };
+}
+
+/** A duplex over `socket` whose readable side starts with `head`, the bytes already read from it. */
+function replaying(socket: Socket, head: Buffer) {
+  const duplex = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, encoding, callback) => void socket.write(chunk, encoding, callback),
+    final: (callback) => void socket.end(callback),
+    destroy: (error, callback) => {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  duplex.push(head);
+  socket.on("data", (chunk) => {
+    if (!duplex.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => duplex.push(null));
+  socket.on("error", (error) => duplex.destroy(error));
+  socket.on("close", () => duplex.destroy());
+  return duplex;
 }
 
 /** The request's URL; the Host header is only trusted as far as it parses as one. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { parseTranscriptBlob, serializeTranscriptSnapshot } from "@trigger.dev/core/v3";
+import { HttpError, NO_RETRY } from "../http/errors.server";
 import { OUT_CHANNEL_MAX_BYTES } from "../limits.server";
 import type { Run, RunManager } from "../runs/run-manager.server";
 import type { DataFolder } from "../storage/data-folder.server";
@@ -21,6 +22,11 @@ export const BUSY_TURN_MESSAGE = "The server was too busy to finish this answer.
 
 const SESSION_IN_EVENT_ID = "session-in-event-id";
 const SESSION_IN_CONSUMED_ID = "session-in-consumed-id";
+
+/** A record for `.out`; a trim command carries the seq it trims to. */
+export type OutRecord = NewRecord & { trimTo?: number };
+/** S2's trim command record: the command in a header with an empty name. */
+export const TRIM_COMMAND: NewRecord = { body: "", headers: [["", "trim"]] };
 
 export const isTurnStarting = (kind: string) => TURN_STARTING_KINDS.has(kind);
 
@@ -121,40 +127,57 @@ export class SessionRuns {
     // A run acts only on its own session.
     if (!session || session.friendlyId !== run.sessionId) throw new Error(`run ${run.id} may not use session ${call.sessionId}`);
     switch (call.op) {
-      case "out-append": {
-        const stream = this.store.stream(session, call.channel ? `channel:${call.channel}:out` : "out");
-        const bytes = call.records.reduce((sum, record) => sum + record.body.length, 0);
-        if (stream.usage.bytes + bytes > OUT_CHANNEL_MAX_BYTES) {
-          throw new Error(`The session's output stream is over its ${OUT_CHANNEL_MAX_BYTES / 1024 / 1024} MiB limit`);
-        }
-        const result = stream.append(call.records);
-        if (!call.channel) this.noteOutput(session, run, call.records);
-        return result;
-      }
-      case "out-trim": {
-        const channelKey = call.channel ? `channel:${call.channel}:out` : "out";
-        // The trim command itself consumes a seq, as in S2; the records go later.
-        const result = this.store.stream(session, channelKey).append([{ body: "", headers: [["", "trim"]] }]);
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          if (this.store.isPurged(session)) return;
-          try {
-            this.store.stream(session, channelKey).trim(call.trimTo);
-          } catch (error) {
-            // Records stay a while longer; the next turn's trim covers them.
-            this.options.log(`could not trim ${channelKey} of ${label(session)}: ${describeError(error)}`);
-          }
-        }, this.options.trimDelayMs);
-        timer.unref();
-        this.timers.add(timer);
-        return result;
-      }
+      case "out-append":
+        return this.appendOut(session, call.channel, call.records, run);
+      case "out-trim":
+        return this.appendOut(session, call.channel, [{ ...TRIM_COMMAND, trimTo: call.trimTo }], run);
       case "snapshot-write":
         this.options.data.writeSnapshot(session.friendlyId, call.blob);
         return null;
       case "snapshot-read":
         return this.options.data.readSnapshot(session.friendlyId) ?? null;
     }
+  }
+
+  /**
+   * Appends to a session's `.out` or a side channel's `.out`: for its run, or
+   * for a backend writing through the S2 emulation (then the session's live
+   * run, if any, is the one whose turn a turn-complete ends). A trim command
+   * consumes a seq now and trims later, as in S2.
+   */
+  appendOut(session: Session, channel: string | undefined, records: OutRecord[], run = this.liveRun(session)) {
+    const channelKey = channel ? `channel:${channel}:out` : "out";
+    const stream = this.store.stream(session, channelKey);
+    const bytes = records.reduce((sum, record) => sum + record.body.length, 0);
+    if (stream.usage.bytes + bytes > OUT_CHANNEL_MAX_BYTES) {
+      const error = `The session's output stream is over its ${OUT_CHANNEL_MAX_BYTES / 1024 / 1024} MiB limit`;
+      throw new HttpError(413, { error, message: error, code: "quota_exhausted" }, NO_RETRY);
+    }
+    const stored = records.map(({ body, headers }) => ({ body, headers }));
+    const result = stream.append(stored);
+    if (!channel && run) this.noteOutput(session, run, stored);
+    for (const { trimTo } of records) if (trimTo !== undefined) this.trimLater(session, channelKey, trimTo);
+    return result;
+  }
+
+  private liveRun(session: Session) {
+    const run = this.runs.get(session.currentRunId);
+    return run && (run.status === "EXECUTING" || run.status === "QUEUED") ? run : undefined;
+  }
+
+  private trimLater(session: Session, channelKey: string, trimTo: number) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.store.isPurged(session)) return;
+      try {
+        this.store.stream(session, channelKey).trim(trimTo);
+      } catch (error) {
+        // Records stay a while longer; the next turn's trim covers them.
+        this.options.log(`could not trim ${channelKey} of ${label(session)}: ${describeError(error)}`);
+      }
+    }, this.options.trimDelayMs);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   /** Hands the session to a fresh run (`chat.requestUpgrade`), unless another run already took over. */
