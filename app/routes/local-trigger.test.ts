@@ -50,8 +50,8 @@ describe("/local-trigger/*", () => {
     expect(response.headers.get("X-Kept")).toBe("1");
   });
 
-  function write(path: string, { address = "203.0.113.9", bytes = 2 }: { address?: string; bytes?: number } = {}) {
-    const request = new Request(`http://localhost/local-trigger${path}`, { method: "POST", body: "x".repeat(bytes), headers: { "Content-Length": String(bytes) } });
+  function write(path: string, { address = "203.0.113.9", bytes = 2, method = "POST" }: { address?: string; bytes?: number; method?: string } = {}) {
+    const request = new Request(`http://localhost/local-trigger${path}`, { method, body: "x".repeat(bytes), headers: { "Content-Length": String(bytes) } });
     const args = routeArgs(request, { "*": path.slice(1) }, "/local-trigger/*");
     args.context.set(clientAddressContext, address);
     return action(args).catch((refusal: unknown) => refusal as Response);
@@ -70,6 +70,20 @@ describe("/local-trigger/*", () => {
     expect(state.handle).toHaveBeenCalledTimes(RATE_LIMITS.messages.perGuest);
     // Another chat from the same address still has its own budget, within the address's.
     expect((await write("/realtime/v1/sessions/chat-2/in/append")).status).toBe(200);
+  });
+
+  it("limits a session token's writes to the session itself too: close, end-and-continue (which starts a run), metadata", async () => {
+    state.handle.mockImplementation(async () => Response.json({ ok: true }));
+    const writes = [
+      { path: "/api/v1/sessions/chat-4/end-and-continue", method: "POST" },
+      { path: "/api/v1/sessions/chat-4/close", method: "POST" },
+      { path: "/api/v1/sessions/chat-4", method: "PATCH" },
+    ];
+    for (let sent = 0; sent < RATE_LIMITS.messages.perGuest; sent++) {
+      const { path, method } = writes[sent % writes.length]!;
+      expect((await write(path, { method })).status).toBe(200);
+    }
+    expect((await write("/api/v1/sessions/chat-4/end-and-continue", { method: "POST" })).status).toBe(429);
   });
 
   it("does not count writes whose credentials the engine refuses: they stored nothing", async () => {

@@ -5,8 +5,14 @@ import { enforceRateLimit, refundRateLimit } from "~/lib/rate-limit.server";
 import { clientAddressContext } from "~/lib/request-context";
 import type { Route } from "./+types/local-trigger";
 
-/** Writes to a chat's streams that a session token may make: messages, stop signals, side channels. */
-const STREAM_WRITE = new RegExp(`^${LOCAL_TRIGGER_PATH}/realtime/v1/sessions/([^/]+)/(?:channels/[^/]+/)?(?:in|out)(?:/append)?$`);
+/**
+ * Writes to a chat that a session token may make: messages, stop signals and side channels on its
+ * streams; and on the session itself, as on Trigger.dev, close, end-and-continue (which starts a run)
+ * and metadata updates.
+ */
+const CHAT_WRITE = new RegExp(
+  `^${LOCAL_TRIGGER_PATH}/(?:realtime/v1/sessions/([^/]+)/(?:channels/[^/]+/)?(?:in|out)(?:/append)?|api/v1/sessions/([^/]+)(?:/close|/end-and-continue)?)$`,
+);
 /** The engine's largest append, counted for a body that does not declare its size. */
 const MAX_APPEND_KIB = 1024;
 const CREDENTIALS_REFUSED = new Set([401, 403, 404]);
@@ -19,8 +25,8 @@ const CREDENTIALS_REFUSED = new Set([401, 403, 404]);
 async function forwardToEngine(request: Request, clientAddress: string | null): Promise<Response> {
   const env = getServerEnv();
   if (env.triggerMode !== "local") return new Response("Not found", { status: 404 });
-  const write = request.method === "GET" || request.method === "HEAD" ? null : STREAM_WRITE.exec(new URL(request.url).pathname);
-  const counted = write ? await limitStreamWrite(request, decodeURIComponent(write[1]!), clientAddress) : undefined;
+  const write = request.method === "GET" || request.method === "HEAD" ? null : CHAT_WRITE.exec(new URL(request.url).pathname);
+  const counted = write ? await limitChatWrite(request, decodeURIComponent((write[1] ?? write[2])!), clientAddress) : undefined;
   const engine = await getLocalEngine(env);
   const response = await engine.handle(request, LOCAL_TRIGGER_PATH);
   // Refused credentials are checked before the engine reads the body: such a request cost nothing to store.
@@ -36,7 +42,7 @@ async function forwardToEngine(request: Request, clientAddress: string | null): 
  * chat it writes to, so dropping the cookie buys no extra budget. Returns how
  * to give the count back when the engine refuses the credentials.
  */
-async function limitStreamWrite(request: Request, chatId: string, address: string | null) {
+async function limitChatWrite(request: Request, chatId: string, address: string | null) {
   const caller = { guestId: (await readGuestId(request)) ?? `chat:${chatId.toLowerCase()}`, address };
   const declared = Number(request.headers.get("Content-Length"));
   const kib = Number.isFinite(declared) && declared >= 0 ? Math.max(1, Math.ceil(declared / 1024)) : MAX_APPEND_KIB;
