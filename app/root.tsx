@@ -48,7 +48,12 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   if (isRouteErrorResponse(error)) {
     title = error.status === 404 ? "Page not found" : `Error ${error.status}`;
     const busy = (error.status === 429 || error.status === 503) && typeof error.data?.error === "string";
-    details = error.status === 404 ? "There is nothing at this address." : busy ? String(error.data.error) : error.statusText || details;
+    details =
+      error.status === 404
+        ? "There is nothing at this address."
+        : busy
+          ? String(error.data.error)
+          : error.statusText || details;
   } else if (import.meta.env.DEV && error instanceof Error) {
     details = error.message;
     stack = error.stack;
@@ -58,7 +63,10 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
     <main className="mx-auto flex h-full max-w-xl flex-col items-start justify-center gap-4 p-6">
       <h1 className="text-2xl font-semibold">{title}</h1>
       <p className="text-zinc-600 dark:text-zinc-400">{details}</p>
-      <a href="/" className="rounded-lg bg-zinc-900 px-4 py-2 text-sm font-medium text-white hover:bg-zinc-700 dark:bg-white dark:text-zinc-900 dark:hover:bg-zinc-200">
+      <a
+        href="/"
+        className="rounded-lg bg-zinc-900 px-4 py-2 text-sm font-medium text-white hover:bg-zinc-700 dark:bg-white dark:text-zinc-900 dark:hover:bg-zinc-200"
+      >
         Start a new chat
       </a>
       {stack && (

@@ -49,27 +49,35 @@ export default defineConfig({
     // Rewrites public/screenshot.png for the README, so only on request:
     // UPDATE_SCREENSHOT=1 npx playwright test -c tests/playwright.config.ts --project=screenshot
     ...(process.env.UPDATE_SCREENSHOT
-      ? [{ name: "screenshot", testMatch: "readme-screenshot.ts", use: { ...devices["Desktop Chrome"], viewport: { width: 1280, height: 800 } } }]
+      ? [
+          {
+            name: "screenshot",
+            testMatch: "readme-screenshot.ts",
+            use: { ...devices["Desktop Chrome"], viewport: { width: 1280, height: 800 } },
+          },
+        ]
       : []),
   ],
   ...(DEPLOYMENT ? { globalSetup: "./e2e/deployment.setup.ts" } : {}),
-  webServer: DEPLOYMENT ? undefined : {
-    // The production server over the built app (`npm run build` first), with its embedded engine.
-    command: "npm start",
-    cwd: "..",
-    url: `http://127.0.0.1:${PORT}/`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    env: {
-      ...process.env,
-      PORT: String(PORT),
-      HOST: "127.0.0.1",
-      LOCAL_TRIGGER_DATA_DIR: localDataDir(),
-      // The offline model, paced so that mid-stream stops and reloads are observable.
-      OFFLINE_MODEL_DELAY_MS: "40",
-      CHAT_MODEL: "offline:offline-chat",
-      TRIGGER_SECRET_KEY: "",
-      LOCAL_TRIGGER: "",
-    },
-  },
+  webServer: DEPLOYMENT
+    ? undefined
+    : {
+        // The production server over the built app (`npm run build` first), with its embedded engine.
+        command: "npm start",
+        cwd: "..",
+        url: `http://127.0.0.1:${PORT}/`,
+        reuseExistingServer: false,
+        timeout: 120_000,
+        env: {
+          ...process.env,
+          PORT: String(PORT),
+          HOST: "127.0.0.1",
+          LOCAL_TRIGGER_DATA_DIR: localDataDir(),
+          // The offline model, paced so that mid-stream stops and reloads are observable.
+          OFFLINE_MODEL_DELAY_MS: "40",
+          CHAT_MODEL: "offline:offline-chat",
+          TRIGGER_SECRET_KEY: "",
+          LOCAL_TRIGGER: "",
+        },
+      },
 });

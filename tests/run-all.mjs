@@ -61,11 +61,16 @@ const unit = step("unit tests (vitest)", "npx", [
 const build = step("build", "npm", ["run", "-s", "build"]);
 let e2e = 1;
 if (build === 0) {
-  e2e = step("end-to-end tests (playwright, chromium)", "npx", ["playwright", "test", "-c", "tests/playwright.config.ts", "--reporter=list,json"], {
-    CHROMIUM_PATH: chromium,
-    E2E_PORT: process.env.E2E_PORT ?? String(await freePort()),
-    PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, "playwright.json"),
-  });
+  e2e = step(
+    "end-to-end tests (playwright, chromium)",
+    "npx",
+    ["playwright", "test", "-c", "tests/playwright.config.ts", "--reporter=list,json"],
+    {
+      CHROMIUM_PATH: chromium,
+      E2E_PORT: process.env.E2E_PORT ?? String(await freePort()),
+      PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, "playwright.json"),
+    },
+  );
 }
 
 // A suite without a readable report counts as one failure, so a crashed runner never reads as green.
@@ -90,7 +95,10 @@ if (typecheck !== 0) {
 }
 if (build !== 0) console.log("\nbuild failed");
 // Lint and the format check are one test each, whole-codebase checks with no per-file report.
-for (const [name, status] of [["lint", lint], ["format check", formatCheck]]) {
+for (const [name, status] of [
+  ["lint", lint],
+  ["format check", formatCheck],
+]) {
   if (status === 0) passed += 1;
   else {
     console.log(`\n${name} failed`);

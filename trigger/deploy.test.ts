@@ -43,7 +43,9 @@ describe("the agent's deploy bundle", () => {
       plain: true,
     });
     // The CLI takes every source file in the task directory, tests aside.
-    const sources = fs.readdirSync(path.join(ROOT, "trigger")).filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"));
+    const sources = fs
+      .readdirSync(path.join(ROOT, "trigger"))
+      .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"));
     expect(sources).toContain("chat.ts");
     expect(manifest.files.map((file) => file.entry).sort()).toEqual(sources.sort().map((file) => `trigger/${file}`));
     expect(fs.existsSync(path.join(destination, "Containerfile"))).toBe(true);

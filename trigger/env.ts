@@ -18,21 +18,24 @@ const AgentEnvSchema = z.object({
   ),
   OFFLINE_MODEL_DELAY_MS: z.preprocess(
     blankAsUnset,
-    z.coerce.number({ error: "must be a whole number of milliseconds" })
+    z.coerce
+      .number({ error: "must be a whole number of milliseconds" })
       .int("must be a whole number of milliseconds")
       .nonnegative("must not be negative")
       .default(25),
   ),
   CHAT_IDLE_TIMEOUT_SECONDS: z.preprocess(
     blankAsUnset,
-    z.coerce.number({ error: "must be a whole number of seconds" })
+    z.coerce
+      .number({ error: "must be a whole number of seconds" })
       .int("must be a whole number of seconds")
       .positive("must be at least 1")
       .default(30),
   ),
   CHAT_TURN_TIMEOUT: z.preprocess(
     blankAsUnset,
-    z.string()
+    z
+      .string()
       .regex(DURATION, 'must be a duration such as "30s", "15m" or "1h"')
       .refine((value) => /[1-9]/.test(value), "must be longer than zero")
       .default("1h"),

@@ -93,10 +93,7 @@ describe("@ai-sdk/google against the Gemini stand-in", () => {
         },
       }),
     };
-    standIn.reply(
-      geminiFunctionCall("get_weather", { city: "Lisbon" }),
-      geminiAnswer("It is sunny in Lisbon, 24 °C."),
-    );
+    standIn.reply(geminiFunctionCall("get_weather", { city: "Lisbon" }), geminiAnswer("It is sunny in Lisbon, 24 °C."));
 
     const { text, errors, parts } = await run("What is the weather in Lisbon?", { tools });
 

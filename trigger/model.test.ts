@@ -15,7 +15,10 @@ describe("resolveChatModelId", () => {
   });
 
   it("lets CHAT_MODEL override the default", () => {
-    const env = parseAgentEnv({ GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real", CHAT_MODEL: "google:gemini-2.5-pro" });
+    const env = parseAgentEnv({
+      GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real",
+      CHAT_MODEL: "google:gemini-2.5-pro",
+    });
     expect(resolveChatModelId(env)).toBe("google:gemini-2.5-pro");
     expect(resolveChatModelId(parseAgentEnv({ CHAT_MODEL: "offline:offline-chat" }))).toBe("offline:offline-chat");
   });
@@ -34,7 +37,9 @@ describe("getChatModel", () => {
 
   it("fails loudly on an unknown provider, listing the available ones", () => {
     const env = parseAgentEnv({ CHAT_MODEL: "foo:bar" });
-    expect(() => getChatModel(env)).toThrow('CHAT_MODEL "foo:bar": unknown provider "foo" (available: google, offline)');
+    expect(() => getChatModel(env)).toThrow(
+      'CHAT_MODEL "foo:bar": unknown provider "foo" (available: google, offline)',
+    );
   });
 
   it("fails loudly on an unknown model of a known provider", () => {

@@ -74,7 +74,19 @@ describe("offline model", () => {
     const message = "# Plan\n\n1. **Bold** step\n2. `code` step\n\n```ts\nconst x = 1;\n  indented();\n```";
     const answer = composeOfflineAnswer([userMessage(message)]);
 
-    expect(answer).toContain(["> # Plan", ">", "> 1. **Bold** step", "> 2. `code` step", ">", "> ```ts", "> const x = 1;", ">   indented();", "> ```"].join("\n"));
+    expect(answer).toContain(
+      [
+        "> # Plan",
+        ">",
+        "> 1. **Bold** step",
+        "> 2. `code` step",
+        ">",
+        "> ```ts",
+        "> const x = 1;",
+        ">   indented();",
+        "> ```",
+      ].join("\n"),
+    );
     const quoted = answer
       .split("\n")
       .filter((line) => line.startsWith(">"))

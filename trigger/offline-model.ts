@@ -106,8 +106,15 @@ export function composeOfflineAnswer(prompt: LanguageModelV3Prompt): string {
 
 const TOPICS = ["streams", "sessions", "snapshots", "tokens", "retries", "queues", "workers", "transcripts"];
 const LANGUAGES: [string, (n: number, topic: string) => string][] = [
-  ["ts", (n, topic) => `export async function step${n}(input: string): Promise<string> {\n  const ${topic} = await load("${topic}", input);\n  return ${topic}.trim();\n}`],
-  ["python", (n, topic) => `def step_${n}(value):\n    ${topic} = load("${topic}", value)\n    return ${topic}.strip()`],
+  [
+    "ts",
+    (n, topic) =>
+      `export async function step${n}(input: string): Promise<string> {\n  const ${topic} = await load("${topic}", input);\n  return ${topic}.trim();\n}`,
+  ],
+  [
+    "python",
+    (n, topic) => `def step_${n}(value):\n    ${topic} = load("${topic}", value)\n    return ${topic}.strip()`,
+  ],
   ["bash", (n, topic) => `curl -s "http://localhost:3000/api/${topic}?step=${n}" \\\n  | jq '.items | length'`],
   ["json", (n, topic) => `{\n  "step": ${n},\n  "topic": "${topic}",\n  "ok": true\n}`],
   ["sql", (n, topic) => `SELECT id, created_at\nFROM ${topic}\nWHERE step = ${n}\nORDER BY created_at DESC;`],
@@ -135,11 +142,23 @@ function longMarkdown(targetWords: number): string {
         `so a crash halfway through costs only the step that was running. The ${topic} here are examples; the shape is what matters.`,
     );
     if (words >= targetWords) break;
-    add([`- Read the ${topic} for step ${section}.`, `- Check what changed since step ${section - 1}.`, `- Write the result, then move on.`].join("\n"));
+    add(
+      [
+        `- Read the ${topic} for step ${section}.`,
+        `- Check what changed since step ${section - 1}.`,
+        `- Write the result, then move on.`,
+      ].join("\n"),
+    );
     if (words >= targetWords) break;
     add(`\`\`\`${language}\n${code(section, topic)}\n\`\`\``);
     if (section % 5 === 0 && words < targetWords) {
-      add(["| Step | Topic | Status |", "| --- | --- | --- |", ...[0, 1, 2].map((row) => `| ${section - row} | ${TOPICS[(section - row) % TOPICS.length]} | done |`)].join("\n"));
+      add(
+        [
+          "| Step | Topic | Status |",
+          "| --- | --- | --- |",
+          ...[0, 1, 2].map((row) => `| ${section - row} | ${TOPICS[(section - row) % TOPICS.length]} | done |`),
+        ].join("\n"),
+      );
     }
   }
   return blocks.join("\n\n");

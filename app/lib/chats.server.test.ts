@@ -1,6 +1,14 @@
 import { ApiError } from "@trigger.dev/sdk";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { CHAT_LIST_LIMIT, CHAT_TITLE_MAX_LENGTH, getChatAccess, listGuestChats, storedTitle, titleFromText, UNTITLED_CHAT } from "./chats.server";
+import {
+  CHAT_LIST_LIMIT,
+  CHAT_TITLE_MAX_LENGTH,
+  getChatAccess,
+  listGuestChats,
+  storedTitle,
+  titleFromText,
+  UNTITLED_CHAT,
+} from "./chats.server";
 import { sessionRow } from "./test-support.server";
 
 const sdk = vi.hoisted(() => ({ retrieve: vi.fn(), list: vi.fn() }));
@@ -8,7 +16,9 @@ vi.mock("@trigger.dev/sdk", async (importOriginal) => ({
   ...(await importOriginal<typeof import("@trigger.dev/sdk")>()),
   sessions: { retrieve: sdk.retrieve, list: sdk.list },
 }));
-vi.mock("./trigger.server", () => ({ connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })) }));
+vi.mock("./trigger.server", () => ({
+  connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })),
+}));
 
 const notFound = () => new ApiError(404, { error: "Session not found" }, undefined, undefined);
 
@@ -25,7 +35,9 @@ describe("titleFromText", () => {
 
   it("drops markdown syntax and keeps the words", () => {
     expect(titleFromText("Why is **this** _so_ ~~slow~~?")).toBe("Why is this so slow?");
-    expect(titleFromText("Read [the docs](https://example.com/docs) and <https://example.com>")).toBe("Read the docs and https://example.com");
+    expect(titleFromText("Read [the docs](https://example.com/docs) and <https://example.com>")).toBe(
+      "Read the docs and https://example.com",
+    );
     expect(titleFromText("What does `Array.prototype.at` return?")).toBe("What does Array.prototype.at return?");
     expect(titleFromText("Fix this:\n```ts\nconst x = 1;\n```")).toBe("Fix this: const x = 1;");
     expect(titleFromText("# Trip plan\n\n## Day one\nLisbon")).toBe("Trip plan Day one Lisbon");
@@ -98,7 +110,12 @@ describe("listGuestChats", () => {
   it("asks for the guest's active chat sessions and lists them with their titles", async () => {
     sdk.list.mockResolvedValue({
       data: [
-        sessionRow({ externalId: "chat-2", tags: ["guest:guest-a"], metadata: { title: "Second" }, createdAt: new Date("2026-01-02T00:00:00Z") }),
+        sessionRow({
+          externalId: "chat-2",
+          tags: ["guest:guest-a"],
+          metadata: { title: "Second" },
+          createdAt: new Date("2026-01-02T00:00:00Z"),
+        }),
         sessionRow({ externalId: "chat-1", tags: ["guest:guest-a"], metadata: null }),
         sessionRow({ externalId: "foreign", tags: ["guest:guest-b"] }),
         sessionRow({ externalId: null, tags: ["guest:guest-a"] }),
@@ -113,7 +130,9 @@ describe("listGuestChats", () => {
       ],
       nextCursor: "session_next",
     });
-    expect(sdk.list).toHaveBeenCalledWith(expect.objectContaining({ type: "chat.agent", tag: "guest:guest-a", status: "ACTIVE", limit: CHAT_LIST_LIMIT }));
+    expect(sdk.list).toHaveBeenCalledWith(
+      expect.objectContaining({ type: "chat.agent", tag: "guest:guest-a", status: "ACTIVE", limit: CHAT_LIST_LIMIT }),
+    );
   });
 
   it("passes the cursor on as Trigger.dev's own, and has none after the last page", async () => {
@@ -126,7 +145,11 @@ describe("listGuestChats", () => {
     sdk.list.mockResolvedValue({
       data: [
         sessionRow({ externalId: "old", tags: ["guest:guest-a"], metadata: { title: "**Bold** `code`" } }),
-        sessionRow({ externalId: "new", tags: ["guest:guest-a"], metadata: { title: "1. Not a list", titleFormat: "text" } }),
+        sessionRow({
+          externalId: "new",
+          tags: ["guest:guest-a"],
+          metadata: { title: "1. Not a list", titleFormat: "text" },
+        }),
       ],
       pagination: {},
     });

@@ -100,7 +100,10 @@ export function startOwnedChat(chatId: string, guestId: string, title: string | 
     if (access.kind === "new") {
       // A new chat is created with its title, in one call rather than two.
       const metadata = title ? { title: titleFromText(title), ...PLAIN_TITLE } : undefined;
-      return { kind: "started", publicAccessToken: (await startChatSession(chatId, ownerTag(guestId), metadata)).publicAccessToken };
+      return {
+        kind: "started",
+        publicAccessToken: (await startChatSession(chatId, ownerTag(guestId), metadata)).publicAccessToken,
+      };
     }
     const { publicAccessToken } = await startChatSession(chatId, ownerTag(guestId));
     const existing = access.session.metadata;
@@ -121,7 +124,8 @@ export async function listGuestChats(guestId: string, cursor?: string): Promise<
   try {
     page = await sessions.list({ type: "chat.agent", tag, status: "ACTIVE", limit: CHAT_LIST_LIMIT, after: cursor });
   } catch (error) {
-    if (cursor !== undefined && error instanceof ApiError && error.status === 400) throw errorResponse(400, "Unknown cursor: reload the chat list");
+    if (cursor !== undefined && error instanceof ApiError && error.status === 400)
+      throw errorResponse(400, "Unknown cursor: reload the chat list");
     throw error;
   }
   const chats = page.data.flatMap((session) =>
@@ -134,7 +138,10 @@ export async function listGuestChats(guestId: string, cursor?: string): Promise<
 }
 
 /** One page of the chat's saved conversation, newest messages last. Authorize the caller first. */
-export async function loadChatTranscript(chatId: string, options: { before?: string; limit?: number } = {}): Promise<ChatTranscriptPage> {
+export async function loadChatTranscript(
+  chatId: string,
+  options: { before?: string; limit?: number } = {},
+): Promise<ChatTranscriptPage> {
   await connectTrigger();
   const result = await loadTranscript({ chatId, limit: options.limit ?? TRANSCRIPT_PAGE_SIZE, before: options.before });
   return {
@@ -149,7 +156,11 @@ export async function loadChatTranscript(chatId: string, options: { before?: str
 const PLAIN_TITLE = { titleFormat: "text" } as const;
 
 /** Stores the chat's title in its session metadata, keeping any other metadata. */
-export async function setChatTitle(chatId: string, title: string, metadata?: Record<string, unknown> | null): Promise<void> {
+export async function setChatTitle(
+  chatId: string,
+  title: string,
+  metadata?: Record<string, unknown> | null,
+): Promise<void> {
   await connectTrigger();
   await sessions.update(chatId, { metadata: { ...metadata, title, ...PLAIN_TITLE } });
 }
@@ -178,12 +189,21 @@ export const UNTITLED_CHAT = "New chat";
 
 const markdownParser = unified().use(remarkParse).use(remarkGfm);
 /** Nodes whose children are blocks or cells, which a space keeps apart: "# A\n\nB" reads "A B", not "AB". */
-const SPACED = new Set<Nodes["type"]>(["root", "blockquote", "list", "listItem", "table", "tableRow", "footnoteDefinition"]);
+const SPACED = new Set<Nodes["type"]>([
+  "root",
+  "blockquote",
+  "list",
+  "listItem",
+  "table",
+  "tableRow",
+  "footnoteDefinition",
+]);
 
 function plainText(node: Nodes): string {
   if (node.type === "break") return " ";
   if (node.type === "footnoteReference" || node.type === "footnoteDefinition") return "";
-  if ("children" in node) return node.children.map((child) => plainText(child as Nodes)).join(SPACED.has(node.type) ? " " : "");
+  if ("children" in node)
+    return node.children.map((child) => plainText(child as Nodes)).join(SPACED.has(node.type) ? " " : "");
   // Text, code and inline code keep their content; images their alt text.
   return toString(node);
 }

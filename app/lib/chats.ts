@@ -26,6 +26,8 @@ export function mergeChatPages(first: ChatListPage, older: ChatListPage | undefi
   if (!older || first.nextCursor === undefined) return first;
   const onFirstPage = new Set(first.chats.map((chat) => chat.id));
   const oldestOnFirstPage = first.chats.at(-1)?.createdAt;
-  const rest = older.chats.filter((chat) => !onFirstPage.has(chat.id) && (oldestOnFirstPage === undefined || chat.createdAt <= oldestOnFirstPage));
+  const rest = older.chats.filter(
+    (chat) => !onFirstPage.has(chat.id) && (oldestOnFirstPage === undefined || chat.createdAt <= oldestOnFirstPage),
+  );
   return { chats: [...first.chats, ...rest], nextCursor: older.nextCursor };
 }

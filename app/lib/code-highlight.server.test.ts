@@ -13,7 +13,9 @@ const answer = (text: string, role: ChatUIMessage["role"] = "assistant"): ChatUI
 describe("highlightAnswerCode", () => {
   it("highlights each fenced block of the answers, wherever it sits, keyed as the page looks it up", async () => {
     const highlighted = await highlightAnswerCode([
-      answer("Try:\n\n```ts\nconst a = 1;\n```\n\n- a step\n\n  ```py title=x\n  def f(): pass\n  ```\n\n> ~~~bash\n> echo hi\n> ~~~"),
+      answer(
+        "Try:\n\n```ts\nconst a = 1;\n```\n\n- a step\n\n  ```py title=x\n  def f(): pass\n  ```\n\n> ~~~bash\n> echo hi\n> ~~~",
+      ),
     ]);
     expect(Object.keys(highlighted).sort()).toEqual(
       [codeKey("ts", "const a = 1;"), codeKey("py", "def f(): pass"), codeKey("bash", "echo hi")].sort(),
@@ -34,7 +36,14 @@ describe("highlightAnswerCode", () => {
     const code = 'const s = "</span><script>alert(1)</script><img src=x onerror=alert(1)>";';
     const html = Object.values(await highlightAnswerCode([answer(`\`\`\`js\n${code}\n\`\`\``)]))[0]!;
     expect(html).not.toMatch(/<(?!\/?span[ >])/);
-    expect(html.replace(/<[^>]+>/g, "").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&")).toBe(code);
+    expect(
+      html
+        .replace(/<[^>]+>/g, "")
+        .replaceAll("&lt;", "<")
+        .replaceAll("&gt;", ">")
+        .replaceAll("&quot;", '"')
+        .replaceAll("&amp;", "&"),
+    ).toBe(code);
   });
 
   it("stops at its budget: a page with more code than that highlights the rest in the browser", async () => {

@@ -19,7 +19,7 @@ export async function highlightAnswerCode(messages: readonly ChatUIMessage[]): P
   for (const message of messages) {
     if (message.role !== "assistant") continue;
     for (const part of message.parts) {
-      if (part.type !== "text" || !part.text.includes("```") && !part.text.includes("~~~")) continue;
+      if (part.type !== "text" || (!part.text.includes("```") && !part.text.includes("~~~"))) continue;
       for (const { language, code } of codeBlocks(Lexer.lex(part.text))) {
         const key = codeKey(language, code);
         if (key in highlighted) continue;

@@ -40,11 +40,18 @@ describe("parseServerEnv", () => {
 
   it("runs remotely with a secret key and a session secret", () => {
     const env = parseServerEnv({ TRIGGER_SECRET_KEY: KEY, SESSION_SECRET: SECRET, LOCAL_TRIGGER_MAX_RUNS: "4" });
-    expect(env).toMatchObject({ TRIGGER_SECRET_KEY: KEY, SESSION_SECRET: SECRET, LOCAL_TRIGGER_MAX_RUNS: 4, triggerMode: "remote" });
+    expect(env).toMatchObject({
+      TRIGGER_SECRET_KEY: KEY,
+      SESSION_SECRET: SECRET,
+      LOCAL_TRIGGER_MAX_RUNS: 4,
+      triggerMode: "remote",
+    });
   });
 
   it("requires SESSION_SECRET in remote mode, naming it", () => {
-    expect(() => parseServerEnv({ TRIGGER_SECRET_KEY: KEY })).toThrow("SESSION_SECRET: required when TRIGGER_SECRET_KEY is set");
+    expect(() => parseServerEnv({ TRIGGER_SECRET_KEY: KEY })).toThrow(
+      "SESSION_SECRET: required when TRIGGER_SECRET_KEY is set",
+    );
     // Blank is unset, so it does not satisfy the requirement either.
     expect(() => parseServerEnv({ TRIGGER_SECRET_KEY: KEY, SESSION_SECRET: " " })).toThrow("SESSION_SECRET: required");
   });
@@ -56,7 +63,9 @@ describe("parseServerEnv", () => {
   });
 
   it.each(["0", "false"])("still runs remotely with LOCAL_TRIGGER=%s", (value) => {
-    expect(parseServerEnv({ TRIGGER_SECRET_KEY: KEY, SESSION_SECRET: SECRET, LOCAL_TRIGGER: value }).triggerMode).toBe("remote");
+    expect(parseServerEnv({ TRIGGER_SECRET_KEY: KEY, SESSION_SECRET: SECRET, LOCAL_TRIGGER: value }).triggerMode).toBe(
+      "remote",
+    );
     expect(() => parseServerEnv({ TRIGGER_SECRET_KEY: KEY, LOCAL_TRIGGER: value })).toThrow("SESSION_SECRET: required");
   });
 
@@ -108,8 +117,20 @@ describe("parseServerEnv", () => {
   });
 
   it("reads the app's public origin, the proxy trust and the rate limit settings", () => {
-    const env = parseServerEnv({ APP_ORIGIN: "https://chat.example.com/some/path", TRUST_PROXY: "1", RATE_LIMITS: "off", RATE_LIMIT_MULTIPLIER: "2.5", PORT: "8080" });
-    expect(env).toMatchObject({ APP_ORIGIN: "https://chat.example.com", TRUST_PROXY: "1", RATE_LIMITS: "off", RATE_LIMIT_MULTIPLIER: 2.5, PORT: 8080 });
+    const env = parseServerEnv({
+      APP_ORIGIN: "https://chat.example.com/some/path",
+      TRUST_PROXY: "1",
+      RATE_LIMITS: "off",
+      RATE_LIMIT_MULTIPLIER: "2.5",
+      PORT: "8080",
+    });
+    expect(env).toMatchObject({
+      APP_ORIGIN: "https://chat.example.com",
+      TRUST_PROXY: "1",
+      RATE_LIMITS: "off",
+      RATE_LIMIT_MULTIPLIER: 2.5,
+      PORT: 8080,
+    });
     expect(() => parseServerEnv({ APP_ORIGIN: "chat.example.com" })).toThrow(/APP_ORIGIN: must be an origin/);
     expect(() => parseServerEnv({ RATE_LIMITS: "sometimes" })).toThrow(/RATE_LIMITS/);
     expect(() => parseServerEnv({ RATE_LIMIT_MULTIPLIER: "0" })).toThrow(/RATE_LIMIT_MULTIPLIER: must be more than 0/);

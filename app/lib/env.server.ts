@@ -1,15 +1,27 @@
 import { z } from "zod";
 import { blankAsUnset, optional, parseEnv } from "../../trigger/env-parsing";
 
-const flag = z.preprocess(blankAsUnset, z.enum(["1", "true", "0", "false"]).optional()).transform((v) => v === "1" || v === "true");
+const flag = z
+  .preprocess(blankAsUnset, z.enum(["1", "true", "0", "false"]).optional())
+  .transform((v) => v === "1" || v === "true");
 const positiveInt = (fallback: number) =>
-  z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").positive("must be at least 1").default(fallback));
+  z.preprocess(
+    blankAsUnset,
+    z.coerce
+      .number({ error: "must be a whole number" })
+      .int("must be a whole number")
+      .positive("must be at least 1")
+      .default(fallback),
+  );
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 const ServerEnvSchema = z.object({
   /** Where the production server listens; HOST unset means every interface. */
-  PORT: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a port number" }).int().min(1).max(65535, "must be a port number").default(3000)),
+  PORT: z.preprocess(
+    blankAsUnset,
+    z.coerce.number({ error: "must be a port number" }).int().min(1).max(65535, "must be a port number").default(3000),
+  ),
   HOST: optional(z.string()),
   NODE_ENV: z.preprocess(blankAsUnset, z.enum(["development", "production", "test"]).default("development")),
   TRIGGER_SECRET_KEY: optional(z.string().startsWith("tr_", 'must be a Trigger.dev secret key ("tr_…")')),
@@ -22,19 +34,28 @@ const ServerEnvSchema = z.object({
   LOCAL_TRIGGER: flag,
   LOCAL_TRIGGER_DATA_DIR: z.preprocess(blankAsUnset, z.string().default(".data/local-trigger")),
   LOCAL_TRIGGER_MAX_RUNS: positiveInt(32),
-  LOCAL_TRIGGER_WARM_WORKERS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0, "must not be negative").default(1)),
+  LOCAL_TRIGGER_WARM_WORKERS: z.preprocess(
+    blankAsUnset,
+    z.coerce.number().int().min(0, "must not be negative").default(1),
+  ),
   /**
    * The origin browsers use to reach the app, when a proxy in front of it changes the scheme or host
    * (e.g. "https://chat.example.com"). State-changing requests from any other origin are refused.
    */
-  APP_ORIGIN: optional(z.url("must be an origin such as https://chat.example.com").transform((url) => new URL(url).origin)),
+  APP_ORIGIN: optional(
+    z.url("must be an origin such as https://chat.example.com").transform((url) => new URL(url).origin),
+  ),
   /** Express's `trust proxy` setting: which proxies' X-Forwarded-For may name the client. Unset: none. */
   TRUST_PROXY: optional(z.string()),
   /**
    * Shares rate limits and chat-start locks between app instances (e.g. redis://host:6379). Unset:
    * they live in this process, which is right for one instance.
    */
-  REDIS_URL: optional(z.url("must be a URL such as redis://localhost:6379").refine((url) => /^rediss?:\/\//.test(url), "must start with redis:// or rediss://")),
+  REDIS_URL: optional(
+    z
+      .url("must be a URL such as redis://localhost:6379")
+      .refine((url) => /^rediss?:\/\//.test(url), "must start with redis:// or rediss://"),
+  ),
   /** Rate limits: "on" (default) or "off". Off is for load tests on one machine, never for a public server. */
   RATE_LIMITS: z.preprocess(blankAsUnset, z.enum(["on", "off"]).default("on")),
   /** Multiplies every rate limit, for hosts where many people share one address. */

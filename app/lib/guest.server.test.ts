@@ -52,7 +52,9 @@ describe("guest identity", () => {
   });
 
   it("ignores cookies that are unsigned or not a guest id", async () => {
-    expect(await readGuestId(request(`guest=${encodeURIComponent(btoa(JSON.stringify(crypto.randomUUID())))}`))).toBeNull();
+    expect(
+      await readGuestId(request(`guest=${encodeURIComponent(btoa(JSON.stringify(crypto.randomUUID())))}`)),
+    ).toBeNull();
     expect(await readGuestId(request("guest=garbage"))).toBeNull();
     expect(await readGuestId(request("other=1"))).toBeNull();
   });
@@ -63,7 +65,9 @@ describe("guest identity", () => {
     const refusal = await readGuestId(request(`${planted}; ${ours}`)).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(Response);
     expect((refusal as Response).status).toBe(400);
-    expect(await (refusal as Response).json()).toEqual({ error: expect.stringMatching(/two different sign-in cookies/) });
+    expect(await (refusal as Response).json()).toEqual({
+      error: expect.stringMatching(/two different sign-in cookies/),
+    });
     await expect(resolveGuest(request(`${planted}; ${ours}`))).rejects.toBeInstanceOf(Response);
     expect(await readGuestId(request(`other=1; ${ours}; guestx=2`))).not.toBeNull();
   });
@@ -101,7 +105,9 @@ describe("createGuestCookie", () => {
     for (const damaged of ["", "too-short"]) {
       fs.writeFileSync(secretFile, damaged);
       expect(() => createGuestCookie(localEnv)).toThrow(StartupError);
-      expect(() => createGuestCookie(localEnv)).toThrow(`The secret file ${secretFile} is ${damaged ? "damaged" : "empty"}, and the guests who own its 1 chat sign in with it.`);
+      expect(() => createGuestCookie(localEnv)).toThrow(
+        `The secret file ${secretFile} is ${damaged ? "damaged" : "empty"}, and the guests who own its 1 chat sign in with it.`,
+      );
       expect(fs.readFileSync(secretFile, "utf8")).toBe(damaged);
     }
   });

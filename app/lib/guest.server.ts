@@ -27,7 +27,9 @@ export function createGuestCookie(env: ServerEnv): Cookie {
       isValid: isStrongSecret(32),
       dependents: () => {
         const chats = countSessions(env.LOCAL_TRIGGER_DATA_DIR);
-        return chats === 0 ? undefined : `the guests who own its ${chats} ${chats === 1 ? "chat sign" : "chats sign"} in with it`;
+        return chats === 0
+          ? undefined
+          : `the guests who own its ${chats} ${chats === 1 ? "chat sign" : "chats sign"} in with it`;
       },
       consequenceOfDeleting: "every guest then starts over without their chats",
       log: (message) => logger("guest").warn(message),

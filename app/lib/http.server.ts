@@ -18,7 +18,11 @@ export const APP_BODY_LIMIT_BYTES = 16 * 1024;
  * Throws a 4xx Response on a wrong content type, malformed JSON or a schema
  * mismatch. An empty body counts as `{}`.
  */
-export async function readJsonBody<T extends z.ZodType>(request: Request, schema: T, limitBytes = APP_BODY_LIMIT_BYTES): Promise<z.infer<T>> {
+export async function readJsonBody<T extends z.ZodType>(
+  request: Request,
+  schema: T,
+  limitBytes = APP_BODY_LIMIT_BYTES,
+): Promise<z.infer<T>> {
   let text: string;
   try {
     text = await readBody(request, limitBytes);
@@ -28,7 +32,8 @@ export async function readJsonBody<T extends z.ZodType>(request: Request, schema
   }
   let raw: unknown = {};
   if (text.trim() !== "") {
-    if (!isJsonContentType(request.headers.get("Content-Type"))) throw errorResponse(415, "Request body must be sent as application/json");
+    if (!isJsonContentType(request.headers.get("Content-Type")))
+      throw errorResponse(415, "Request body must be sent as application/json");
     try {
       raw = JSON.parse(text);
     } catch {
@@ -37,15 +42,19 @@ export async function readJsonBody<T extends z.ZodType>(request: Request, schema
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message));
+    const problems = result.error.issues.map((issue) =>
+      issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+    );
     throw errorResponse(400, `Invalid request body: ${problems.join("; ")}`);
   }
   return result.data;
 }
 
-export const isJsonContentType = (value: string | null) => value?.split(";")[0]?.trim().toLowerCase() === "application/json";
+export const isJsonContentType = (value: string | null) =>
+  value?.split(";")[0]?.trim().toLowerCase() === "application/json";
 
-const methodNotAllowedResponse = () => errorResponse(405, "Method not allowed: use POST", { headers: { Allow: "POST" } });
+const methodNotAllowedResponse = () =>
+  errorResponse(405, "Method not allowed: use POST", { headers: { Allow: "POST" } });
 
 /** Only POST reaches these endpoints' actions; any other method is a 405. */
 export function requirePost(request: Request): void {
@@ -86,7 +95,8 @@ export async function loadOrThrowCapacity<T>(what: string, work: () => Promise<T
 }
 
 /** What `data(…, { status })` throws: React Router's own response, not an error to translate. */
-const isDataResponse = (error: unknown) => typeof error === "object" && error !== null && "type" in error && error.type === "DataWithResponseInit";
+const isDataResponse = (error: unknown) =>
+  typeof error === "object" && error !== null && "type" in error && error.type === "DataWithResponseInit";
 
 /** Runs a route's work, answering a Trigger.dev capacity refusal as {@link capacityErrorResponse} does. */
 export async function orCapacityError(what: string, work: () => Promise<Response>): Promise<Response> {

@@ -8,7 +8,11 @@ vi.mock("./env.server", async (importOriginal) => {
 });
 
 /** How many times `action` passes for this caller before the first refusal, and that refusal. */
-async function countAllowed(action: Parameters<typeof enforceRateLimit>[0], caller: Parameters<typeof enforceRateLimit>[1], max = 1_000) {
+async function countAllowed(
+  action: Parameters<typeof enforceRateLimit>[0],
+  caller: Parameters<typeof enforceRateLimit>[1],
+  max = 1_000,
+) {
   for (let allowed = 0; allowed < max; allowed++) {
     const refusal = await enforceRateLimit(action, caller).then(
       () => undefined,
@@ -31,7 +35,9 @@ describe("enforceRateLimit", () => {
     expect(refusal?.status).toBe(429);
     expect(Number(refusal?.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
     expect(Number(refusal?.headers.get("Retry-After"))).toBeLessThanOrEqual(60);
-    expect(await refusal?.json()).toEqual({ error: expect.stringMatching(/^You’re sending messages too quickly\. Please wait \d+ s and try again\.$/) });
+    expect(await refusal?.json()).toEqual({
+      error: expect.stringMatching(/^You’re sending messages too quickly\. Please wait \d+ s and try again\.$/),
+    });
   });
 
   it("keeps each guest's budget separate", async () => {
@@ -42,14 +48,20 @@ describe("enforceRateLimit", () => {
   it("also counts by address, so new guests from one address share its budget", async () => {
     let refusedAt: number | undefined;
     for (let guest = 0; guest < RATE_LIMITS.sessionStarts.perAddress + 1 && refusedAt === undefined; guest++) {
-      await enforceRateLimit("sessionStarts", { guestId: `guest-${guest}`, address: "203.0.113.7" }).catch(() => (refusedAt = guest));
+      await enforceRateLimit("sessionStarts", { guestId: `guest-${guest}`, address: "203.0.113.7" }).catch(
+        () => (refusedAt = guest),
+      );
     }
     expect(refusedAt).toBe(RATE_LIMITS.sessionStarts.perAddress);
-    await expect(enforceRateLimit("sessionStarts", { guestId: "guest-x", address: "203.0.113.8" })).resolves.toBeUndefined();
+    await expect(
+      enforceRateLimit("sessionStarts", { guestId: "guest-x", address: "203.0.113.8" }),
+    ).resolves.toBeUndefined();
   });
 
   it("limits new guest cookies per address", async () => {
-    expect((await countAllowed("newGuests", { address: "203.0.113.7" })).allowed).toBe(RATE_LIMITS.newGuests.perAddress);
+    expect((await countAllowed("newGuests", { address: "203.0.113.7" })).allowed).toBe(
+      RATE_LIMITS.newGuests.perAddress,
+    );
   });
 
   it("keeps each action's budget separate", async () => {
@@ -83,8 +95,12 @@ describe("addressKey", () => {
   });
 
   it("makes every address in one /64 share one budget", async () => {
-    for (let n = 0; n < RATE_LIMITS.newGuests.perAddress; n++) await enforceRateLimit("newGuests", { address: `2001:db8:1:2::${n.toString(16)}` });
-    await expect(enforceRateLimit("newGuests", { address: "2001:db8:1:2:ffff::1" })).rejects.toHaveProperty("status", 429);
+    for (let n = 0; n < RATE_LIMITS.newGuests.perAddress; n++)
+      await enforceRateLimit("newGuests", { address: `2001:db8:1:2::${n.toString(16)}` });
+    await expect(enforceRateLimit("newGuests", { address: "2001:db8:1:2:ffff::1" })).rejects.toHaveProperty(
+      "status",
+      429,
+    );
     resetRateLimits();
   });
 });

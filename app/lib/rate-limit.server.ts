@@ -91,7 +91,8 @@ export async function enforceRateLimit(action: RateLimitedAction, caller: Caller
  * out to need no budget (its credentials were refused before any work).
  */
 export async function refundRateLimit(action: RateLimitedAction, caller: Caller, cost = 1): Promise<void> {
-  for (const { limiter, key, points } of budgetsFor(action, caller, cost)) await limiter.reward(key, points).catch(() => {});
+  for (const { limiter, key, points } of budgetsFor(action, caller, cost))
+    await limiter.reward(key, points).catch(() => {});
 }
 
 /**
@@ -105,8 +106,13 @@ export function addressKey(address: string): string {
   const [head = "", tail = ""] = address.toLowerCase().split("::");
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
-  const groups = address.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
-  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  const groups = address.includes("::")
+    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /** Forgets every count; for tests. */

@@ -21,7 +21,11 @@ if (!hasRedis && process.env.CI) throw new Error("redis-server is not installed;
 const env = vi.hoisted(() => ({ redisURL: "" }));
 vi.mock("./env.server", async (importOriginal) => {
   const actual = await importOriginal<typeof import("./env.server")>();
-  return { ...actual, getServerEnv: () => actual.parseServerEnv({ NODE_ENV: "test", REDIS_URL: env.redisURL, SESSION_SECRET: "s".repeat(32) }) };
+  return {
+    ...actual,
+    getServerEnv: () =>
+      actual.parseServerEnv({ NODE_ENV: "test", REDIS_URL: env.redisURL, SESSION_SECRET: "s".repeat(32) }),
+  };
 });
 
 // A fake Trigger.dev that behaves as the real one does on a second create: it writes the caller's tags through.
@@ -45,12 +49,17 @@ vi.mock("./trigger.server", () => ({
   }),
 }));
 
-
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
   for (let tries = 0; tries < 100; tries++) {
     const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => socket.end(() => resolve(true))).on("error", () => resolve(false));
+      const socket = net
+        .connect(port, "127.0.0.1", () => socket.end(() => resolve(true)))
+        .on("error", () => resolve(false));
     });
     if (up) return child;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -119,7 +128,8 @@ describe.skipIf(!hasRedis)("with REDIS_URL, app instances share", () => {
     await new Promise((resolve) => redis.once("exit", resolve));
     const guestId = randomUUID();
     const budget = a.rateLimit.RATE_LIMITS.tokenMints.perGuest;
-    for (let sent = 0; sent < budget; sent++) expect(await outcome(a.rateLimit.enforceRateLimit("tokenMints", { guestId }))).toBe("allowed");
+    for (let sent = 0; sent < budget; sent++)
+      expect(await outcome(a.rateLimit.enforceRateLimit("tokenMints", { guestId }))).toBe("allowed");
     expect(await outcome(a.rateLimit.enforceRateLimit("tokenMints", { guestId }))).toBe(429);
     expect((await a.chats.startOwnedChat(randomUUID(), "guest-c", undefined)).kind).toBe("started");
   });

@@ -5,7 +5,10 @@ import { createContext, type RouterContext } from "react-router";
 const shared = globalThis as typeof globalThis & {
   __chatRequestContexts?: { clientAddress: RouterContext<string | null>; nonce: RouterContext<string> };
 };
-shared.__chatRequestContexts ??= { clientAddress: createContext<string | null>(null), nonce: createContext<string>("") };
+shared.__chatRequestContexts ??= {
+  clientAddress: createContext<string | null>(null),
+  nonce: createContext<string>(""),
+};
 
 /** The client's network address as the Node server saw it (after TRUST_PROXY); null when unknown, as on the dev server. */
 export const clientAddressContext = shared.__chatRequestContexts.clientAddress;

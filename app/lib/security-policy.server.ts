@@ -19,7 +19,10 @@ export function appOrigin(request: Request, env: ServerEnv): string {
  * send and pages cannot forge, must say same-origin when present. A request
  * with no Origin at all is refused too; every browser sends one on such requests.
  */
-export function crossOriginRefusal(request: { method: string; headers: { get(name: string): string | null } }, origin: string): string | undefined {
+export function crossOriginRefusal(
+  request: { method: string; headers: { get(name: string): string | null } },
+  origin: string,
+): string | undefined {
   if (SAFE_METHODS.has(request.method)) return undefined;
   const site = request.headers.get("Sec-Fetch-Site");
   if (site !== null && site !== "same-origin") return `a ${site} request`;

@@ -21,7 +21,8 @@ async function run(path: string, init: RequestInit & { headers?: Record<string, 
   return { response: response as Response, next, nonce: context.get(nonceContext) };
 }
 
-const post = (path: string, headers: Record<string, string>, body?: string) => run(path, { method: "POST", headers, body });
+const post = (path: string, headers: Record<string, string>, body?: string) =>
+  run(path, { method: "POST", headers, body });
 
 describe("securityMiddleware: state changes come from the app's own pages only", () => {
   it("lets a same-origin POST through", async () => {
@@ -46,7 +47,10 @@ describe("securityMiddleware: state changes come from the app's own pages only",
   });
 
   it.each(["PUT", "PATCH", "DELETE", "OPTIONS"])("applies to %s as well", async (method) => {
-    const { response, next } = await run("/local-trigger/realtime/v1/sessions/x/in/append", { method, headers: { Origin: "https://evil.example" } });
+    const { response, next } = await run("/local-trigger/realtime/v1/sessions/x/in/append", {
+      method,
+      headers: { Origin: "https://evil.example" },
+    });
     expect(response.status).toBe(403);
     expect(next).not.toHaveBeenCalled();
   });
@@ -69,24 +73,39 @@ describe("securityMiddleware: state changes come from the app's own pages only",
 
 describe("securityMiddleware: bodies", () => {
   it("refuses a declared body over the app's limit before the route reads it", async () => {
-    const { response, next } = await post("/api/chats/x/session", { Origin: APP, "Content-Type": "application/json", "Content-Length": String(50 * 1024 * 1024) });
+    const { response, next } = await post("/api/chats/x/session", {
+      Origin: APP,
+      "Content-Type": "application/json",
+      "Content-Length": String(50 * 1024 * 1024),
+    });
     expect(response.status).toBe(413);
     expect(next).not.toHaveBeenCalled();
   });
 
   it("leaves the engine's mount to the engine's own, larger per-route limits", async () => {
-    const { next } = await post("/local-trigger/realtime/v1/sessions/x/in/append", { Origin: APP, "Content-Type": "application/json", "Content-Length": String(100 * 1024) });
+    const { next } = await post("/local-trigger/realtime/v1/sessions/x/in/append", {
+      Origin: APP,
+      "Content-Type": "application/json",
+      "Content-Length": String(100 * 1024),
+    });
     expect(next).toHaveBeenCalledOnce();
   });
 
-  it.each(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])("refuses a %s body with 415", async (type) => {
-    const { response, next } = await post("/api/chats/x/session", { Origin: APP, "Content-Type": type }, "title=hi");
-    expect(response.status).toBe(415);
-    expect(next).not.toHaveBeenCalled();
-  });
+  it.each(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])(
+    "refuses a %s body with 415",
+    async (type) => {
+      const { response, next } = await post("/api/chats/x/session", { Origin: APP, "Content-Type": type }, "title=hi");
+      expect(response.status).toBe(415);
+      expect(next).not.toHaveBeenCalled();
+    },
+  );
 
   it("accepts JSON with a charset", async () => {
-    const { next } = await post("/api/chats/x/session", { Origin: APP, "Content-Type": "application/json; charset=utf-8" }, "{}");
+    const { next } = await post(
+      "/api/chats/x/session",
+      { Origin: APP, "Content-Type": "application/json; charset=utf-8" },
+      "{}",
+    );
     expect(next).toHaveBeenCalledOnce();
   });
 });
@@ -110,7 +129,10 @@ describe("securityMiddleware: headers", () => {
   it("copies a response whose headers are immutable", async () => {
     const request = new Request(`${APP}/x`);
     const immutable = Response.redirect(`${APP}/y`, 302);
-    const response = (await securityMiddleware({ request, context: new RouterContextProvider(), params: {} } as never, async () => immutable)) as Response;
+    const response = (await securityMiddleware(
+      { request, context: new RouterContextProvider(), params: {} } as never,
+      async () => immutable,
+    )) as Response;
     expect(response.status).toBe(302);
     expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
   });

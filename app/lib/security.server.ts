@@ -40,7 +40,9 @@ export const securityMiddleware: MiddlewareFunction<Response> = async ({ request
     logger("security").warn(`refused ${refusal}: ${request.method} ${new URL(request.url).pathname.slice(0, 200)}`);
     response = errorResponse(403, "Cross-site requests are not allowed");
   } else if (oversizedBody(request)) {
-    response = errorResponse(413, `Request body is larger than the ${APP_BODY_LIMIT_BYTES / 1024} KiB limit`, { headers: { Connection: "close" } });
+    response = errorResponse(413, `Request body is larger than the ${APP_BODY_LIMIT_BYTES / 1024} KiB limit`, {
+      headers: { Connection: "close" },
+    });
   } else if (!SAFE_METHODS.has(request.method) && nonJsonBody(request)) {
     response = errorResponse(415, "Request body must be sent as application/json");
   } else {

@@ -80,7 +80,14 @@ export async function thrownStatus(result: Promise<unknown>): Promise<number> {
   throw new Error("Expected the loader to throw a status");
 }
 
-type RouteConfigEntry = { id?: string; file: string; path?: string; index?: boolean; caseSensitive?: boolean; children?: RouteConfigEntry[] };
+type RouteConfigEntry = {
+  id?: string;
+  file: string;
+  path?: string;
+  index?: boolean;
+  caseSensitive?: boolean;
+  children?: RouteConfigEntry[];
+};
 
 type ServerRouteModule = NonNullable<ServerBuild["routes"][string]>["module"];
 
@@ -89,10 +96,22 @@ function withProps(module: Record<string, unknown>): ServerRouteModule {
   const { default: Default, ErrorBoundary, HydrateFallback } = module;
   return {
     ...module,
-    ...(Default ? { default: UNSAFE_withComponentProps(Default as Parameters<typeof UNSAFE_withComponentProps>[0]) } : {}),
-    ...(ErrorBoundary ? { ErrorBoundary: UNSAFE_withErrorBoundaryProps(ErrorBoundary as Parameters<typeof UNSAFE_withErrorBoundaryProps>[0]) } : {}),
+    ...(Default
+      ? { default: UNSAFE_withComponentProps(Default as Parameters<typeof UNSAFE_withComponentProps>[0]) }
+      : {}),
+    ...(ErrorBoundary
+      ? {
+          ErrorBoundary: UNSAFE_withErrorBoundaryProps(
+            ErrorBoundary as Parameters<typeof UNSAFE_withErrorBoundaryProps>[0],
+          ),
+        }
+      : {}),
     ...(HydrateFallback
-      ? { HydrateFallback: UNSAFE_withHydrateFallbackProps(HydrateFallback as Parameters<typeof UNSAFE_withHydrateFallbackProps>[0]) }
+      ? {
+          HydrateFallback: UNSAFE_withHydrateFallbackProps(
+            HydrateFallback as Parameters<typeof UNSAFE_withHydrateFallbackProps>[0],
+          ),
+        }
       : {}),
   } as ServerRouteModule;
 }
@@ -141,7 +160,12 @@ export async function testServerBuild(): Promise<ServerBuild> {
   return {
     entry: { module: entryServer },
     routes,
-    assets: { entry: { module: "/assets/entry.client.js", imports: [] }, routes: assetRoutes, url: "/assets/manifest.js", version: "test" },
+    assets: {
+      entry: { module: "/assets/entry.client.js", imports: [] },
+      routes: assetRoutes,
+      url: "/assets/manifest.js",
+      version: "test",
+    },
     publicPath: "/",
     assetsBuildDirectory: "build/client",
     future: config.future ?? {},

@@ -53,5 +53,8 @@ export async function startChatSession(chatId: string, ownerTag: string, metadat
  */
 export async function mintChatToken(chatId: string) {
   await connectTrigger();
-  return auth.createPublicToken({ scopes: { read: { sessions: chatId }, write: { sessions: chatId } }, expirationTime: "1h" });
+  return auth.createPublicToken({
+    scopes: { read: { sessions: chatId }, write: { sessions: chatId } },
+    expirationTime: "1h",
+  });
 }

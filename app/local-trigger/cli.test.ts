@@ -15,7 +15,12 @@ afterEach(() => {
 
 function startCli(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", "app/local-trigger/cli.ts"], {
-    env: { ...process.env, LOCAL_TRIGGER_TASK_DIRS: "app/local-trigger/testing/tasks", LOCAL_TRIGGER_PORT: "0", ...env },
+    env: {
+      ...process.env,
+      LOCAL_TRIGGER_TASK_DIRS: "app/local-trigger/testing/tasks",
+      LOCAL_TRIGGER_PORT: "0",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
@@ -59,13 +64,22 @@ describe("npm run engine", () => {
     const secretKey = `tr_dev_local_${"ab".repeat(24)}`;
     fs.writeFileSync(path.join(dataDir, "secret-key"), `${secretKey}\n`);
     const port = await freePort();
-    const cli = startCli({ LOCAL_TRIGGER_DATA_DIR: dataDir, LOCAL_TRIGGER_PORT: String(port), ECHO_AGENT_DELAY_MS: "0" });
+    const cli = startCli({
+      LOCAL_TRIGGER_DATA_DIR: dataDir,
+      LOCAL_TRIGGER_PORT: String(port),
+      ECHO_AGENT_DELAY_MS: "0",
+    });
     const statuses: number[] = [];
     const create = () =>
       fetch(`http://127.0.0.1:${port}/api/v1/sessions`, {
         method: "POST",
         headers: { Authorization: `Bearer ${secretKey}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ type: "chat.agent", externalId: uniqueChatId("early"), taskIdentifier: "echo", triggerConfig: { basePayload: {} } }),
+        body: JSON.stringify({
+          type: "chat.agent",
+          externalId: uniqueChatId("early"),
+          taskIdentifier: "echo",
+          triggerConfig: { basePayload: {} },
+        }),
       });
     const deadline = Date.now() + 30_000;
     while (!statuses.includes(201)) {
@@ -90,7 +104,11 @@ describe("npm run engine", () => {
     const cli = startCli({ LOCAL_TRIGGER_DATA_DIR: dataDir });
     expect(await cli.exited).toBe(1);
     expect(cli.output().trim().split("\n")).toEqual([
-      expect.stringMatching(new RegExp(`cannot start: The secret file ${path.join(dataDir, "secret-key")} is damaged, and 1 chat uses it\\.`)),
+      expect.stringMatching(
+        new RegExp(
+          `cannot start: The secret file ${path.join(dataDir, "secret-key")} is damaged, and 1 chat uses it\\.`,
+        ),
+      ),
     ]);
   });
 

@@ -12,7 +12,10 @@ import { StartupError } from "./storage/secrets.server";
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
 
 const CliEnv = z.object({
-  LOCAL_TRIGGER_HOST: z.string().regex(LOOPBACK, "must be a loopback address (127.x.x.x, ::1 or localhost): the engine is for this machine only").default("127.0.0.1"),
+  LOCAL_TRIGGER_HOST: z
+    .string()
+    .regex(LOOPBACK, "must be a loopback address (127.x.x.x, ::1 or localhost): the engine is for this machine only")
+    .default("127.0.0.1"),
   LOCAL_TRIGGER_PORT: z.coerce.number().int().min(0).max(65535).default(3030),
   LOCAL_TRIGGER_DATA_DIR: z.string().min(1).default(".data/local-trigger"),
   LOCAL_TRIGGER_TASK_DIRS: z.string().min(1).default("trigger"),
@@ -22,7 +25,9 @@ const CliEnv = z.object({
 
 const parsed = CliEnv.safeParse(process.env);
 if (!parsed.success) {
-  console.error(`Invalid engine environment:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  console.error(
+    `Invalid engine environment:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`,
+  );
   process.exit(1);
 }
 const env = parsed.data;
@@ -44,7 +49,9 @@ try {
 }
 const tasks = await engine.taskIds();
 console.log(`[local-trigger] listening on ${engine.apiURL} with tasks: ${tasks.join(", ")}`);
-console.log(`[local-trigger] secret key in ${path.join(env.LOCAL_TRIGGER_DATA_DIR, "secret-key")} (use it as TRIGGER_SECRET_KEY)`);
+console.log(
+  `[local-trigger] secret key in ${path.join(env.LOCAL_TRIGGER_DATA_DIR, "secret-key")} (use it as TRIGGER_SECRET_KEY)`,
+);
 
 const shutdown = () => {
   void engine.close().then(() => process.exit(0));

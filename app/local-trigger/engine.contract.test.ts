@@ -83,10 +83,11 @@ describe("chat through TriggerChatTransport", () => {
     const token = await mintChatToken(chatId);
     type OutRecords = { records: { data: { type?: string }; headers?: [string, string][] }[] };
     const readOut = () =>
-      fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, { headers: { Authorization: `Bearer ${token}` } }).then(
-        (r) => r.json() as Promise<OutRecords>,
-      );
-    const isTurnComplete = (r: OutRecords["records"][number]) => r.headers?.some(([k, v]) => k === "trigger-control" && v === "turn-complete");
+      fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, {
+        headers: { Authorization: `Bearer ${token}` },
+      }).then((r) => r.json() as Promise<OutRecords>);
+    const isTurnComplete = (r: OutRecords["records"][number]) =>
+      r.headers?.some(([k, v]) => k === "trigger-control" && v === "turn-complete");
     const records = await waitFor(async () => {
       const current = await readOut();
       return current.records.some(isTurnComplete) ? current : undefined;
@@ -175,7 +176,9 @@ describe("chat through TriggerChatTransport", () => {
       body: JSON.stringify({ kind: "stop" }),
     });
     expect(append.status).toBe(403);
-    const read = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, { headers: { Authorization: `Bearer ${otherToken}` } });
+    const read = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, {
+      headers: { Authorization: `Bearer ${otherToken}` },
+    });
     expect(read.status).toBe(403);
     const forged = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, {
       headers: { Authorization: `Bearer ${otherToken.slice(0, -4)}AAAA` },

@@ -5,7 +5,16 @@ import type { UIMessage } from "ai";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LocalEngine } from "./engine.server";
 import { CRASHED_TURN_MESSAGE } from "./sessions/session-runs.server";
-import { expectedReply, makeTransport, mintChatToken, sleep, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
+import {
+  expectedReply,
+  makeTransport,
+  mintChatToken,
+  sleep,
+  startTestEngine,
+  tempDataDir,
+  uniqueChatId,
+  waitFor,
+} from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /*
@@ -44,7 +53,9 @@ async function conversationThenStop(turns: number) {
   for (let turn = 1; turn <= turns; turn++) await chat.sendMessage({ text: `turn ${turn}` });
   // The post-turn snapshot lands just after the answer.
   await waitFor(async () => {
-    const transcript = await fetch(`${first.apiURL}/api/v1/sessions/${chatId}/transcript`, { headers: { Authorization: `Bearer ${first.secretKey}` } });
+    const transcript = await fetch(`${first.apiURL}/api/v1/sessions/${chatId}/transcript`, {
+      headers: { Authorization: `Bearer ${first.secretKey}` },
+    });
     return ((await transcript.json()) as { messages: unknown[] }).messages.length === turns * 2;
   });
   const friendlyId = (await sessions.retrieve(chatId)).id;
@@ -58,7 +69,10 @@ async function restart(dataDir: string, port: number) {
   const repairs: string[] = [];
   const engine = await startTestEngine({ dataDir, port, delayMs: 0, log: (message) => repairs.push(message) });
   engines.push(engine);
-  return { engine, repairs: () => repairs.filter((line) => /damaged|torn|not a valid record|is empty|restored|previous/.test(line)) };
+  return {
+    engine,
+    repairs: () => repairs.filter((line) => /damaged|torn|not a valid record|is empty|restored|previous/.test(line)),
+  };
 }
 
 /** Damages line `index` (0-based) of a JSONL file: its second half becomes garbage, or all of it becomes `replacement`. */
@@ -86,7 +100,9 @@ describe("a damaged data folder", () => {
 
     await chat.sendMessage({ text: "after the damage" });
     expect(textOf(chat.messages[5])).toBe(expectedReply("after the damage", 5));
-    expect(Math.min(...(await seqsOf(engine, chatId)).out.filter((seq) => !before.out.includes(seq)))).toBeGreaterThan(highest(before.out));
+    expect(Math.min(...(await seqsOf(engine, chatId)).out.filter((seq) => !before.out.includes(seq)))).toBeGreaterThan(
+      highest(before.out),
+    );
   });
 
   it("keeps every other record of .in when a line in the middle is damaged", async () => {
@@ -141,7 +157,12 @@ describe("a damaged data folder", () => {
 
     const { engine, repairs } = await restart(dataDir, port);
     const session = await sessions.retrieve(chatId);
-    expect(session).toMatchObject({ id: previous.friendlyId, externalId: chatId, tags: previous.tags, createdAt: new Date(previous.createdAt as string) });
+    expect(session).toMatchObject({
+      id: previous.friendlyId,
+      externalId: chatId,
+      tags: previous.tags,
+      createdAt: new Date(previous.createdAt as string),
+    });
     expect(repairs()).toEqual([expect.stringMatching(/session\.json is damaged; restored the previous version/)]);
     expect(fs.existsSync(file("session.json.damaged"))).toBe(true);
 
@@ -157,7 +178,9 @@ describe("a damaged data folder", () => {
 
     const { engine, repairs } = await restart(dataDir, port);
     const transcript = async () => {
-      const response = await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/transcript`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
+      const response = await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/transcript`, {
+        headers: { Authorization: `Bearer ${engine.secretKey}` },
+      });
       return ((await response.json()) as { messages: { id: string }[] }).messages.map((message) => message.id);
     };
     // The previous snapshot is the one saved as turn 2 began: the first three messages.
@@ -174,10 +197,18 @@ describe("a damaged data folder", () => {
   it("ends, with an error, a turn whose stored message fails every run that reads it, instead of retrying forever", async () => {
     const { dataDir, port, chatId, chat, file } = await conversationThenStop(1);
     // A message that made it to disk but kills the agent (the engine refuses such messages at the door today).
-    const lastIn = JSON.parse(fs.readFileSync(file("in.jsonl"), "utf8").trim().split("\n").at(-1)!) as { seq_num: number };
-    const poison = { kind: "message", payload: { chatId, trigger: "submit-message", message: { id: "poison", role: "user", parts: [null] } } };
+    const lastIn = JSON.parse(fs.readFileSync(file("in.jsonl"), "utf8").trim().split("\n").at(-1)!) as {
+      seq_num: number;
+    };
+    const poison = {
+      kind: "message",
+      payload: { chatId, trigger: "submit-message", message: { id: "poison", role: "user", parts: [null] } },
+    };
     const seq = lastIn.seq_num + 1;
-    fs.appendFileSync(file("in.jsonl"), `${JSON.stringify({ seq_num: seq, timestamp: Date.now(), body: JSON.stringify({ data: JSON.stringify(poison), id: "poison" }), headers: [] })}\n`);
+    fs.appendFileSync(
+      file("in.jsonl"),
+      `${JSON.stringify({ seq_num: seq, timestamp: Date.now(), body: JSON.stringify({ data: JSON.stringify(poison), id: "poison" }), headers: [] })}\n`,
+    );
     const row = JSON.parse(fs.readFileSync(file("session.json"), "utf8")) as Record<string, unknown>;
     fs.writeFileSync(file("session.json"), JSON.stringify({ ...row, turnInProgress: true, lastMessageSeq: seq }));
 
@@ -188,18 +219,29 @@ describe("a damaged data folder", () => {
     await waitFor(() => lines.some((line) => /ending the turn of .* with an error/.test(line)), { timeoutMs: 20_000 });
     await sleep(1_500);
     expect(runsStarted()).toBe(2);
-    const out = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
+    const out = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, {
+      headers: { Authorization: `Bearer ${engine.secretKey}` },
+    });
     const records = ((await out.json()) as { records: { data: { type?: string; errorText?: string } }[] }).records;
-    expect(records.some((record) => record.data.type === "error" && record.data.errorText === CRASHED_TURN_MESSAGE)).toBe(true);
+    expect(
+      records.some((record) => record.data.type === "error" && record.data.errorText === CRASHED_TURN_MESSAGE),
+    ).toBe(true);
 
     // A page opened now picks the chat up from its transcript, past the failed turn, and goes on.
-    const transcript = await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/transcript`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
-    const { messages, cursors } = (await transcript.json()) as { messages: UIMessage[]; cursors: { lastOutEventId: string } };
+    const transcript = await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/transcript`, {
+      headers: { Authorization: `Bearer ${engine.secretKey}` },
+    });
+    const { messages, cursors } = (await transcript.json()) as {
+      messages: UIMessage[];
+      cursors: { lastOutEventId: string };
+    };
     expect(messages.map((message) => message.id)).toEqual(chat.messages.map((message) => message.id));
     const reloaded = new NodeChat({
       id: chatId,
       messages,
-      transport: makeTransport(engine, { sessions: { [chatId]: { publicAccessToken: await mintChatToken(chatId), lastEventId: cursors.lastOutEventId } } }).transport,
+      transport: makeTransport(engine, {
+        sessions: { [chatId]: { publicAccessToken: await mintChatToken(chatId), lastEventId: cursors.lastOutEventId } },
+      }).transport,
     });
     await reloaded.sendMessage({ text: "and now?" });
     expect(reloaded.status).toBe("ready");
@@ -232,7 +274,8 @@ describe("a damaged data folder", () => {
 describe("a full disk", () => {
   /** Makes every write under `dir` fail as a full disk does, until the returned function is called. */
   function fillDisk(dir: string) {
-    const full = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" });
+    const full = () =>
+      Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" });
     const { appendFileSync, openSync } = fs;
     const append = vi.spyOn(fs, "appendFileSync").mockImplementation((file, ...rest) => {
       if (String(file).startsWith(dir)) throw full();
@@ -290,7 +333,9 @@ describe("a full disk", () => {
     const dataDir = tempDataDir();
     const makeRoom = fillDisk(dataDir);
     try {
-      await expect(startTestEngine({ dataDir })).rejects.toThrow(new RegExp(`^The data folder ${dataDir} cannot be used: ENOSPC: no space left on device`));
+      await expect(startTestEngine({ dataDir })).rejects.toThrow(
+        new RegExp(`^The data folder ${dataDir} cannot be used: ENOSPC: no space left on device`),
+      );
     } finally {
       makeRoom();
     }

@@ -3,7 +3,17 @@ import path from "node:path";
 import { sessions } from "@trigger.dev/sdk";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LocalEngine } from "./engine.server";
-import { expectedReply, makeTransport, mintChatToken, sleep, startChatSession, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
+import {
+  expectedReply,
+  makeTransport,
+  mintChatToken,
+  sleep,
+  startChatSession,
+  startTestEngine,
+  tempDataDir,
+  uniqueChatId,
+  waitFor,
+} from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /*
@@ -32,14 +42,19 @@ const uniquePhrase = (label: string) => `${label}-${Math.random().toString(36).s
 
 /** Every file under `dir`, as a path relative to it. */
 function filesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((name) => fs.statSync(path.join(dir, name)).isFile());
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((name) => fs.statSync(path.join(dir, name)).isFile());
 }
 
 /** Files of the data folder whose path or content mentions `needle`. */
 const filesMentioning = (dataDir: string, needle: string) =>
-  filesUnder(dataDir).filter((name) => name.includes(needle) || fs.readFileSync(path.join(dataDir, name), "utf8").includes(needle));
+  filesUnder(dataDir).filter(
+    (name) => name.includes(needle) || fs.readFileSync(path.join(dataDir, name), "utf8").includes(needle),
+  );
 
-const secretGet = (engine: LocalEngine, route: string) => fetch(`${engine.apiURL}${route}`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
+const secretGet = (engine: LocalEngine, route: string) =>
+  fetch(`${engine.apiURL}${route}`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
 
 /** What a session token gets from each route it could use on its chat. */
 async function statusesFor(engine: LocalEngine, key: string, token: string) {
@@ -55,14 +70,24 @@ async function statusesFor(engine: LocalEngine, key: string, token: string) {
     [
       "POST in append",
       `/realtime/v1/sessions/${key}/in/append`,
-      { method: "POST", body: JSON.stringify({ kind: "message", payload: { message, chatId: key, trigger: "submit-message" } }) },
+      {
+        method: "POST",
+        body: JSON.stringify({ kind: "message", payload: { message, chatId: key, trigger: "submit-message" } }),
+      },
     ],
     ["GET channel", `/realtime/v1/sessions/${key}/channels/notes/in/records`],
-    ["POST channel append", `/realtime/v1/sessions/${key}/channels/notes/in/append`, { method: "POST", body: "another note" }],
+    [
+      "POST channel append",
+      `/realtime/v1/sessions/${key}/channels/notes/in/append`,
+      { method: "POST", body: "another note" },
+    ],
   ];
   const statuses: Record<string, number> = {};
   for (const [name, route, init] of requests) {
-    const response = await fetch(`${engine.apiURL}${route}`, { ...init, headers: { ...auth, "Content-Type": "application/json", ...init?.headers } });
+    const response = await fetch(`${engine.apiURL}${route}`, {
+      ...init,
+      headers: { ...auth, "Content-Type": "application/json", ...init?.headers },
+    });
     await response.body?.cancel();
     statuses[name] = response.status;
   }
@@ -82,7 +107,11 @@ async function chatAbout(engine: LocalEngine, phrase: string) {
   });
   expect(note.status).toBe(200);
   // The turn-complete snapshot lands just after the answer.
-  await waitFor(async () => ((await (await secretGet(engine, `/api/v1/sessions/${chatId}/transcript`)).json()) as { messages: unknown[] }).messages.length === 2);
+  await waitFor(
+    async () =>
+      ((await (await secretGet(engine, `/api/v1/sessions/${chatId}/transcript`)).json()) as { messages: unknown[] })
+        .messages.length === 2,
+  );
   const { id: friendlyId, tags } = await sessions.retrieve(chatId);
   return { chatId, chat, friendlyId, tags };
 }
@@ -98,7 +127,9 @@ describe("deleting a session", () => {
     const { chatId, chat, friendlyId, tags } = await chatAbout(engine, phrase);
 
     const token = await mintChatToken(chatId);
-    const snapshotUrl = ((await (await secretGet(engine, `/api/v1/sessions/${chatId}/snapshot-url`)).json()) as { presignedUrl: string }).presignedUrl;
+    const snapshotUrl = (
+      (await (await secretGet(engine, `/api/v1/sessions/${chatId}/snapshot-url`)).json()) as { presignedUrl: string }
+    ).presignedUrl;
     expect((await fetch(snapshotUrl)).status).toBe(200);
     const unknownChat = uniqueChatId("never-started");
     const asUnknown = await statusesFor(engine, unknownChat, await mintChatToken(unknownChat));
@@ -108,7 +139,9 @@ describe("deleting a session", () => {
     const answering = chat.sendMessage({ text: `a long answer about ${phrase}` });
     await waitFor(() => textOf(chat.messages[3]).includes("w3"));
     const runId = engine.runFor(chatId)!.id;
-    const reader = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, { headers: { Authorization: `Bearer ${token}`, "Timeout-Seconds": "60" } });
+    const reader = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, {
+      headers: { Authorization: `Bearer ${token}`, "Timeout-Seconds": "60" },
+    });
     expect(reader.status).toBe(200);
     const readerEnded = reader.text();
 
@@ -116,7 +149,9 @@ describe("deleting a session", () => {
 
     expect(lines).toContain(`run ${runId} canceled: session deleted`);
     expect(engine.runFor(chatId)).toBeUndefined();
-    await expect(Promise.race([readerEnded.then(() => "ended"), sleep(2_000).then(() => "still open")])).resolves.toBe("ended");
+    await expect(Promise.race([readerEnded.then(() => "ended"), sleep(2_000).then(() => "still open")])).resolves.toBe(
+      "ended",
+    );
     await answering.catch(() => {});
     expect(textOf(chat.messages[3])).not.toMatch(/ w60$/);
 
@@ -124,16 +159,29 @@ describe("deleting a session", () => {
     expect(await statusesFor(engine, chatId, token)).toEqual(asUnknown);
     expect(await statusesFor(engine, friendlyId, token)).toEqual(asUnknown);
     // A token for another chat is refused as it was before the delete.
-    expect(Object.values(await statusesFor(engine, chatId, await mintChatToken(kept.chatId))).every((status) => status === 403)).toBe(true);
-    const retrieved = await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(
+      Object.values(await statusesFor(engine, chatId, await mintChatToken(kept.chatId))).every(
+        (status) => status === 403,
+      ),
+    ).toBe(true);
+    const retrieved = await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     expect(await retrieved.json()).toEqual({ error: `Session "${chatId}" not found` });
 
     // The secret key sees it closed, with nothing of its content; its data routes answer 404.
     const tombstone = await sessions.retrieve(chatId);
-    expect(tombstone).toMatchObject({ id: friendlyId, externalId: chatId, metadata: null, closedReason: "Deleted by its owner", currentRunId: null });
+    expect(tombstone).toMatchObject({
+      id: friendlyId,
+      externalId: chatId,
+      metadata: null,
+      closedReason: "Deleted by its owner",
+      currentRunId: null,
+    });
     expect(tombstone.closedAt).toBeInstanceOf(Date);
     expect(tombstone.tags).toEqual(tags);
-    for (const route of ["transcript", "snapshot-url"]) expect((await secretGet(engine, `/api/v1/sessions/${chatId}/${route}`)).status).toBe(404);
+    for (const route of ["transcript", "snapshot-url"])
+      expect((await secretGet(engine, `/api/v1/sessions/${chatId}/${route}`)).status).toBe(404);
     expect((await secretGet(engine, `/realtime/v1/sessions/${chatId}/out/records`)).status).toBe(404);
     expect((await fetch(snapshotUrl)).status).toBe(404);
     await expect(sessions.update(chatId, { externalId: uniqueChatId("freed") })).rejects.toThrow(/deleted/);
@@ -141,12 +189,23 @@ describe("deleting a session", () => {
 
     // Gone from the disk, and the stopped run wrote nothing back; only the tombstone names it.
     await sleep(500);
-    const tombstoneFiles = ["created.json", "session.json", "session.json.prev"].map((name) => path.join("sessions", friendlyId, name));
+    const tombstoneFiles = ["created.json", "session.json", "session.json.prev"].map((name) =>
+      path.join("sessions", friendlyId, name),
+    );
     expect(filesMentioning(dataDir, phrase)).toEqual([]);
     expect(filesMentioning(dataDir, friendlyId).sort()).toEqual(tombstoneFiles);
     expect(filesMentioning(dataDir, chatId).sort()).toEqual(tombstoneFiles);
-    const onDisk = JSON.parse(fs.readFileSync(path.join(dataDir, tombstoneFiles[1]!), "utf8")) as Record<string, unknown>;
-    expect(onDisk).toMatchObject({ friendlyId, externalId: chatId, metadata: null, triggerConfig: { basePayload: {} }, closedReason: "Deleted by its owner" });
+    const onDisk = JSON.parse(fs.readFileSync(path.join(dataDir, tombstoneFiles[1]!), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    expect(onDisk).toMatchObject({
+      friendlyId,
+      externalId: chatId,
+      metadata: null,
+      triggerConfig: { basePayload: {} },
+      closedReason: "Deleted by its owner",
+    });
     expect(onDisk.purgedAt).toEqual(expect.any(String));
 
     // The other chat is untouched, and goes on.
@@ -181,7 +240,8 @@ describe("deleting a session", () => {
     const { openSync, rmSync } = fs;
     vi.spyOn(fs, "openSync").mockImplementation((file, flags, ...rest) => {
       const name = String(file);
-      if (name.startsWith(sessionDir) && flags === "w" && !/[/\\]session\.json\.\d+\.\d+\.tmp$/.test(name)) throw new Error("stopped");
+      if (name.startsWith(sessionDir) && flags === "w" && !/[/\\]session\.json\.\d+\.\d+\.tmp$/.test(name))
+        throw new Error("stopped");
       return openSync(file, flags, ...rest);
     });
     vi.spyOn(fs, "rmSync").mockImplementation((file, options) => {
@@ -190,7 +250,11 @@ describe("deleting a session", () => {
     });
     expect(engine.deleteSession(chatId, { reason: "Deleted by its owner" })).toBe(true);
     vi.restoreAllMocks();
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`could not remove every file of deleted session ${friendlyId} .*the next start removes the rest`)));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`could not remove every file of deleted session ${friendlyId} .*the next start removes the rest`),
+      ),
+    );
     // Deleted already, for every caller.
     expect((await statusesFor(engine, chatId, token))["GET out"]).toBe(404);
     expect(filesMentioning(dataDir, phrase).length).toBeGreaterThan(2);
@@ -198,10 +262,18 @@ describe("deleting a session", () => {
 
     const { engine: restarted, lines: restartLines } = await start({ dataDir, port });
     expect(restartLines.filter((line) => /deleted|damaged|removed/.test(line))).toEqual([
-      expect.stringMatching(new RegExp(`^session ${friendlyId} was deleted, but a stop mid-delete left \\d+ of its files; removed what they held$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^session ${friendlyId} was deleted, but a stop mid-delete left \\d+ of its files; removed what they held$`,
+        ),
+      ),
     ]);
     expect(filesMentioning(dataDir, phrase)).toEqual([]);
-    expect(filesUnder(path.join(dataDir, "sessions", friendlyId)).sort()).toEqual(["created.json", "session.json", "session.json.prev"]);
+    expect(filesUnder(path.join(dataDir, "sessions", friendlyId)).sort()).toEqual([
+      "created.json",
+      "session.json",
+      "session.json.prev",
+    ]);
     expect(await sessions.retrieve(chatId)).toMatchObject({ closedReason: "Deleted by its owner", metadata: null });
     expect((await statusesFor(restarted, chatId, token))["GET out"]).toBe(404);
     await expect(startChatSession({ chatId })).rejects.toThrow(/closed/);
@@ -223,7 +295,9 @@ describe("deleting a session", () => {
         controller.enqueue(encoder.encode('{"kind":"message","payload":{"chatId":"'));
         finishBody = () => {
           const message = { id: "u-late", role: "user", parts: [{ type: "text", text: late }] };
-          controller.enqueue(encoder.encode(`${chatId}","trigger":"submit-message","message":${JSON.stringify(message)}}}`));
+          controller.enqueue(
+            encoder.encode(`${chatId}","trigger":"submit-message","message":${JSON.stringify(message)}}}`),
+          );
           controller.close();
         };
       },
@@ -253,18 +327,31 @@ describe("deleting a session", () => {
     const { chatId, chat, friendlyId } = await chatAbout(engine, phrase);
     const token = await mintChatToken(chatId);
     const sessionDir = path.join(engine.dataDir, "sessions", friendlyId);
-    const before = Object.fromEntries(filesUnder(sessionDir).map((name) => [name, fs.readFileSync(path.join(sessionDir, name), "utf8")]));
+    const before = Object.fromEntries(
+      filesUnder(sessionDir).map((name) => [name, fs.readFileSync(path.join(sessionDir, name), "utf8")]),
+    );
 
     const { openSync } = fs;
     vi.spyOn(fs, "openSync").mockImplementation((file, flags, ...rest) => {
-      if (String(file).startsWith(sessionDir) && flags === "w") throw Object.assign(new Error("ENOSPC: no space left on device, open"), { code: "ENOSPC" });
+      if (String(file).startsWith(sessionDir) && flags === "w")
+        throw Object.assign(new Error("ENOSPC: no space left on device, open"), { code: "ENOSPC" });
       return openSync(file, flags, ...rest);
     });
     expect(() => engine.deleteSession(chatId, { reason: "Deleted by its owner" })).toThrow(/ENOSPC/);
     vi.restoreAllMocks();
 
-    expect(Object.fromEntries(filesUnder(sessionDir).map((name) => [name, fs.readFileSync(path.join(sessionDir, name), "utf8")]))).toEqual(before);
-    expect((await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      Object.fromEntries(
+        filesUnder(sessionDir).map((name) => [name, fs.readFileSync(path.join(sessionDir, name), "utf8")]),
+      ),
+    ).toEqual(before);
+    expect(
+      (
+        await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out/records`, {
+          headers: { Authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(200);
     expect((await sessions.retrieve(chatId)).closedAt).toBeNull();
     await chat.sendMessage({ text: "and now?" });
     expect(textOf(chat.messages[3])).toBe(expectedReply("and now?", 3));

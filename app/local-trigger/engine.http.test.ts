@@ -1,7 +1,15 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine.server";
-import { mintChatToken, sleep, startChatSession, startTestEngine, uniqueChatId, useEngine, waitFor } from "./testing/harness";
+import {
+  mintChatToken,
+  sleep,
+  startChatSession,
+  startTestEngine,
+  uniqueChatId,
+  useEngine,
+  waitFor,
+} from "./testing/harness";
 
 /*
  * Every endpoint against bad input over raw HTTP: each gets a clear 4xx
@@ -16,7 +24,11 @@ let chatId: string;
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  engine = await startTestEngine({ warmWorkers: 1, log: (line) => logLines.push(line), inputQuotas: { chat: { records: 50, bytes: 16 * MiB }, channel: { records: 10_000, bytes: 4 * MiB } } });
+  engine = await startTestEngine({
+    warmWorkers: 1,
+    log: (line) => logLines.push(line),
+    inputQuotas: { chat: { records: 50, bytes: 16 * MiB }, channel: { records: 10_000, bytes: 4 * MiB } },
+  });
   chatId = uniqueChatId("http");
   await startChatSession({ chatId });
 });
@@ -55,7 +67,13 @@ const outTail = async (id: string) => {
 };
 
 const validCreate = (overrides: Record<string, unknown> = {}) =>
-  JSON.stringify({ type: "chat.agent", externalId: uniqueChatId("new"), taskIdentifier: "echo", triggerConfig: { basePayload: {} }, ...overrides });
+  JSON.stringify({
+    type: "chat.agent",
+    externalId: uniqueChatId("new"),
+    taskIdentifier: "echo",
+    triggerConfig: { basePayload: {} },
+    ...overrides,
+  });
 
 describe("POST /api/v1/sessions", () => {
   it("rejects bad input with a clear 4xx and stores nothing", async () => {
@@ -71,7 +89,14 @@ describe("POST /api/v1/sessions", () => {
       [{ method: "POST", body: validCreate({ externalId: "" }) }, 400, /externalId/],
       [{ method: "POST", body: validCreate({ tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }) }, 400, /tags/],
       [{ method: "POST", body: validCreate({ taskIdentifier: "no-such-task" }) }, 422, /not defined.*echo/],
-      [{ method: "POST", body: validCreate({ metadata: "DEEP" }).replace('"DEEP"', `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`) }, 400, /nested more than 64 levels/],
+      [
+        {
+          method: "POST",
+          body: validCreate({ metadata: "DEEP" }).replace('"DEEP"', `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`),
+        },
+        400,
+        /nested more than 64 levels/,
+      ],
       [{ method: "POST", body: `{"type":"chat.agent","pad":"${"x".repeat(1024 * 1024)}"}` }, 413, /larger than/],
     ];
     for (const [request, status, message] of cases) {
@@ -80,7 +105,9 @@ describe("POST /api/v1/sessions", () => {
       expect(response.json?.error).toMatch(message);
     }
     const otherChatToken = await mintChatToken("someone-else");
-    expect((await call("/api/v1/sessions", { method: "POST", body: validCreate(), token: otherChatToken })).status).toBe(403);
+    expect(
+      (await call("/api/v1/sessions", { method: "POST", body: validCreate(), token: otherChatToken })).status,
+    ).toBe(403);
     expect(sessionCount()).toBe(before);
     // Nothing half-made is left behind to break listing for everyone.
     expect((await call("/api/v1/sessions")).status).toBe(200);
@@ -100,9 +127,21 @@ describe("session routes", () => {
 
   it("validates close, update and end-and-continue bodies", async () => {
     expect((await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: "[1," })).status).toBe(400);
-    expect((await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: JSON.stringify({ reason: "x".repeat(300) }) })).status).toBe(400);
-    expect((await call(`/api/v1/sessions/${chatId}`, { method: "PATCH", body: JSON.stringify({ tags: "not-a-list" }) })).status).toBe(400);
-    expect((await call(`/api/v1/sessions/${chatId}/end-and-continue`, { method: "POST", body: JSON.stringify({}) })).status).toBe(400);
+    expect(
+      (
+        await call(`/api/v1/sessions/${chatId}/close`, {
+          method: "POST",
+          body: JSON.stringify({ reason: "x".repeat(300) }),
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await call(`/api/v1/sessions/${chatId}`, { method: "PATCH", body: JSON.stringify({ tags: "not-a-list" }) }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await call(`/api/v1/sessions/${chatId}/end-and-continue`, { method: "POST", body: JSON.stringify({}) })).status,
+    ).toBe(400);
     const session = await call(`/api/v1/sessions/${chatId}`);
     expect(session.json).toMatchObject({ closedAt: null, closedReason: null, tags: [] });
   });
@@ -110,14 +149,20 @@ describe("session routes", () => {
   it("hands a session to a fresh run on end-and-continue, unless another run already took over", async () => {
     const id = uniqueChatId("upgrade");
     const { runId: first } = await startChatSession({ chatId: id });
-    const handOff = await call(`/api/v1/sessions/${id}/end-and-continue`, { method: "POST", body: JSON.stringify({ callingRunId: first, reason: "upgrade" }) });
+    const handOff = await call(`/api/v1/sessions/${id}/end-and-continue`, {
+      method: "POST",
+      body: JSON.stringify({ callingRunId: first, reason: "upgrade" }),
+    });
     expect(handOff.status).toBe(200);
     const { runId: second, swapped } = handOff.json as unknown as { runId: string; swapped: boolean };
     expect(swapped).toBe(true);
     expect(second).not.toBe(first);
     expect((await call(`/api/v1/sessions/${id}`)).json).toMatchObject({ currentRunId: second });
     // A stale caller does not displace the live run.
-    const stale = await call(`/api/v1/sessions/${id}/end-and-continue`, { method: "POST", body: JSON.stringify({ callingRunId: first, reason: "upgrade" }) });
+    const stale = await call(`/api/v1/sessions/${id}/end-and-continue`, {
+      method: "POST",
+      body: JSON.stringify({ callingRunId: first, reason: "upgrade" }),
+    });
     expect(stale.json).toEqual({ runId: second, swapped: false });
   });
 
@@ -127,7 +172,9 @@ describe("session routes", () => {
     expect((await call(`/api/v1/sessions/${chatId}/transcript`, { token })).status).toBe(403);
     expect((await call("/api/v1/sessions", { token })).status).toBe(403);
     expect((await call("/api/v1/auth/jwt/claims", { method: "POST", token })).status).toBe(401);
-    expect((await call(`/realtime/v1/sessions/${chatId}/out/append`, { method: "POST", body: "{}", token })).status).toBe(403);
+    expect(
+      (await call(`/realtime/v1/sessions/${chatId}/out/append`, { method: "POST", body: "{}", token })).status,
+    ).toBe(403);
     // A public token may read its own session.
     expect((await call(`/api/v1/sessions/${chatId}`, { token })).status).toBe(200);
   });
@@ -163,25 +210,59 @@ describe("realtime streams", () => {
     expect((await append("")).status).toBe(400);
     expect((await append(JSON.stringify({ payload: {} }))).json?.error).toMatch(/kind/);
     expect((await append("42")).status).toBe(400);
-    expect((await append(`{"kind":"message","payload":${'{"a":'.repeat(3000)}1${"}".repeat(3000)}}`)).json?.error).toMatch(/nested more than 64 levels/);
-    const sideChannel = (body: string) => call(`/realtime/v1/sessions/${chatId}/channels/notes/in/append`, { method: "POST", body, token });
-    expect((await sideChannel(`${"[".repeat(500_000)}${"]".repeat(500_000)}`)).json?.error).toMatch(/nested more than 64 levels/);
+    expect(
+      (await append(`{"kind":"message","payload":${'{"a":'.repeat(3000)}1${"}".repeat(3000)}}`)).json?.error,
+    ).toMatch(/nested more than 64 levels/);
+    const sideChannel = (body: string) =>
+      call(`/realtime/v1/sessions/${chatId}/channels/notes/in/append`, { method: "POST", body, token });
+    expect((await sideChannel(`${"[".repeat(500_000)}${"]".repeat(500_000)}`)).json?.error).toMatch(
+      /nested more than 64 levels/,
+    );
     expect((await sideChannel("[[[not json")).status).toBe(200);
-    const message = (value: unknown) => JSON.stringify({ kind: "message", payload: { chatId, trigger: "submit-message", message: value } });
+    const message = (value: unknown) =>
+      JSON.stringify({ kind: "message", payload: { chatId, trigger: "submit-message", message: value } });
     const malformed: [string, RegExp][] = [
       [JSON.stringify({ kind: "message", payload: "text" }), /payload must be an object/],
       [message({ id: "m1", role: "user" }), /payload\.message\.parts must be a list/],
-      [message({ id: "m1", role: "user", parts: [null] }), /payload\.message\.parts\[0\] must be an object with a string "type"/],
+      [
+        message({ id: "m1", role: "user", parts: [null] }),
+        /payload\.message\.parts\[0\] must be an object with a string "type"/,
+      ],
       [message({ role: "user", parts: [] }), /payload\.message\.id/],
       [message({ id: "m1", role: "robot", parts: [] }), /payload\.message\.role/],
-      [JSON.stringify({ kind: "message", payload: { messages: [{ id: "m1", role: "user", parts: {} }] } }), /payload\.messages\[0\]\.parts must be a list/],
+      [
+        JSON.stringify({ kind: "message", payload: { messages: [{ id: "m1", role: "user", parts: {} }] } }),
+        /payload\.messages\[0\]\.parts must be a list/,
+      ],
       [message({ id: "m1", role: "user", parts: [{ type: "text" }] }), /parts\[0\] is not a valid "text" part/],
-      [message({ id: "m1", role: "assistant", parts: [{ type: "text", text: 5 }] }), /parts\[0\] is not a valid "text" part/],
-      [message({ id: "m1", role: "assistant", parts: [{ type: "file", mediaType: "image/png" }] }), /parts\[0\] is not a valid "file" part/],
-      [message({ id: "m1", role: "assistant", parts: [{ type: "tool-calc", state: "output-available" }] }), /parts\[0\] is not a valid "tool-calc" part/],
-      [message({ id: "m1", role: "assistant", parts: [{ type: "dynamic-tool", toolCallId: "c1", state: "output-available" }] }), /"dynamic-tool" part/],
-      [message({ id: "m1", role: "user", parts: Array.from({ length: 1001 }, () => ({ type: "text", text: "x" })) }), /at most 1000/],
-      [message({ id: "m1", role: "user", parts: [{ type: "text", text: "ok" }, { type: "file" }] }), /payload\.message\.parts\[1\] is not a valid "file" part/],
+      [
+        message({ id: "m1", role: "assistant", parts: [{ type: "text", text: 5 }] }),
+        /parts\[0\] is not a valid "text" part/,
+      ],
+      [
+        message({ id: "m1", role: "assistant", parts: [{ type: "file", mediaType: "image/png" }] }),
+        /parts\[0\] is not a valid "file" part/,
+      ],
+      [
+        message({ id: "m1", role: "assistant", parts: [{ type: "tool-calc", state: "output-available" }] }),
+        /parts\[0\] is not a valid "tool-calc" part/,
+      ],
+      [
+        message({
+          id: "m1",
+          role: "assistant",
+          parts: [{ type: "dynamic-tool", toolCallId: "c1", state: "output-available" }],
+        }),
+        /"dynamic-tool" part/,
+      ],
+      [
+        message({ id: "m1", role: "user", parts: Array.from({ length: 1001 }, () => ({ type: "text", text: "x" })) }),
+        /at most 1000/,
+      ],
+      [
+        message({ id: "m1", role: "user", parts: [{ type: "text", text: "ok" }, { type: "file" }] }),
+        /payload\.message\.parts\[1\] is not a valid "file" part/,
+      ],
       [message({ id: "m1", role: "user", parts: [] }), /payload\.message\.parts/],
     ];
     for (const [body, error] of malformed) {
@@ -193,7 +274,9 @@ describe("realtime streams", () => {
     const oversize = await append(JSON.stringify({ kind: "message", pad: "x".repeat(1024 * 1024) }));
     expect(oversize.status).toBe(413);
     expect(oversize.headers.get("access-control-allow-origin")).toBe("*");
-    expect((await call("/realtime/v1/sessions/no-such-chat/in/append", { method: "POST", body: '{"kind":"stop"}' })).status).toBe(404);
+    expect(
+      (await call("/realtime/v1/sessions/no-such-chat/in/append", { method: "POST", body: '{"kind":"stop"}' })).status,
+    ).toBe(404);
     expect(await outTail(chatId)).toBe(before);
   });
 
@@ -209,7 +292,10 @@ describe("realtime streams", () => {
         { type: "tool-approve", toolCallId: "c2", state: "approval-responded", approval: { id: "p1", approved: true } },
       ],
     };
-    const body = JSON.stringify({ kind: "message", payload: { chatId: id, trigger: "submit-message", message: slimmed } });
+    const body = JSON.stringify({
+      kind: "message",
+      payload: { chatId: id, trigger: "submit-message", message: slimmed },
+    });
     expect((await call(`/realtime/v1/sessions/${id}/in/append`, { method: "POST", body, token })).status).toBe(200);
   });
 
@@ -222,7 +308,11 @@ describe("realtime streams", () => {
     const byFriendlyId = await call(`/realtime/v1/sessions/${friendlyId}/out/records`, { token });
     expect(byFriendlyId.status).toBe(200);
     expect(byFriendlyId.json).toEqual(byChatId.json);
-    const append = await call(`/realtime/v1/sessions/${friendlyId}/in/append`, { method: "POST", body: '{"kind":"stop"}', token });
+    const append = await call(`/realtime/v1/sessions/${friendlyId}/in/append`, {
+      method: "POST",
+      body: '{"kind":"stop"}',
+      token,
+    });
     expect(append.status).toBe(200);
   });
 
@@ -230,7 +320,12 @@ describe("realtime streams", () => {
     const token = await mintChatToken(chatId);
     const before = await outTail(chatId);
     const send = () =>
-      call(`/realtime/v1/sessions/${chatId}/in/append`, { method: "POST", body: '{"kind":"stop"}', token, headers: { "X-Part-Id": "retry-1" } });
+      call(`/realtime/v1/sessions/${chatId}/in/append`, {
+        method: "POST",
+        body: '{"kind":"stop"}',
+        token,
+        headers: { "X-Part-Id": "retry-1" },
+      });
     const first = await send();
     const second = await send();
     expect(first.status).toBe(200);
@@ -240,7 +335,8 @@ describe("realtime streams", () => {
 
   it("validates Timeout-Seconds and Last-Event-ID on the SSE endpoint", async () => {
     const token = await mintChatToken(chatId);
-    const subscribe = (headers: Record<string, string>) => call(`/realtime/v1/sessions/${chatId}/out`, { token, headers });
+    const subscribe = (headers: Record<string, string>) =>
+      call(`/realtime/v1/sessions/${chatId}/out`, { token, headers });
     for (const value of ["abc", "0", "-5", "601", "1.5"]) {
       const response = await subscribe({ "Timeout-Seconds": value });
       expect(response.status, `Timeout-Seconds: ${value}`).toBe(400);
@@ -254,7 +350,10 @@ describe("realtime streams", () => {
   it("serves v2 SSE that closes with [DONE] after the requested wait", async () => {
     const token = await mintChatToken(chatId);
     const startedAt = Date.now();
-    const response = await call(`/realtime/v1/sessions/${chatId}/out`, { token, headers: { "Timeout-Seconds": "1", "Last-Event-ID": "100000" } });
+    const response = await call(`/realtime/v1/sessions/${chatId}/out`, {
+      token,
+      headers: { "Timeout-Seconds": "1", "Last-Event-ID": "100000" },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-stream-version")).toBe("v2");
     expect(response.headers.get("content-type")).toBe("text/event-stream");
@@ -265,7 +364,11 @@ describe("realtime streams", () => {
   it("answers CORS preflights by echoing the requested headers", async () => {
     const response = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/append`, {
       method: "OPTIONS",
-      headers: { Origin: "http://example.test", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,x-part-id" },
+      headers: {
+        Origin: "http://example.test",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,x-part-id",
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get("access-control-allow-headers")).toBe("authorization,x-part-id");
@@ -275,12 +378,22 @@ describe("realtime streams", () => {
 describe("mounted under a path of the app's origin", () => {
   it("serves the API below the mount path and presigns URLs under it", async () => {
     const mounted = (path: string, init: RequestInit = {}) =>
-      engine.handle(new Request(`http://app.test/local-trigger${path}`, { ...init, headers: { Authorization: `Bearer ${engine.secretKey}`, ...init.headers } }), "/local-trigger");
+      engine.handle(
+        new Request(`http://app.test/local-trigger${path}`, {
+          ...init,
+          headers: { Authorization: `Bearer ${engine.secretKey}`, ...init.headers },
+        }),
+        "/local-trigger",
+      );
     const session = await mounted(`/api/v1/sessions/${chatId}`);
     expect(session.status).toBe(200);
     expect(((await session.json()) as { externalId: string }).externalId).toBe(chatId);
-    const presign = (await (await mounted(`/api/v1/sessions/${chatId}/snapshot-url`)).json()) as { presignedUrl: string };
-    expect(presign.presignedUrl).toMatch(/^http:\/\/app\.test\/local-trigger\/local\/v1\/objects\/snapshots\/session_[a-z0-9]+\?/);
+    const presign = (await (await mounted(`/api/v1/sessions/${chatId}/snapshot-url`)).json()) as {
+      presignedUrl: string;
+    };
+    expect(presign.presignedUrl).toMatch(
+      /^http:\/\/app\.test\/local-trigger\/local\/v1\/objects\/snapshots\/session_[a-z0-9]+\?/,
+    );
     expect((await mounted("/api/v1/nothing")).status).toBe(404);
   });
 });
@@ -300,10 +413,14 @@ describe("limits", () => {
   }
 
   it("refuses each body past its route's limit, from the declared length, before reading it", async () => {
-    const pad = (bytes: number) => JSON.stringify({ type: "chat.agent", taskIdentifier: "echo", triggerConfig: {}, pad: "x".repeat(bytes) });
+    const pad = (bytes: number) =>
+      JSON.stringify({ type: "chat.agent", taskIdentifier: "echo", triggerConfig: {}, pad: "x".repeat(bytes) });
     expect((await call("/api/v1/sessions", { method: "POST", body: pad(33 * KiB) })).status).toBe(413);
     expect((await call("/api/v1/sessions", { method: "POST", body: pad(30 * KiB) })).status).toBe(400);
-    const close = await call(`/api/v1/sessions/${chatId}/close`, { method: "POST", body: JSON.stringify({ reason: "x".repeat(2 * KiB) }) });
+    const close = await call(`/api/v1/sessions/${chatId}/close`, {
+      method: "POST",
+      body: JSON.stringify({ reason: "x".repeat(2 * KiB) }),
+    });
     expect(close.status).toBe(413);
     expect(close.json?.error).toMatch(/larger than the 1 KiB limit/);
     expect((await call(`/api/v1/sessions/${chatId}`)).json).toMatchObject({ closedAt: null });
@@ -335,8 +452,23 @@ describe("limits", () => {
     const token = await mintChatToken(chatId);
     for (const name of ["x".repeat(250), "has space", "a:b", ".hidden"]) {
       const channel = encodeURIComponent(name);
-      expect((await call(`/realtime/v1/sessions/${chatId}/channels/${channel}/in/append`, { method: "POST", body: "{}", token })).status).toBe(400);
-      expect((await call(`/realtime/v1/sessions/${chatId}/channels/${channel}/out`, { token, headers: { "Timeout-Seconds": "1" } })).status).toBe(400);
+      expect(
+        (
+          await call(`/realtime/v1/sessions/${chatId}/channels/${channel}/in/append`, {
+            method: "POST",
+            body: "{}",
+            token,
+          })
+        ).status,
+      ).toBe(400);
+      expect(
+        (
+          await call(`/realtime/v1/sessions/${chatId}/channels/${channel}/out`, {
+            token,
+            headers: { "Timeout-Seconds": "1" },
+          })
+        ).status,
+      ).toBe(400);
     }
   });
 
@@ -344,7 +476,8 @@ describe("limits", () => {
     const id = uniqueChatId("quota");
     await startChatSession({ chatId: id });
     const token = await mintChatToken(id);
-    const append = (path: string, body: string) => call(`/realtime/v1/sessions/${id}/${path}/append`, { method: "POST", body, token });
+    const append = (path: string, body: string) =>
+      call(`/realtime/v1/sessions/${id}/${path}/append`, { method: "POST", body, token });
 
     // Bytes: a side channel holds 4 MiB.
     const nearlyOneMiB = JSON.stringify({ pad: "z".repeat(1000 * KiB) });
@@ -387,7 +520,9 @@ describe("malformed requests", () => {
   function raw(request: string, { keepOpen = false } = {}): Promise<string> {
     const { port } = new URL(engine.apiURL);
     return new Promise((resolve, reject) => {
-      const socket = net.connect(Number(port), "127.0.0.1", () => (keepOpen ? socket.write(request) : socket.end(request)));
+      const socket = net.connect(Number(port), "127.0.0.1", () =>
+        keepOpen ? socket.write(request) : socket.end(request),
+      );
       let answer = "";
       socket.on("data", (chunk) => {
         answer += chunk;
@@ -410,9 +545,12 @@ describe("malformed requests", () => {
 
   it("stops waiting for a refused body that never comes", async () => {
     const startedAt = Date.now();
-    const answer = await raw(`POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${engine.secretKey}\r\nContent-Length: 40000\r\n\r\n`, {
-      keepOpen: true,
-    });
+    const answer = await raw(
+      `POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${engine.secretKey}\r\nContent-Length: 40000\r\n\r\n`,
+      {
+        keepOpen: true,
+      },
+    );
     expect(answer).toBe("HTTP/1.1 413 Payload Too Large");
     expect(Date.now() - startedAt).toBeLessThan(10_000);
   });
@@ -422,7 +560,9 @@ describe("malformed requests", () => {
     const { port } = new URL(engine.apiURL);
     await new Promise<void>((resolve) => {
       const socket = net.connect(Number(port), "127.0.0.1", () => {
-        socket.write(`POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${engine.secretKey}\r\nContent-Length: 1000\r\n\r\n{"type"`);
+        socket.write(
+          `POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${engine.secretKey}\r\nContent-Length: 1000\r\n\r\n{"type"`,
+        );
         setTimeout(() => {
           socket.destroy();
           resolve();
@@ -431,14 +571,22 @@ describe("malformed requests", () => {
     });
     await waitFor(() => logLines.length > before);
     await sleep(200);
-    expect(logLines.slice(before)).toEqual([expect.stringMatching(/^POST \/api\/v1\/sessions: 400 The request body was cut off before it ended$/)]);
+    expect(logLines.slice(before)).toEqual([
+      expect.stringMatching(/^POST \/api\/v1\/sessions: 400 The request body was cut off before it ended$/),
+    ]);
   });
 
   it("answers request lines and headers the Fetch API cannot represent with a 4xx, and keeps serving", async () => {
-    expect(await raw("GET /api/v1/sessions HTTP/1.1\r\nHost: exa mple\r\nConnection: close\r\n\r\n")).toBe("HTTP/1.1 401 Unauthorized");
-    expect(await raw("TRACE /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")).toBe("HTTP/1.1 400 Bad Request");
+    expect(await raw("GET /api/v1/sessions HTTP/1.1\r\nHost: exa mple\r\nConnection: close\r\n\r\n")).toBe(
+      "HTTP/1.1 401 Unauthorized",
+    );
+    expect(await raw("TRACE /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")).toBe(
+      "HTTP/1.1 400 Bad Request",
+    );
     // A path that looks like a URL stays a path.
-    expect(await raw("GET //evil.example/api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")).toBe("HTTP/1.1 404 Not Found");
+    expect(
+      await raw("GET //evil.example/api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+    ).toBe("HTTP/1.1 404 Not Found");
     expect((await call(`/api/v1/sessions/${chatId}`)).status).toBe(200);
   });
 });

@@ -5,7 +5,16 @@ import { sessions } from "@trigger.dev/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine.server";
 import { CRASHED_TURN_MESSAGE } from "./sessions/session-runs.server";
-import { expectedReply, makeTransport, sleep, startChatSession, startTestEngine, tempDataDir, uniqueChatId, waitFor } from "./testing/harness";
+import {
+  expectedReply,
+  makeTransport,
+  sleep,
+  startChatSession,
+  startTestEngine,
+  tempDataDir,
+  uniqueChatId,
+  waitFor,
+} from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /*
@@ -163,7 +172,9 @@ describe("run slots", () => {
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(refused.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now());
     expect(((await refused.json()) as { error: string }).error).toMatch(/busy/);
-    const records = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/records`, { headers: { Authorization: `Bearer ${engine.secretKey}` } });
+    const records = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/in/records`, {
+      headers: { Authorization: `Bearer ${engine.secretKey}` },
+    });
     expect(((await records.json()) as { records: unknown[] }).records).toEqual([]);
     expect(engine.runFor(busyChat.id)?.status).toBe("EXECUTING");
 
@@ -214,8 +225,14 @@ describe("worker boots", () => {
     const engine = await start({ maxConcurrentBoots: 1, warmWorkers: 1, maxLiveRuns: 8, delayMs: 0 });
     await engine.taskIds();
     let mostBootingAtOnce = 0;
-    const sampler = setInterval(() => (mostBootingAtOnce = Math.max(mostBootingAtOnce, engine.stats().bootingWorkers)), 2);
-    const chats = Array.from({ length: 5 }, (_, i) => new NodeChat({ id: uniqueChatId(`burst${i}`), transport: makeTransport(engine).transport }));
+    const sampler = setInterval(
+      () => (mostBootingAtOnce = Math.max(mostBootingAtOnce, engine.stats().bootingWorkers)),
+      2,
+    );
+    const chats = Array.from(
+      { length: 5 },
+      (_, i) => new NodeChat({ id: uniqueChatId(`burst${i}`), transport: makeTransport(engine).transport }),
+    );
     await Promise.all(chats.map((chat, i) => chat.sendMessage({ text: `burst ${i}` })));
     clearInterval(sampler);
     chats.forEach((chat, i) => expect(textOf(chat.messages[1])).toBe(expectedReply(`burst ${i}`, 1)));

@@ -44,7 +44,8 @@ async function readSse(path: string, token: string, lastEventId?: number) {
 }
 
 const dataOf = (record: WireRecord) => (record.body ? (JSON.parse(record.body) as { data: unknown }).data : undefined);
-const readToken = (scope: string) => auth.createPublicToken({ scopes: { read: { sessions: scope } }, expirationTime: "1h" });
+const readToken = (scope: string) =>
+  auth.createPublicToken({ scopes: { read: { sessions: scope } }, expirationTime: "1h" });
 
 async function newSession(label: string) {
   const chatId = uniqueChatId(label);
@@ -71,9 +72,9 @@ describe("a backend writing .out through the SDK", () => {
     const { lastEventId } = await piped.waitUntilComplete();
     const control = await out.writeControl("turn-complete", [["session-in-event-id", "7"]]);
 
-    const records = (await readSse(`/realtime/v1/sessions/${chatId}/out`, token, before < 0 ? undefined : before)).filter(
-      (r) => r.seq_num > before,
-    );
+    const records = (
+      await readSse(`/realtime/v1/sessions/${chatId}/out`, token, before < 0 ? undefined : before)
+    ).filter((r) => r.seq_num > before);
     expect(records.map(dataOf).slice(0, 4)).toEqual([1, 2, 3, 4].map((n) => ({ type: "data-note", data: { n } })));
     expect(records.map((r) => r.seq_num)).toEqual([1, 2, 3, 4, 5].map((i) => before + i));
     expect(Number(lastEventId)).toBe(before + 4);
@@ -206,13 +207,19 @@ describe("S2 credentials", () => {
   it("answers malformed appends with a clear 4xx", async () => {
     const chatId = await newSession("s2-bad");
     const { token, stream, endpoint } = await credentials(chatId);
-    const cases: unknown[] = [{ records: [] }, { records: [{ body: 5 }] }, { records: [{ body: "x" }], fencing_token: "f" }];
+    const cases: unknown[] = [
+      { records: [] },
+      { records: [{ body: 5 }] },
+      { records: [{ body: "x" }], fencing_token: "f" },
+    ];
     for (const body of cases) {
       const response = await appendJson(endpoint, stream, token, body as { records: { body: string }[] });
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(((await response.json()) as { message: string }).message).toBeTruthy();
     }
-    const fence = await appendJson(endpoint, stream, token, { records: [{ body: "f", headers: [["", "fence"]] }] } as never);
+    const fence = await appendJson(endpoint, stream, token, {
+      records: [{ body: "f", headers: [["", "fence"]] }],
+    } as never);
     expect(fence.status).toBe(422);
     expect(await readSse(`/realtime/v1/sessions/${chatId}/out`, await readToken(chatId))).toEqual([]);
   });

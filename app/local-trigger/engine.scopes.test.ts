@@ -59,10 +59,32 @@ const ROUTES = {
 
 type RouteName = keyof typeof ROUTES;
 const ALL = Object.keys(ROUTES) as RouteName[];
-const SECRET_KEY_ONLY: RouteName[] = ["updateTags", "outAppend", "outInitialize", "inSubscribe", "inRecords", "channelOutAppend"];
-const READ_WHOLE: RouteName[] = ["retrieve", "outSubscribe", "outHead", "outRecords", "channelOutSubscribe", "channelOutRecords"];
+const SECRET_KEY_ONLY: RouteName[] = [
+  "updateTags",
+  "outAppend",
+  "outInitialize",
+  "inSubscribe",
+  "inRecords",
+  "channelOutAppend",
+];
+const READ_WHOLE: RouteName[] = [
+  "retrieve",
+  "outSubscribe",
+  "outHead",
+  "outRecords",
+  "channelOutSubscribe",
+  "channelOutRecords",
+];
 const READ_ANY_CHANNEL: RouteName[] = [...READ_WHOLE, "channelInSubscribe", "otherChannelOutSubscribe"];
-const WRITE_WHOLE: RouteName[] = ["close", "endAndContinue", "updateMetadata", "inAppend", "inInitialize", "channelInAppend", "otherChannelInAppend"];
+const WRITE_WHOLE: RouteName[] = [
+  "close",
+  "endAndContinue",
+  "updateMetadata",
+  "inAppend",
+  "inInitialize",
+  "channelInAppend",
+  "otherChannelInAppend",
+];
 const inRouteOrder = (routes: RouteName[]) => ALL.filter((route) => routes.includes(route));
 const TOKEN_MAX = ALL.filter((route) => !SECRET_KEY_ONLY.includes(route));
 
@@ -91,13 +113,21 @@ const TABLE: [scope: string, allowed: RouteName[]][] = [
 ];
 
 const tokenFor = (scopes: string[]) =>
-  generateJWT({ secretKey: engine.secretKey, payload: { sub: ENVIRONMENT_ID, pub: true, scopes }, expirationTime: "1h" });
+  generateJWT({
+    secretKey: engine.secretKey,
+    payload: { sub: ENVIRONMENT_ID, pub: true, scopes },
+    expirationTime: "1h",
+  });
 
 async function statusOf(route: Route, key: string, token: string) {
   const response = await fetch(`${engine.apiURL}${route.path(encodeURIComponent(key))}`, {
     method: route.method,
     body: route.body,
-    headers: { Authorization: `Bearer ${token}`, ...(route.body !== undefined ? { "Content-Type": "application/json" } : {}), ...route.headers },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(route.body !== undefined ? { "Content-Type": "application/json" } : {}),
+      ...route.headers,
+    },
   });
   await response.body?.cancel();
   return response.status;
@@ -123,7 +153,11 @@ describe("session scopes", () => {
   it("grants the same on the friendly-id URL form, and to scopes naming either id", async () => {
     expect(await allowedRoutes([`read:sessions:${chatId}`], friendlyId)).toEqual(inRouteOrder(READ_ANY_CHANNEL));
     expect(await allowedRoutes([`write:sessions:${friendlyId}`], chatId)).toEqual(inRouteOrder(WRITE_WHOLE));
-    expect(await allowedRoutes([`read:sessions:${friendlyId}:out`], chatId)).toEqual(["outSubscribe", "outHead", "outRecords"]);
+    expect(await allowedRoutes([`read:sessions:${friendlyId}:out`], chatId)).toEqual([
+      "outSubscribe",
+      "outHead",
+      "outRecords",
+    ]);
   });
 
   it("lets the session token the app mints do what the reference's two scopes do together", async () => {

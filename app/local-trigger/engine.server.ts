@@ -88,7 +88,8 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       generate: () => `tr_dev_local_${randomBytes(24).toString("hex")}`,
       isValid: (key) => key.startsWith("tr_") && isStrongSecret(32)(key),
       dependents: () => describeSessions(countSessions(dataDir)),
-      consequenceOfDeleting: "open chats then fetch new tokens on their own, and apps pointed at this engine need the new key",
+      consequenceOfDeleting:
+        "open chats then fetch new tokens on their own, and apps pointed at this engine need the new key",
       log,
     });
     const store = new SessionStore(data, { maxOpenStreams: MAX_OPEN_STREAMS, streamMemory: STREAM_MEMORY });
@@ -145,7 +146,16 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         inputQuotas: options.inputQuotas ?? INPUT_QUOTAS,
       },
     };
-    const handle = createRouter([...claimsRoutes(context), ...sessionRoutes(context), ...snapshotRoutes(context), ...streamRoutes(context), ...s2.routes()], log);
+    const handle = createRouter(
+      [
+        ...claimsRoutes(context),
+        ...sessionRoutes(context),
+        ...snapshotRoutes(context),
+        ...streamRoutes(context),
+        ...s2.routes(),
+      ],
+      log,
+    );
     serve = handle;
     sessionRuns.recoverInterruptedTurns();
     const stopWatching = options.watch ? watchTasks({ projectRoot, taskDirs, bundles, pool, log }) : () => {};
@@ -195,7 +205,9 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         if (!session) return false;
         if (store.isPurged(session)) return true;
         sessionRuns.purge(session, options.reason);
-        log(`session ${session.externalId ?? session.friendlyId} deleted: its streams, snapshots and metadata are removed`);
+        log(
+          `session ${session.externalId ?? session.friendlyId} deleted: its streams, snapshots and metadata are removed`,
+        );
         return true;
       },
       /** The run currently serving a session, for tests and diagnostics. */
@@ -228,20 +240,32 @@ export async function createLocalEngine(options: LocalEngineOptions) {
 /** A file-system error at startup (a full disk, a folder that cannot be written) says so in one line. */
 function asStartupError(error: unknown, dataDir: string) {
   const failure = error as NodeJS.ErrnoException;
-  if (error instanceof StartupError || typeof failure?.code !== "string" || typeof failure.syscall !== "string") return error;
+  if (error instanceof StartupError || typeof failure?.code !== "string" || typeof failure.syscall !== "string")
+    return error;
   return new StartupError(`The data folder ${dataDir} cannot be used: ${failure.message}`);
 }
 
 function startingResponse() {
   return withCors(
-    json(503, { error: "The local engine is starting; try again in a moment" }, { "Retry-After": String(STARTING_RETRY_AFTER_SECONDS) }),
+    json(
+      503,
+      { error: "The local engine is starting; try again in a moment" },
+      { "Retry-After": String(STARTING_RETRY_AFTER_SECONDS) },
+    ),
   );
 }
 
-const describeSessions = (count: number) => (count === 0 ? undefined : `${count} ${count === 1 ? "chat uses" : "chats use"} it`);
+const describeSessions = (count: number) =>
+  count === 0 ? undefined : `${count} ${count === 1 ? "chat uses" : "chats use"} it`;
 
 /** Rebundles the tasks when a file in the task dirs changes: new runs get the new code, live runs finish on theirs. */
-function watchTasks(options: { projectRoot: string; taskDirs: string[]; bundles: WorkerBundle[]; pool: WorkerPool; log: (message: string) => void }) {
+function watchTasks(options: {
+  projectRoot: string;
+  taskDirs: string[];
+  bundles: WorkerBundle[];
+  pool: WorkerPool;
+  log: (message: string) => void;
+}) {
   const { projectRoot, taskDirs, bundles, pool, log } = options;
   let timer: NodeJS.Timeout | undefined;
   let rebuilding = Promise.resolve();
@@ -254,7 +278,9 @@ function watchTasks(options: { projectRoot: string; taskDirs: string[]; bundles:
         log("tasks changed: new runs use the new code");
       } catch (error) {
         // A half-saved file fails to build; the next save tries again.
-        log(`tasks changed but failed to build, keeping the previous version: ${error instanceof Error ? error.message : String(error)}`);
+        log(
+          `tasks changed but failed to build, keeping the previous version: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     });
   };

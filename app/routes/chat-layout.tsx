@@ -33,7 +33,9 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
   async function deleteChat(chat: ChatSummary) {
     setDeleteError(undefined);
     setDeletingIds((ids) => new Set(ids).add(chat.id));
-    const response = await fetch(href("/api/chats/:chatId/delete", { chatId: chat.id }), { method: "POST" }).catch(() => undefined);
+    const response = await fetch(href("/api/chats/:chatId/delete", { chatId: chat.id }), { method: "POST" }).catch(
+      () => undefined,
+    );
     // A 404 means it is already gone (deleted in another tab), which is what the user asked for.
     const deleted = response !== undefined && (response.ok || response.status === 404);
     if (!deleted) setDeleteError(`Couldn’t delete “${chat.title}”. Please try again.`);
@@ -92,11 +94,20 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
 
       <main className="flex min-w-0 flex-1 flex-col">
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200/70 px-3 md:px-6 dark:border-zinc-800/70">
-          <button type="button" onClick={() => setDrawerOpen(true)} aria-label="Open sidebar" data-testid="open-sidebar" className={headerButton}>
+          <button
+            type="button"
+            onClick={() => setDrawerOpen(true)}
+            aria-label="Open sidebar"
+            data-testid="open-sidebar"
+            className={headerButton}
+          >
             <MenuIcon className="size-5" />
           </button>
           {title && (
-            <h1 data-testid="chat-title" className="min-w-0 flex-1 truncate text-sm font-medium text-zinc-700 dark:text-zinc-200">
+            <h1
+              data-testid="chat-title"
+              className="min-w-0 flex-1 truncate text-sm font-medium text-zinc-700 dark:text-zinc-200"
+            >
               {title}
             </h1>
           )}

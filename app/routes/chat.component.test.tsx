@@ -15,7 +15,9 @@ const transport = vi.hoisted(() => ({
   stopGeneration: vi.fn(async (_chatId: string) => true),
 }));
 // One tab here: nothing to coordinate.
-const transportOptions = vi.hoisted(() => ({ current: undefined as undefined | { onMessageDelivered: (id: string) => void } }));
+const transportOptions = vi.hoisted(() => ({
+  current: undefined as undefined | { onMessageDelivered: (id: string) => void },
+}));
 vi.mock("~/components/chat/use-chat-transport", () => ({
   useChatTransport: (options: { onMessageDelivered: (id: string) => void }) => {
     transportOptions.current = options;
@@ -47,10 +49,14 @@ let container: HTMLElement;
 let root: Root;
 
 function renderChat(loaderData: Route.ComponentProps["loaderData"]) {
-  const Stub = createRoutesStub([{ id: "routes/chat", path: "/chat/:chatId", Component: ChatRoute, loader: () => loaderData }]);
+  const Stub = createRoutesStub([
+    { id: "routes/chat", path: "/chat/:chatId", Component: ChatRoute, loader: () => loaderData },
+  ]);
   root = createRoot(container);
   // Hydrated with the loader's data, as the server-rendered page is.
-  root.render(<Stub initialEntries={[`/chat/${CHAT_ID}`]} hydrationData={{ loaderData: { "routes/chat": loaderData } }} />);
+  root.render(
+    <Stub initialEntries={[`/chat/${CHAT_ID}`]} hydrationData={{ loaderData: { "routes/chat": loaderData } }} />,
+  );
 }
 
 async function find(selector: string): Promise<HTMLElement> {
@@ -64,7 +70,9 @@ async function find(selector: string): Promise<HTMLElement> {
 describe("Stop in the chat page", () => {
   beforeEach(() => {
     vi.clearAllMocks();
-    transport.sendMessages.mockImplementation(async ({ abortSignal }: { abortSignal?: AbortSignal }) => openAnswer(abortSignal));
+    transport.sendMessages.mockImplementation(async ({ abortSignal }: { abortSignal?: AbortSignal }) =>
+      openAnswer(abortSignal),
+    );
     transport.reconnectToStream.mockResolvedValue(null);
     container = document.createElement("div");
     document.body.append(container);
@@ -76,7 +84,13 @@ describe("Stop in the chat page", () => {
   });
 
   it("closes this tab's stream and tells the agent to stop writing", async () => {
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
+    renderChat({
+      chatId: CHAT_ID,
+      baseURL: "/local-trigger",
+      title: undefined,
+      history: undefined,
+      highlightedCode: {},
+    });
     (await find('[data-testid="suggested-prompt"]')).click();
     await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledOnce());
     const { abortSignal } = transport.sendMessages.mock.calls[0]![0] as { abortSignal: AbortSignal };
@@ -92,7 +106,13 @@ describe("Stop in the chat page", () => {
 
   it("stops a message that had not reached the agent yet as soon as it does, not before", async () => {
     transport.sendMessages.mockImplementation(() => new Promise(() => {}));
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
+    renderChat({
+      chatId: CHAT_ID,
+      baseURL: "/local-trigger",
+      title: undefined,
+      history: undefined,
+      highlightedCode: {},
+    });
     (await find('[data-testid="suggested-prompt"]')).click();
     await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledOnce());
     const { messages } = transport.sendMessages.mock.calls[0]![0] as { messages: { id: string }[] };
@@ -116,7 +136,9 @@ describe("Stop in the chat page", () => {
   });
 
   it("stops an answer the page picked up after a reload", async () => {
-    transport.reconnectToStream.mockImplementation(async ({ abortSignal }: { abortSignal?: AbortSignal }) => openAnswer(abortSignal));
+    transport.reconnectToStream.mockImplementation(async ({ abortSignal }: { abortSignal?: AbortSignal }) =>
+      openAnswer(abortSignal),
+    );
     renderChat({
       chatId: CHAT_ID,
       baseURL: "/local-trigger",
@@ -141,7 +163,13 @@ describe("Stop in the chat page", () => {
   });
 
   it("marks the stopped answer, offers Continue and Regenerate, and keeps the keyboard in the composer", async () => {
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
+    renderChat({
+      chatId: CHAT_ID,
+      baseURL: "/local-trigger",
+      title: undefined,
+      history: undefined,
+      highlightedCode: {},
+    });
     (await find('[data-testid="suggested-prompt"]')).click();
     await find('[data-testid="message-assistant"]');
     (await find('[data-testid="stop-button"]')).click();
@@ -154,13 +182,21 @@ describe("Stop in the chat page", () => {
     const continueButton = [...marker.querySelectorAll("button")].find((button) => button.textContent === "Continue")!;
     continueButton.click();
     await vi.waitFor(() => expect(transport.sendMessages).toHaveBeenCalledTimes(2));
-    const { messages } = transport.sendMessages.mock.calls[1]![0] as { messages: { role: string; parts: { text?: string }[] }[] };
+    const { messages } = transport.sendMessages.mock.calls[1]![0] as {
+      messages: { role: string; parts: { text?: string }[] }[];
+    };
     expect(messages.at(-1)).toMatchObject({ role: "user", parts: [{ type: "text", text: "Continue" }] });
     await vi.waitFor(() => expect(container.querySelector('[data-testid="stopped-marker"]')).toBeNull());
   });
 
   it("says why Enter does not send while an answer is being written", async () => {
-    renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
+    renderChat({
+      chatId: CHAT_ID,
+      baseURL: "/local-trigger",
+      title: undefined,
+      history: undefined,
+      highlightedCode: {},
+    });
     (await find('[data-testid="suggested-prompt"]')).click();
     await find('[data-testid="stop-button"]');
     const input = (await find('[data-testid="composer-input"]')) as HTMLTextAreaElement;
@@ -193,7 +229,13 @@ describe("Stop in the chat page", () => {
             },
           }),
       );
-      renderChat({ chatId: CHAT_ID, baseURL: "/local-trigger", title: undefined, history: undefined, highlightedCode: {} });
+      renderChat({
+        chatId: CHAT_ID,
+        baseURL: "/local-trigger",
+        title: undefined,
+        history: undefined,
+        highlightedCode: {},
+      });
       (await find('[data-testid="suggested-prompt"]')).click();
       await find('[data-testid="message-assistant"]');
       expect(container.querySelector('[data-testid="connection-notice"]')).toBeNull();

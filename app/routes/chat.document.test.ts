@@ -17,7 +17,9 @@ vi.mock("~/lib/trigger.server", () => ({
   connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })),
   mintChatToken: vi.fn(async () => "chat-token-in-the-page"),
 }));
-vi.mock("~/lib/env.server", async (importOriginal) => (await import("~/lib/test-support.server")).localEnvModule(importOriginal));
+vi.mock("~/lib/env.server", async (importOriginal) =>
+  (await import("~/lib/test-support.server")).localEnvModule(importOriginal),
+);
 
 const CHAT_ID = "0b9c5f4e-7d2a-4c1e-9f3b-2a6d8e1c4b7a";
 
@@ -25,7 +27,9 @@ let handle: ReturnType<typeof createRequestHandler>;
 
 /** The directives of a Cache-Control header, lower-cased, without their values. */
 function cacheDirectives(response: Response): string[] {
-  return (response.headers.get("Cache-Control") ?? "").split(",").map((directive) => directive.split("=")[0]!.trim().toLowerCase());
+  return (response.headers.get("Cache-Control") ?? "")
+    .split(",")
+    .map((directive) => directive.split("=")[0]!.trim().toLowerCase());
 }
 
 // The whole document response, through React Router's own request handler: what a
@@ -43,10 +47,14 @@ describe("GET /chat/:chatId, whole responses", () => {
 
   it("forbids storing the owner's page, which carries the chat token", async () => {
     const guest = await resolveGuest(new Request("http://localhost/"));
-    sdk.retrieve.mockResolvedValue(sessionRow({ externalId: CHAT_ID, tags: [`guest:${guest.id}`], metadata: { title: "Hi" } }));
+    sdk.retrieve.mockResolvedValue(
+      sessionRow({ externalId: CHAT_ID, tags: [`guest:${guest.id}`], metadata: { title: "Hi" } }),
+    );
     sdk.loadTranscript.mockResolvedValue({ messages: [], state: null, cursors: { lastOutEventId: "1" } });
 
-    const response = await handle(new Request(`http://localhost/chat/${CHAT_ID}`, { headers: { Cookie: cookieFrom(guest.setCookie!) } }));
+    const response = await handle(
+      new Request(`http://localhost/chat/${CHAT_ID}`, { headers: { Cookie: cookieFrom(guest.setCookie!) } }),
+    );
 
     expect(response.status).toBe(200);
     expect(response.headers.get("Content-Type")).toBe("text/html");
@@ -61,7 +69,9 @@ describe("GET /chat/:chatId, whole responses", () => {
     sdk.retrieve.mockResolvedValue(sessionRow({ externalId: CHAT_ID, tags: [`guest:${guest.id}`] }));
     sdk.loadTranscript.mockResolvedValue({ messages: [], state: null, cursors: { lastOutEventId: "1" } });
 
-    const response = await handle(new Request(`http://localhost/chat/${CHAT_ID}.data`, { headers: { Cookie: cookieFrom(guest.setCookie!) } }));
+    const response = await handle(
+      new Request(`http://localhost/chat/${CHAT_ID}.data`, { headers: { Cookie: cookieFrom(guest.setCookie!) } }),
+    );
 
     expect(response.status).toBe(200);
     expect(await response.text()).toContain("chat-token-in-the-page");

@@ -11,17 +11,27 @@ vi.mock("@trigger.dev/sdk", async (importOriginal) => ({
   ...(await importOriginal<typeof import("@trigger.dev/sdk")>()),
   sessions: { retrieve: sdk.retrieve },
 }));
-vi.mock("@trigger.dev/sdk/ai", () => ({ chat: { createLoadTranscriptAction: () => sdk.loadTranscript }, defaultStorage: {} }));
+vi.mock("@trigger.dev/sdk/ai", () => ({
+  chat: { createLoadTranscriptAction: () => sdk.loadTranscript },
+  defaultStorage: {},
+}));
 vi.mock("~/lib/trigger.server", () => ({
   connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })),
   mintChatToken: vi.fn(async () => "chat-token"),
 }));
-vi.mock("~/lib/env.server", async (importOriginal) => (await import("~/lib/test-support.server")).localEnvModule(importOriginal));
+vi.mock("~/lib/env.server", async (importOriginal) =>
+  (await import("~/lib/test-support.server")).localEnvModule(importOriginal),
+);
 
 const CHAT_ID = "0b9c5f4e-7d2a-4c1e-9f3b-2a6d8e1c4b7a";
 const history = [
   { id: "u1", role: "user", parts: [{ type: "text", text: "Hi" }] },
-  { id: "a1", role: "assistant", parts: [{ type: "text", text: "Hello!" }], metadata: { model: "offline:offline-chat", offline: true } },
+  {
+    id: "a1",
+    role: "assistant",
+    parts: [{ type: "text", text: "Hello!" }],
+    metadata: { model: "offline:offline-chat", offline: true },
+  },
 ];
 
 function load(chatId: string, cookie?: string) {
@@ -57,14 +67,20 @@ describe("/chat/:chatId loader", () => {
 
   it("gives the owner the saved history, a chat token and the resume cursor", async () => {
     const owner = await guestCookie();
-    sdk.retrieve.mockResolvedValue(sessionRow({ externalId: CHAT_ID, tags: [`guest:${owner.id}`], metadata: { title: "Hi" } }));
+    sdk.retrieve.mockResolvedValue(
+      sessionRow({ externalId: CHAT_ID, tags: [`guest:${owner.id}`], metadata: { title: "Hi" } }),
+    );
     sdk.loadTranscript.mockResolvedValue({ messages: history, state: null, cursors: { lastOutEventId: "41" } });
 
     expect(await load(CHAT_ID, owner.cookie)).toEqual({
       chatId: CHAT_ID,
       baseURL: "/local-trigger",
       title: "Hi",
-      history: { messages: history, nextCursor: undefined, session: { publicAccessToken: "chat-token", lastEventId: "41" } },
+      history: {
+        messages: history,
+        nextCursor: undefined,
+        session: { publicAccessToken: "chat-token", lastEventId: "41" },
+      },
       highlightedCode: {},
     });
     expect(mintChatToken).toHaveBeenCalledWith(CHAT_ID);
@@ -90,12 +106,16 @@ describe("/chat/:chatId loader", () => {
 
   it("answers Trigger.dev's 503 with a 503 and a message for the page, not a crash", async () => {
     const logs = captureLogs();
-    sdk.retrieve.mockRejectedValue(new ApiError(503, { error: "Service Unavailable" }, undefined, { "retry-after": "4" }));
+    sdk.retrieve.mockRejectedValue(
+      new ApiError(503, { error: "Service Unavailable" }, undefined, { "retry-after": "4" }),
+    );
     const error = await load(CHAT_ID).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(Response);
     expect((error as Response).status).toBe(503);
     expect((error as Response).headers.get("Retry-After")).toBe("4");
-    expect(await (error as Response).json()).toEqual({ error: "The chat service is unavailable right now. Please try again in a moment." });
+    expect(await (error as Response).json()).toEqual({
+      error: "The chat service is unavailable right now. Please try again in a moment.",
+    });
     logs.stop();
     expect(logs.lines.map(({ level, component }) => [level, component])).toEqual([["warn", "trigger"]]);
   });

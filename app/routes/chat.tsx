@@ -1,7 +1,15 @@
 import { useChat } from "@ai-sdk/react";
 import type { ChatStatus } from "ai";
 import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
-import { data, href, isRouteErrorResponse, Link, redirect, type ShouldRevalidateFunctionArgs, useRevalidator } from "react-router";
+import {
+  data,
+  href,
+  isRouteErrorResponse,
+  Link,
+  redirect,
+  type ShouldRevalidateFunctionArgs,
+  useRevalidator,
+} from "react-router";
 import { abandonedMessageId } from "~/components/chat/abandoned-messages";
 import { ChatError } from "~/components/chat/chat-error";
 import { describeChatFailure } from "~/components/chat/chat-failure";
@@ -38,7 +46,8 @@ async function loadChat({ request, params }: Route.LoaderArgs) {
 
   const access = await getChatAccess(chatId, guestId);
   if (access.kind === "unavailable") throw data(NOT_FOUND, { status: 404 });
-  if (access.kind === "new") return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined, highlightedCode: {} };
+  if (access.kind === "new")
+    return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined, highlightedCode: {} };
 
   const [page, publicAccessToken] = await Promise.all([loadChatTranscript(chatId), mintChatToken(chatId)]);
   return {
@@ -110,23 +119,24 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
   const stopOnDelivery = useRef<string>(undefined);
   const stopAgainTimers = useRef<ReturnType<typeof setTimeout>[]>([]);
   useEffect(() => () => stopAgainTimers.current.forEach(clearTimeout), []);
-  const { messages, sendMessage, setMessages, status, error, stop, regenerate, clearError, resumeStream } = useChat<ChatUIMessage>({
-    id: chatId,
-    messages: initialMessages,
-    transport,
-    // Models stream a word or two per chunk, often 100 chunks a second: one render per frame-ish is as
-    // smooth to read and leaves the main thread free for input.
-    experimental_throttle: RENDER_INTERVAL_MS,
-    // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
-    resume: history !== undefined,
-    onData: (part) => {
-      const abandoned = abandonedMessageId(part);
-      // A dead run's cut-off answer, replayed ahead of the answer that replaced it. One the saved transcript holds stays.
-      if (abandoned !== undefined && !savedIds.current.has(abandoned)) {
-        setMessages((current) => current.filter((message) => message.id !== abandoned));
-      }
-    },
-  });
+  const { messages, sendMessage, setMessages, status, error, stop, regenerate, clearError, resumeStream } =
+    useChat<ChatUIMessage>({
+      id: chatId,
+      messages: initialMessages,
+      transport,
+      // Models stream a word or two per chunk, often 100 chunks a second: one render per frame-ish is as
+      // smooth to read and leaves the main thread free for input.
+      experimental_throttle: RENDER_INTERVAL_MS,
+      // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
+      resume: history !== undefined,
+      onData: (part) => {
+        const abandoned = abandonedMessageId(part);
+        // A dead run's cut-off answer, replayed ahead of the answer that replaced it. One the saved transcript holds stays.
+        if (abandoned !== undefined && !savedIds.current.has(abandoned)) {
+          setMessages((current) => current.filter((message) => message.id !== abandoned));
+        }
+      },
+    });
   const answeringElsewhere = useTabSync(transport, chatId, { messages, setMessages, status, resumeStream });
   const answeringHere = status === "submitted" || status === "streaming";
   const busy = answeringHere || answeringElsewhere;
@@ -157,7 +167,13 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
   const connection = useConnectionHealth(busy, messages);
   const last = messages.at(-1);
   const lastStopped = !busy && last !== undefined && (stoppedHere !== undefined || isStopped(last));
-  const announcement = useStatusAnnouncement({ status, answeringElsewhere, lastStopped, failed: failure !== undefined, connection });
+  const announcement = useStatusAnnouncement({
+    status,
+    answeringElsewhere,
+    lastStopped,
+    failed: failure !== undefined,
+    connection,
+  });
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const followRef = useRef(true);
@@ -271,7 +287,10 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
       followRef.current = false;
       const scroller = scrollRef.current;
       if (scroller) keepPlaceRef.current = scroller.scrollHeight - scroller.scrollTop;
-      setMessages((current) => [...page.messages.filter((older) => !current.some((m) => m.id === older.id)), ...current]);
+      setMessages((current) => [
+        ...page.messages.filter((older) => !current.some((m) => m.id === older.id)),
+        ...current,
+      ]);
       setOlderCursor(page.nextCursor ?? undefined);
     } catch (caught) {
       setOlderError(caught instanceof Error ? caught.message : String(caught));
@@ -315,7 +334,11 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
               >
                 {loadingOlder ? "Loading…" : "Load earlier messages"}
               </button>
-              {olderError && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{olderError}</p>}
+              {olderError && (
+                <p role="alert" className="text-sm text-red-600 dark:text-red-400">
+                  {olderError}
+                </p>
+              )}
             </div>
           )}
           {messages.length === 0 ? (
@@ -352,7 +375,12 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
             {connection === "offline" && !busy ? OFFLINE_IDLE_NOTICE : CONNECTION_NOTICES[connection]}
           </p>
         )}
-        {failure && <ChatError message={failure.message} onRetry={failure.tooManyRequests || answeringElsewhere ? undefined : retry} />}
+        {failure && (
+          <ChatError
+            message={failure.message}
+            onRetry={failure.tooManyRequests || answeringElsewhere ? undefined : retry}
+          />
+        )}
         <Composer
           text={draft}
           onTextChange={writeDraft}
@@ -362,7 +390,9 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
           onStop={stopAnswer}
           inputRef={composerRef}
         />
-        <p className="text-center text-xs text-zinc-600 dark:text-zinc-400">Answers can be wrong. Check anything important.</p>
+        <p className="text-center text-xs text-zinc-600 dark:text-zinc-400">
+          Answers can be wrong. Check anything important.
+        </p>
       </div>
     </div>
   );
@@ -370,7 +400,8 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
 
 /** What Continue sends after a stopped answer: the agent picks up from where its answer ends. */
 const CONTINUE_PROMPT = "Continue";
-const ANSWERING_ELSEWHERE = "This chat is answering in another tab. You can send once that answer is done, or stop it here.";
+const ANSWERING_ELSEWHERE =
+  "This chat is answering in another tab. You can send once that answer is done, or stop it here.";
 /** When a stop sent as its message arrived is sent again, until the stopped turn is saved (stops between turns change nothing). */
 const STOP_AGAIN_AFTER_MS = [300, 1_000, 2_500];
 /** After a stop, when the page asks whether the server has saved the stopped turn: soon, then every second for a while. */
@@ -391,7 +422,11 @@ const CONNECTION_NOTICES: Record<Exclude<ConnectionHealth, "ok">, string> = {
 
 /** Whether a running answer is still arriving: "stalled" after a while without a word, "offline" when the browser has no network. */
 function useConnectionHealth(busy: boolean, messages: ChatUIMessage[]): ConnectionHealth {
-  const online = useSyncExternalStore(subscribeToOnline, () => navigator.onLine, () => true);
+  const online = useSyncExternalStore(
+    subscribeToOnline,
+    () => navigator.onLine,
+    () => true,
+  );
   const [stalled, setStalled] = useState(false);
   useEffect(() => {
     // Each new word (or a new turn) restarts the wait. Derived state would need a per-turn key to tell a
@@ -473,10 +508,20 @@ function useStatusAnnouncement({
 export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   const notFound = isRouteErrorResponse(error) && error.status === 404;
   // Too busy or unavailable for now: the server's message says so and when to come back.
-  const busy = isRouteErrorResponse(error) && (error.status === 429 || error.status === 503) && typeof error.data?.error === "string";
-  const details = notFound ? NOT_FOUND : busy ? String(error.data.error) : "Something went wrong on our side. Please try again in a moment.";
+  const busy =
+    isRouteErrorResponse(error) &&
+    (error.status === 429 || error.status === 503) &&
+    typeof error.data?.error === "string";
+  const details = notFound
+    ? NOT_FOUND
+    : busy
+      ? String(error.data.error)
+      : "Something went wrong on our side. Please try again in a moment.";
   return (
-    <div data-testid={notFound ? "chat-not-found" : "chat-failed"} className="flex flex-1 flex-col items-center justify-center gap-4 p-6 text-center">
+    <div
+      data-testid={notFound ? "chat-not-found" : "chat-failed"}
+      className="flex flex-1 flex-col items-center justify-center gap-4 p-6 text-center"
+    >
       <h1 className="text-xl font-semibold">{notFound ? "Chat not found" : "This chat couldn’t be loaded"}</h1>
       <p className="max-w-sm text-zinc-500 dark:text-zinc-400">{details}</p>
       <Link to="/" className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500">

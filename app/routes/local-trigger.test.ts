@@ -6,7 +6,13 @@ import { action, loader } from "./local-trigger";
 
 const state = vi.hoisted(() => ({ mode: "local" as "local" | "remote", handle: vi.fn() }));
 vi.mock("~/lib/env.server", () => ({
-  getServerEnv: () => ({ triggerMode: state.mode, RATE_LIMITS: "on", RATE_LIMIT_MULTIPLIER: 1, SESSION_SECRET: "s".repeat(32), NODE_ENV: "test" }),
+  getServerEnv: () => ({
+    triggerMode: state.mode,
+    RATE_LIMITS: "on",
+    RATE_LIMIT_MULTIPLIER: 1,
+    SESSION_SECRET: "s".repeat(32),
+    NODE_ENV: "test",
+  }),
 }));
 vi.mock("~/lib/local-engine.server", () => ({
   LOCAL_TRIGGER_PATH: "/local-trigger",
@@ -14,7 +20,11 @@ vi.mock("~/lib/local-engine.server", () => ({
 }));
 
 const args = (method: string) =>
-  routeArgs(new Request("http://localhost/local-trigger/realtime/v1/sessions/x/out", { method }), { "*": "realtime/v1/sessions/x/out" }, "/local-trigger/*");
+  routeArgs(
+    new Request("http://localhost/local-trigger/realtime/v1/sessions/x/out", { method }),
+    { "*": "realtime/v1/sessions/x/out" },
+    "/local-trigger/*",
+  );
 
 describe("/local-trigger/*", () => {
   beforeEach(() => {
@@ -43,15 +53,26 @@ describe("/local-trigger/*", () => {
   });
 
   it("keeps the engine's any-origin CORS headers off the app's origin", async () => {
-    state.handle.mockResolvedValue(new Response("{}", { headers: { "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*", "X-Kept": "1" } }));
+    state.handle.mockResolvedValue(
+      new Response("{}", {
+        headers: { "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*", "X-Kept": "1" },
+      }),
+    );
     const response = await loader(args("GET"));
     expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
     expect(response.headers.get("Access-Control-Expose-Headers")).toBeNull();
     expect(response.headers.get("X-Kept")).toBe("1");
   });
 
-  function write(path: string, { address = "203.0.113.9", bytes = 2, method = "POST" }: { address?: string; bytes?: number; method?: string } = {}) {
-    const request = new Request(`http://localhost/local-trigger${path}`, { method, body: "x".repeat(bytes), headers: { "Content-Length": String(bytes) } });
+  function write(
+    path: string,
+    { address = "203.0.113.9", bytes = 2, method = "POST" }: { address?: string; bytes?: number; method?: string } = {},
+  ) {
+    const request = new Request(`http://localhost/local-trigger${path}`, {
+      method,
+      body: "x".repeat(bytes),
+      headers: { "Content-Length": String(bytes) },
+    });
     const args = routeArgs(request, { "*": path.slice(1) }, "/local-trigger/*");
     args.context.set(clientAddressContext, address);
     return action(args).catch((refusal: unknown) => refusal as Response);
@@ -61,7 +82,8 @@ describe("/local-trigger/*", () => {
     state.handle.mockImplementation(async () => Response.json({ ok: true }));
     const paths = ["/realtime/v1/sessions/chat-1/in/append", "/realtime/v1/sessions/chat-1/channels/notes/in/append"];
     // No cookie: counted by the chat written to, so dropping the cookie buys nothing.
-    for (let sent = 0; sent < RATE_LIMITS.messages.perGuest; sent++) expect((await write(paths[sent % 2]!)).status).toBe(200);
+    for (let sent = 0; sent < RATE_LIMITS.messages.perGuest; sent++)
+      expect((await write(paths[sent % 2]!)).status).toBe(200);
     const refused = await write(paths[0]!);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("x-should-retry")).toBe("false");
@@ -88,7 +110,8 @@ describe("/local-trigger/*", () => {
 
   it("does not count writes whose credentials the engine refuses: they stored nothing", async () => {
     state.handle.mockImplementation(async () => Response.json({ error: "Unauthorized" }, { status: 403 }));
-    for (let sent = 0; sent < RATE_LIMITS.messages.perGuest * 2; sent++) expect((await write("/realtime/v1/sessions/chat-3/in/append")).status).toBe(403);
+    for (let sent = 0; sent < RATE_LIMITS.messages.perGuest * 2; sent++)
+      expect((await write("/realtime/v1/sessions/chat-3/in/append")).status).toBe(403);
     state.handle.mockImplementation(async () => Response.json({ ok: true }));
     expect((await write("/realtime/v1/sessions/chat-3/in/append")).status).toBe(200);
   });
@@ -97,8 +120,15 @@ describe("/local-trigger/*", () => {
     state.handle.mockImplementation(async () => Response.json({ ok: true }));
     const mib = 1024 * 1024;
     const perGuestMiB = RATE_LIMITS.uploadKiB.perGuest / 1024;
-    for (let sent = 0; sent < perGuestMiB; sent++) expect((await write("/realtime/v1/sessions/chat-big/channels/blob/in/append", { address: "203.0.113.10", bytes: mib })).status).toBe(200);
-    const refused = await write("/realtime/v1/sessions/chat-big/channels/blob/in/append", { address: "203.0.113.10", bytes: mib });
+    for (let sent = 0; sent < perGuestMiB; sent++)
+      expect(
+        (await write("/realtime/v1/sessions/chat-big/channels/blob/in/append", { address: "203.0.113.10", bytes: mib }))
+          .status,
+      ).toBe(200);
+    const refused = await write("/realtime/v1/sessions/chat-big/channels/blob/in/append", {
+      address: "203.0.113.10",
+      bytes: mib,
+    });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toEqual({ error: expect.stringMatching(/^You’re sending too much too quickly/) });
   });

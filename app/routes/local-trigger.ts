@@ -25,14 +25,18 @@ const CREDENTIALS_REFUSED = new Set([401, 403, 404]);
 async function forwardToEngine(request: Request, clientAddress: string | null): Promise<Response> {
   const env = getServerEnv();
   if (env.triggerMode !== "local") return new Response("Not found", { status: 404 });
-  const write = request.method === "GET" || request.method === "HEAD" ? null : CHAT_WRITE.exec(new URL(request.url).pathname);
-  const counted = write ? await limitChatWrite(request, decodeURIComponent((write[1] ?? write[2])!), clientAddress) : undefined;
+  const write =
+    request.method === "GET" || request.method === "HEAD" ? null : CHAT_WRITE.exec(new URL(request.url).pathname);
+  const counted = write
+    ? await limitChatWrite(request, decodeURIComponent((write[1] ?? write[2])!), clientAddress)
+    : undefined;
   const engine = await getLocalEngine(env);
   const response = await engine.handle(request, LOCAL_TRIGGER_PATH);
   // Refused credentials are checked before the engine reads the body: such a request cost nothing to store.
   if (counted && CREDENTIALS_REFUSED.has(response.status)) await counted.refund();
   // Same-origin only here: the standalone engine's "any origin" CORS would let other sites' scripts call this origin.
-  for (const name of [...response.headers.keys()]) if (name.startsWith("access-control-")) response.headers.delete(name);
+  for (const name of [...response.headers.keys()])
+    if (name.startsWith("access-control-")) response.headers.delete(name);
   return response;
 }
 
@@ -54,8 +58,12 @@ async function limitChatWrite(request: Request, chatId: string, address: string 
     if (refusal instanceof Response) refusal.headers.set("x-should-retry", "false");
     throw refusal;
   }
-  return { refund: () => Promise.all([refundRateLimit("messages", caller), refundRateLimit("uploadKiB", caller, kib)]) };
+  return {
+    refund: () => Promise.all([refundRateLimit("messages", caller), refundRateLimit("uploadKiB", caller, kib)]),
+  };
 }
 
-export const loader = ({ request, context }: Route.LoaderArgs) => forwardToEngine(request, context.get(clientAddressContext));
-export const action = ({ request, context }: Route.ActionArgs) => forwardToEngine(request, context.get(clientAddressContext));
+export const loader = ({ request, context }: Route.LoaderArgs) =>
+  forwardToEngine(request, context.get(clientAddressContext));
+export const action = ({ request, context }: Route.ActionArgs) =>
+  forwardToEngine(request, context.get(clientAddressContext));

@@ -86,7 +86,10 @@ export function createApp({ build, env, clientDir, state }: AppOptions) {
     });
     if (!METHODS.has(request.method)) {
       const error = `Method ${request.method.slice(0, 20)} is not allowed`;
-      response.set("Allow", [...METHODS].join(", ")).status(405).json({ error });
+      response
+        .set("Allow", [...METHODS].join(", "))
+        .status(405)
+        .json({ error });
       return;
     }
     // The app's middleware checks this too; here it also covers what React Router answers before its middleware runs.
@@ -102,7 +105,10 @@ export function createApp({ build, env, clientDir, state }: AppOptions) {
   // A server shutting down is not ready for more work, whatever its backend says.
   app.get("/readyz", (_request, response, next) => {
     if (!state.draining) return next();
-    response.status(503).set("Cache-Control", "no-store").json({ status: "unavailable", backend: backendName(env) });
+    response
+      .status(503)
+      .set("Cache-Control", "no-store")
+      .json({ status: "unavailable", backend: backendName(env) });
   });
   app.use(compression());
   // Fingerprinted by Vite, so they never change under their name.

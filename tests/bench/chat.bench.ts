@@ -51,7 +51,13 @@ function instrumentPage() {
     "keydown",
     (event) => {
       if (event.key !== "Enter" || event.shiftKey || !(event.target instanceof HTMLTextAreaElement)) return;
-      Object.assign(probe, { sentAt: performance.now(), answersBefore: document.querySelectorAll(ANSWERS).length, firstTextAt: 0, lastTextAt: 0, length: 0 });
+      Object.assign(probe, {
+        sentAt: performance.now(),
+        answersBefore: document.querySelectorAll(ANSWERS).length,
+        firstTextAt: 0,
+        lastTextAt: 0,
+        length: 0,
+      });
     },
     true,
   );
@@ -80,17 +86,19 @@ async function sendTurn(page: Page, text: string): Promise<Turn> {
   }
   await input.press("Enter");
   // Done when the answer is on screen and Send is back: the turn is over.
-  await page.waitForFunction(
-    () => {
-      const probe = (window as unknown as { __turn: Probe }).__turn;
-      return probe.firstTextAt > 0 && document.querySelector('[data-testid="send-button"]') !== null;
-    },
-    undefined,
-    { timeout: 60_000, polling: 20 },
-  ).catch(async (error: unknown) => {
-    const probe = await page.evaluate(() => (window as unknown as { __turn: Probe }).__turn);
-    throw new Error(`no answer in 60 s at ${page.url()}: ${JSON.stringify(probe)}`, { cause: error });
-  });
+  await page
+    .waitForFunction(
+      () => {
+        const probe = (window as unknown as { __turn: Probe }).__turn;
+        return probe.firstTextAt > 0 && document.querySelector('[data-testid="send-button"]') !== null;
+      },
+      undefined,
+      { timeout: 60_000, polling: 20 },
+    )
+    .catch(async (error: unknown) => {
+      const probe = await page.evaluate(() => (window as unknown as { __turn: Probe }).__turn);
+      throw new Error(`no answer in 60 s at ${page.url()}: ${JSON.stringify(probe)}`, { cause: error });
+    });
   const probe = await page.evaluate(() => (window as unknown as { __turn: Probe }).__turn);
   return { firstTextMs: probe.firstTextAt - probe.sentAt, lastTextMs: probe.lastTextAt - probe.sentAt };
 }
@@ -127,11 +135,15 @@ async function buildBaseline() {
 }
 
 async function startBaseline(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(BASELINE_OUT, "server.js"), path.join(BASELINE_OUT, "client"), "0"], {
-    cwd: ROOT,
-    env: { ...process.env, OFFLINE_MODEL_DELAY_MS: "0", NODE_ENV: "production" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(BASELINE_OUT, "server.js"), path.join(BASELINE_OUT, "client"), "0"],
+    {
+      cwd: ROOT,
+      env: { ...process.env, OFFLINE_MODEL_DELAY_MS: "0", NODE_ENV: "production" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the baseline server exited (${code})`)));
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -152,7 +164,9 @@ function cpuMs(pid: number): number {
 
 /** The text chunks the offline model streams for one `/long` answer: one per word. */
 function longAnswerChunks(): number {
-  const answer = composeOfflineAnswer([{ role: "user", content: [{ type: "text", text: `/long ${CPU_ANSWER_WORDS}` }] }]);
+  const answer = composeOfflineAnswer([
+    { role: "user", content: [{ type: "text", text: `/long ${CPU_ANSWER_WORDS}` }] },
+  ]);
   return answer.match(/\S+\s*/g)?.length ?? 0;
 }
 
@@ -178,7 +192,8 @@ const percentile = (values: number[], p: number) => {
 const ms = (value: number) => `${Math.round(value)} ms`;
 
 async function main() {
-  if (!fs.existsSync(path.join(ROOT, "build/server.js"))) throw new Error("No production build: run `npm run build` first (npm run bench does).");
+  if (!fs.existsSync(path.join(ROOT, "build/server.js")))
+    throw new Error("No production build: run `npm run build` first (npm run bench does).");
   console.error("building the baseline page and route handler…");
   await buildBaseline();
   const app = await AppServer.start({ wordDelayMs: 0, env: { RATE_LIMITS: "off" } });
@@ -213,7 +228,10 @@ async function main() {
       console.error(`round ${round + 1 - WARMUP_ROUNDS}/${ROUNDS}${round < WARMUP_ROUNDS ? " (warm-up)" : ""}`);
     }
     console.error("server CPU while long answers stream…");
-    const cpu = { app: await serverCpuPerThousandChunks(browser, targets[0]!), baseline: await serverCpuPerThousandChunks(browser, targets[1]!) };
+    const cpu = {
+      app: await serverCpuPerThousandChunks(browser, targets[0]!),
+      baseline: await serverCpuPerThousandChunks(browser, targets[1]!),
+    };
 
     const rows = [
       ["New chat: Send → first text", "newChatFirst"],
@@ -223,21 +241,28 @@ async function main() {
     ] as const;
     const summary = Object.fromEntries(
       rows.map(([, key]) => {
-        const of = (name: Target["name"]) => ({ p50: percentile(samples[name][key], 50), p95: percentile(samples[name][key], 95) });
+        const of = (name: Target["name"]) => ({
+          p50: percentile(samples[name][key], 50),
+          p95: percentile(samples[name][key], 95),
+        });
         const appFigures = of("app");
         const baselineFigures = of("baseline");
         return [key, { app: appFigures, baseline: baselineFigures, ratioP50: appFigures.p50 / baselineFigures.p50 }];
       }),
     );
 
-    console.log(`\nThis app against a plain AI SDK route handler: ${ROUNDS} interleaved rounds, offline model at zero delay\n`);
+    console.log(
+      `\nThis app against a plain AI SDK route handler: ${ROUNDS} interleaved rounds, offline model at zero delay\n`,
+    );
     console.log("| | this app, p50 / p95 | plain route handler, p50 / p95 | ratio of p50s |");
     console.log("|---|---|---|---|");
     for (const [label, key] of rows) {
       const { app: a, baseline: b, ratioP50 } = summary[key]!;
       console.log(`| ${label} | ${ms(a.p50)} / ${ms(a.p95)} | ${ms(b.p50)} / ${ms(b.p95)} | ${ratioP50.toFixed(2)}× |`);
     }
-    console.log(`| Server CPU per 1,000 text chunks | ${cpu.app.toFixed(0)} ms | ${cpu.baseline.toFixed(0)} ms | ${(cpu.app / cpu.baseline).toFixed(2)}× |`);
+    console.log(
+      `| Server CPU per 1,000 text chunks | ${cpu.app.toFixed(0)} ms | ${cpu.baseline.toFixed(0)} ms | ${(cpu.app / cpu.baseline).toFixed(2)}× |`,
+    );
 
     fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });
     fs.writeFileSync(

@@ -44,7 +44,12 @@ type StopRun = { throttle: number; stopReactionMs: number | undefined; stopped: 
 
 /** In the page before any script: records long tasks and when the last answer's text last changed. */
 function instrumentPage() {
-  const probe = { longTasks: [] as { start: number; duration: number }[], lastTextChangeAt: 0, textLength: 0, sendButtonTimes: [] as number[] };
+  const probe = {
+    longTasks: [] as { start: number; duration: number }[],
+    lastTextChangeAt: 0,
+    textLength: 0,
+    sendButtonTimes: [] as number[],
+  };
   Object.assign(window, { __bench: probe });
   let sendButtonShown = false;
   new PerformanceObserver((list) => {
@@ -64,7 +69,12 @@ function instrumentPage() {
   }).observe(document, { childList: true, subtree: true, characterData: true });
 }
 
-type Probe = { longTasks: { start: number; duration: number }[]; lastTextChangeAt: number; textLength: number; sendButtonTimes: number[] };
+type Probe = {
+  longTasks: { start: number; duration: number }[];
+  lastTextChangeAt: number;
+  textLength: number;
+  sendButtonTimes: number[];
+};
 const readProbe = (page: Page) => page.evaluate(() => (window as unknown as { __bench: Probe }).__bench);
 
 /**
@@ -74,7 +84,10 @@ const readProbe = (page: Page) => page.evaluate(() => (window as unknown as { __
  */
 async function watchModelOutput(server: AppServer, context: BrowserContext, chatId: string) {
   const origin = server.url;
-  const tokenResponse = await context.request.post(`${origin}/api/chats/${chatId}/token`, { headers: { Origin: origin }, data: {} });
+  const tokenResponse = await context.request.post(`${origin}/api/chats/${chatId}/token`, {
+    headers: { Origin: origin },
+    data: {},
+  });
   if (!tokenResponse.ok()) throw new Error(`token: ${tokenResponse.status()} ${await tokenResponse.text()}`);
   const { token } = (await tokenResponse.json()) as { token: string };
   const abort = new AbortController();
@@ -152,7 +165,10 @@ async function streamRun(browser: Browser, server: AppServer, throttle: number):
     const finished = await page
       .getByTestId("send-button")
       .waitFor({ timeout: Math.max(1, RUN_TIMEOUT_MS - (Date.now() - startedAt)) })
-      .then(() => true, () => false);
+      .then(
+        () => true,
+        () => false,
+      );
     const probe = await readProbe(page);
     const tasks = probe.longTasks.slice(before.longTasks.length);
     return {
@@ -192,14 +208,23 @@ async function stopRun(browser: Browser, server: AppServer, throttle: number, an
     await page.getByTestId("send-button").waitFor({ timeout: RUN_TIMEOUT_MS });
     const backAt = (await readProbe(page)).sendButtonTimes.find((time) => time >= clickedAt);
     const chunksAtEnd = model.state.textChunks - before;
-    return { throttle, stopReactionMs: backAt === undefined ? undefined : Math.round(backAt - clickedAt), stopped: chunksAtEnd < answerChunks };
+    return {
+      throttle,
+      stopReactionMs: backAt === undefined ? undefined : Math.round(backAt - clickedAt),
+      stopped: chunksAtEnd < answerChunks,
+    };
   } finally {
     await model.close();
     await context.close();
   }
 }
 
-type ScriptWeight = { count: number; rawKiB: number; gzipKiB: number; files: { file: string; rawKiB: number; gzipKiB: number }[] };
+type ScriptWeight = {
+  count: number;
+  rawKiB: number;
+  gzipKiB: number;
+  files: { file: string; rawKiB: number; gzipKiB: number }[];
+};
 
 /**
  * Every script the chat page loads, and their total gzipped as the server
@@ -249,7 +274,8 @@ async function loadScripts(page: Page, url: string): Promise<ScriptWeight> {
 const format = (value: number | undefined, unit = "") => (value === undefined ? "did not finish" : `${value}${unit}`);
 
 async function main() {
-  if (!fs.existsSync("build/server.js")) throw new Error("No production build: run `npm run build` first (npm run bench:ui does).");
+  if (!fs.existsSync("build/server.js"))
+    throw new Error("No production build: run `npm run build` first (npm run bench:ui does).");
   const server = await AppServer.start({ wordDelayMs: WORD_DELAY_MS });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
   try {
@@ -283,8 +309,11 @@ async function main() {
       ["a new chat", weights.newChat],
       ["a chat with an answer and code, opened afresh", weights.withAnswer],
     ] as const) {
-      console.log(`\nChat page scripts, ${label}: ${weight.count} files, ${weight.gzipKiB.toFixed(1)} kB gzip (${weight.rawKiB.toFixed(1)} kB raw)`);
-      for (const file of weight.files.slice(0, 6)) console.log(`  ${file.gzipKiB.toFixed(1).padStart(6)} kB  ${file.file}`);
+      console.log(
+        `\nChat page scripts, ${label}: ${weight.count} files, ${weight.gzipKiB.toFixed(1)} kB gzip (${weight.rawKiB.toFixed(1)} kB raw)`,
+      );
+      for (const file of weight.files.slice(0, 6))
+        console.log(`  ${file.gzipKiB.toFixed(1).padStart(6)} kB  ${file.file}`);
     }
 
     fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });

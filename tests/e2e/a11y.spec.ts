@@ -4,17 +4,24 @@ import { ANSWER_END, ChatPage, expect, LONG_PROMPT, needsOfflineModel, test } fr
 
 /** axe-core's serious and critical findings on the page as it is now, WCAG 2.x A and AA plus best practices. */
 async function seriousViolations(page: Page) {
-  const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]).analyze();
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"])
+    .analyze();
   return violations
     .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-    .map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`,
+    );
 }
 
 for (const colorScheme of ["light", "dark"] as const) {
   test.describe(`axe-core, ${colorScheme}`, () => {
     test.use({ colorScheme });
 
-    test("the start page, a finished chat with code, and the delete dialog have no serious violation", async ({ page }) => {
+    test("the start page, a finished chat with code, and the delete dialog have no serious violation", async ({
+      page,
+    }) => {
       needsOfflineModel("relies on the offline model quoting the code block");
       const chat = new ChatPage(page);
       await chat.open();
@@ -26,7 +33,10 @@ for (const colorScheme of ["light", "dark"] as const) {
       await expect(chat.answer().locator("pre [class^='hljs-']").first()).toBeVisible();
       expect(await seriousViolations(page), "finished chat").toEqual([]);
 
-      await chat.sidebar.items.first().getByRole("button", { name: /Delete chat/ }).click();
+      await chat.sidebar.items
+        .first()
+        .getByRole("button", { name: /Delete chat/ })
+        .click();
       await expect(page.getByRole("dialog", { name: "Delete chat?" })).toBeVisible();
       expect(await seriousViolations(page), "delete dialog").toEqual([]);
     });
@@ -50,7 +60,9 @@ for (const colorScheme of ["light", "dark"] as const) {
 }
 
 test.describe("by keyboard alone", () => {
-  test("new chat, send, stop, open a chat and delete it, with the focus where it should be at each step", async ({ page }) => {
+  test("new chat, send, stop, open a chat and delete it, with the focus where it should be at each step", async ({
+    page,
+  }) => {
     needsOfflineModel();
     const chat = new ChatPage(page);
     await chat.open();
@@ -96,7 +108,11 @@ test.describe("by keyboard alone", () => {
     await expect(chat.input).toBeFocused();
 
     // Delete the other chat from the keyboard: the dialog opens on its buttons, and focus lands on a chat after.
-    await tabUntilFocused(page, items.filter({ hasText: "Second chat" }).getByRole("button", { name: /Delete chat/ }), "Shift+Tab");
+    await tabUntilFocused(
+      page,
+      items.filter({ hasText: "Second chat" }).getByRole("button", { name: /Delete chat/ }),
+      "Shift+Tab",
+    );
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: "Delete chat?" });
     await expect(dialog).toBeVisible();

@@ -27,7 +27,9 @@ export function storedSessionIds(): string[] {
   const sessionsDir = path.join(dataDir(), "sessions");
   return fs.readdirSync(sessionsDir).flatMap((name) => {
     try {
-      const row = JSON.parse(fs.readFileSync(path.join(sessionsDir, name, "session.json"), "utf8")) as { externalId: string | null };
+      const row = JSON.parse(fs.readFileSync(path.join(sessionsDir, name, "session.json"), "utf8")) as {
+        externalId: string | null;
+      };
       return [row.externalId ?? name];
     } catch {
       return [name];
@@ -40,15 +42,24 @@ export function storedSessionIds(): string[] {
  * its secret key, through the same `generateJWT`): for credentials the app
  * never hands out, such as expired ones or ones with other scopes.
  */
-export function signEngineToken(payload: Record<string, unknown>, options: { expiresAt?: string | number; secretKey?: string } = {}) {
-  return generateJWT({ secretKey: options.secretKey ?? engineSecretKey(), payload, expirationTime: options.expiresAt ?? "1h" });
+export function signEngineToken(
+  payload: Record<string, unknown>,
+  options: { expiresAt?: string | number; secretKey?: string } = {},
+) {
+  return generateJWT({
+    secretKey: options.secretKey ?? engineSecretKey(),
+    payload,
+    expirationTime: options.expiresAt ?? "1h",
+  });
 }
 
 export const sessionScopes = (chatId: string) => [`read:sessions:${chatId}`, `write:sessions:${chatId}`];
 
 /** The guest cookie pair from a response's Set-Cookie, if it set one. */
 export function guestCookieFrom(response: APIResponse): string | undefined {
-  const header = response.headersArray().find(({ name, value }) => name.toLowerCase() === "set-cookie" && value.startsWith(`${GUEST_COOKIE}=`));
+  const header = response
+    .headersArray()
+    .find(({ name, value }) => name.toLowerCase() === "set-cookie" && value.startsWith(`${GUEST_COOKIE}=`));
   return header?.value.split(";")[0];
 }
 
@@ -82,12 +93,21 @@ export async function startChat(
 }
 
 /** Sends a user message the way `TriggerChatTransport` does: an append to the chat's `.in` on the engine mount. */
-export async function sendMessage(request: APIRequestContext, origin: string, chat: { chatId: string; token: string }, text: string) {
+export async function sendMessage(
+  request: APIRequestContext,
+  origin: string,
+  chat: { chatId: string; token: string },
+  text: string,
+) {
   const response = await request.post(`${ENGINE}/realtime/v1/sessions/${encodeURIComponent(chat.chatId)}/in/append`, {
     headers: { Origin: origin, Authorization: `Bearer ${chat.token}`, "X-Part-Id": randomUUID() },
     data: {
       kind: "message",
-      payload: { message: { id: randomUUID(), role: "user", parts: [{ type: "text", text }] }, chatId: chat.chatId, trigger: "submit-message" },
+      payload: {
+        message: { id: randomUUID(), role: "user", parts: [{ type: "text", text }] },
+        chatId: chat.chatId,
+        trigger: "submit-message",
+      },
     },
   });
   expect(response.status(), await response.text()).toBe(200);
@@ -96,19 +116,30 @@ export async function sendMessage(request: APIRequestContext, origin: string, ch
 export type StreamRecord = { data: unknown; id: string; seqNum: number; headers: [string, string][] };
 
 /** Every record of one of a chat's streams, read with a token that may. */
-export async function readRecords(request: APIRequestContext, chat: { chatId: string; token: string }, stream = "out"): Promise<StreamRecord[]> {
-  const response = await request.get(`${ENGINE}/realtime/v1/sessions/${encodeURIComponent(chat.chatId)}/${stream}/records`, {
-    headers: { Authorization: `Bearer ${chat.token}` },
-  });
+export async function readRecords(
+  request: APIRequestContext,
+  chat: { chatId: string; token: string },
+  stream = "out",
+): Promise<StreamRecord[]> {
+  const response = await request.get(
+    `${ENGINE}/realtime/v1/sessions/${encodeURIComponent(chat.chatId)}/${stream}/records`,
+    {
+      headers: { Authorization: `Bearer ${chat.token}` },
+    },
+  );
   expect(response.status(), await response.text()).toBe(200);
   return ((await response.json()) as { records: StreamRecord[] }).records;
 }
 
-const isTurnComplete = (record: StreamRecord) => record.headers.some(([name, value]) => name === "trigger-control" && value === "turn-complete");
+const isTurnComplete = (record: StreamRecord) =>
+  record.headers.some(([name, value]) => name === "trigger-control" && value === "turn-complete");
 
 /** Waits until the agent has completed `turns` turns of the chat. */
 export async function waitForTurns(request: APIRequestContext, chat: { chatId: string; token: string }, turns: number) {
   await expect
-    .poll(async () => (await readRecords(request, chat)).filter(isTurnComplete).length, { timeout: 30_000, intervals: [200] })
+    .poll(async () => (await readRecords(request, chat)).filter(isTurnComplete).length, {
+      timeout: 30_000,
+      intervals: [200],
+    })
     .toBeGreaterThanOrEqual(turns);
 }

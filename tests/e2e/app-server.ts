@@ -88,7 +88,8 @@ export class AppServer {
       // "/" redirects to a new chat, whose page needs the engine: a 200 there means chats work.
       const response = await fetch(`${this.url}${this.options.readyPath ?? "/"}`).catch(() => undefined);
       if (response?.ok) return;
-      if (Date.now() > deadline) throw new Error(`the server did not start within ${BOOT_TIMEOUT_MS / 1000} s:\n${this.log}`);
+      if (Date.now() > deadline)
+        throw new Error(`the server did not start within ${BOOT_TIMEOUT_MS / 1000} s:\n${this.log}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -158,4 +159,3 @@ export class AppServer {
     await exited;
   }
 }
-

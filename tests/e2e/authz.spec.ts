@@ -1,6 +1,18 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { APIRequestContext, Page } from "@playwright/test";
-import { ENGINE, ENVIRONMENT_ID, engineSecretKey, guestIdOf, readRecords, sendMessage, sessionScopes, signEngineToken, startChat, waitForTurns, GUEST_COOKIE } from "./api";
+import {
+  ENGINE,
+  ENVIRONMENT_ID,
+  engineSecretKey,
+  guestIdOf,
+  readRecords,
+  sendMessage,
+  sessionScopes,
+  signEngineToken,
+  startChat,
+  waitForTurns,
+  GUEST_COOKIE,
+} from "./api";
 import { ChatPage, expect, needsLocalServer, test } from "./fixtures";
 
 // Every attempt on another guest's chat, through the app's routes and the engine's mount, with every kind of
@@ -35,7 +47,11 @@ test.afterAll(() => {
 });
 
 /** Sends each attempt from a fresh request context, so no cookie a refusal sets rides along on the next one. */
-async function run(newContext: () => Promise<APIRequestContext>, attempts: Attempt[], secrets: string[]): Promise<Outcome[]> {
+async function run(
+  newContext: () => Promise<APIRequestContext>,
+  attempts: Attempt[],
+  secrets: string[],
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   for (const attempt of attempts) {
     const context = await newContext();
@@ -59,14 +75,19 @@ async function run(newContext: () => Promise<APIRequestContext>, attempts: Attem
 }
 
 /** Runs attempts that count towards the printed total. */
-async function attack(newContext: () => Promise<APIRequestContext>, attempts: Attempt[], secrets: string[]): Promise<Outcome[]> {
+async function attack(
+  newContext: () => Promise<APIRequestContext>,
+  attempts: Attempt[],
+  secrets: string[],
+): Promise<Outcome[]> {
   const outcomes = await run(newContext, attempts, secrets);
   tally.attempts += outcomes.length;
   tally.allowed += outcomes.filter((outcome) => outcome.allowed).length;
   return outcomes;
 }
 
-const explain = ({ attempt, status, body }: Outcome) => `${attempt.target} [${attempt.credential}] ${attempt.method} ${attempt.path} → ${status} ${body.slice(0, 120)}`;
+const explain = ({ attempt, status, body }: Outcome) =>
+  `${attempt.target} [${attempt.credential}] ${attempt.method} ${attempt.path} → ${status} ${body.slice(0, 120)}`;
 
 /** A JWT with any header and claims, HS256-signed with `secret` or unsigned (`alg: none`). */
 function handMadeJwt(header: Record<string, unknown>, payload: Record<string, unknown>, secret?: string) {
@@ -77,7 +98,14 @@ function handMadeJwt(header: Record<string, unknown>, payload: Record<string, un
 
 /** What an engine endpoint asks of a caller who may legitimately use it. */
 type Needs = "read" | "write" | "admin" | "secret key";
-type EngineEndpoint = { target: string; method: string; path: string; body?: unknown; headers?: Record<string, string>; needs: Needs };
+type EngineEndpoint = {
+  target: string;
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  needs: Needs;
+};
 
 /** Every route of the engine's tables (app/local-trigger/api/*.server.ts) that names a session, for one way of naming it. */
 function sessionEndpoints(key: string, victimChatId: string, attackerGuestId: string): EngineEndpoint[] {
@@ -92,7 +120,13 @@ function sessionEndpoints(key: string, victimChatId: string, attackerGuestId: st
       needs: "secret key",
     },
     // The 4.8.3 reference's scope table: `write:sessions:<id>` closes, ends-and-continues and updates metadata.
-    { target: "close session", method: "POST", path: `${session}/close`, body: { reason: ATTACKER_MARK }, needs: "write" },
+    {
+      target: "close session",
+      method: "POST",
+      path: `${session}/close`,
+      body: { reason: ATTACKER_MARK },
+      needs: "write",
+    },
     {
       target: "end-and-continue",
       method: "POST",
@@ -106,7 +140,11 @@ function sessionEndpoints(key: string, victimChatId: string, attackerGuestId: st
   ];
   const message = {
     kind: "message",
-    payload: { message: { id: randomUUID(), role: "user", parts: [{ type: "text", text: ATTACKER_MARK }] }, chatId: victimChatId, trigger: "submit-message" },
+    payload: {
+      message: { id: randomUUID(), role: "user", parts: [{ type: "text", text: ATTACKER_MARK }] },
+      chatId: victimChatId,
+      trigger: "submit-message",
+    },
   };
   for (const stream of ["in", "out", `channels/${CHANNEL}/in`, `channels/${CHANNEL}/out`]) {
     const base = `${ENGINE}/realtime/v1/sessions/${encodeURIComponent(key)}/${stream}`;
@@ -114,7 +152,13 @@ function sessionEndpoints(key: string, victimChatId: string, attackerGuestId: st
     // No token reads the chat's own `.in`: the reference keeps it for the secret key.
     const read: Needs = stream === "in" ? "secret key" : "read";
     endpoints.push(
-      { target: `${stream} append`, method: "POST", path: `${base}/append`, body: stream === "in" ? message : { note: ATTACKER_MARK }, needs: isOut ? "secret key" : "write" },
+      {
+        target: `${stream} append`,
+        method: "POST",
+        path: `${base}/append`,
+        body: stream === "in" ? message : { note: ATTACKER_MARK },
+        needs: isOut ? "secret key" : "write",
+      },
       { target: `${stream} records`, method: "GET", path: `${base}/records`, needs: read },
       // A short long-poll window, so that a stream wrongly opened ends instead of holding the matrix up.
       { target: `${stream} subscribe`, method: "GET", path: base, headers: { "Timeout-Seconds": "1" }, needs: read },
@@ -142,12 +186,22 @@ function environmentEndpoints(victimChatId: string, victimGuestId: string, attac
       },
       needs: "secret key",
     },
-    { target: "list sessions", method: "GET", path: `${ENGINE}/api/v1/sessions?filter[tags]=${encodeURIComponent(`guest:${victimGuestId}`)}`, needs: "secret key" },
+    {
+      target: "list sessions",
+      method: "GET",
+      path: `${ENGINE}/api/v1/sessions?filter[tags]=${encodeURIComponent(`guest:${victimGuestId}`)}`,
+      needs: "secret key",
+    },
     { target: "JWT claims", method: "POST", path: `${ENGINE}/api/v1/auth/jwt/claims`, body: {}, needs: "secret key" },
   ];
 }
 
-function engineAttempt(endpoint: EngineEndpoint, credential: string, authorization: string | undefined, origin: string): Attempt {
+function engineAttempt(
+  endpoint: EngineEndpoint,
+  credential: string,
+  authorization: string | undefined,
+  origin: string,
+): Attempt {
   const hasBody = endpoint.body !== undefined;
   return {
     target: `${endpoint.method} ${endpoint.target}`,
@@ -167,10 +221,16 @@ function engineAttempt(endpoint: EngineEndpoint, credential: string, authorizati
 
 /** The victim's chat as its owner sees it, through every view the app and the engine give them. */
 async function chatState(request: APIRequestContext, origin: string, chat: { chatId: string; token: string }) {
-  const retrieved = await request.get(`${ENGINE}/api/v1/sessions/${chat.chatId}`, { headers: { Authorization: `Bearer ${chat.token}` } });
+  const retrieved = await request.get(`${ENGINE}/api/v1/sessions/${chat.chatId}`, {
+    headers: { Authorization: `Bearer ${chat.token}` },
+  });
   expect(retrieved.status()).toBe(200);
-  const { id, externalId, type, taskIdentifier, tags, metadata, closedAt, closedReason, expiresAt, createdAt } = await retrieved.json();
-  const transcript = await request.post(`/api/chats/${chat.chatId}/transcript`, { headers: { Origin: origin }, data: {} });
+  const { id, externalId, type, taskIdentifier, tags, metadata, closedAt, closedReason, expiresAt, createdAt } =
+    await retrieved.json();
+  const transcript = await request.post(`/api/chats/${chat.chatId}/transcript`, {
+    headers: { Origin: origin },
+    data: {},
+  });
   expect(transcript.status()).toBe(200);
   const list = await request.post("/api/chats", { headers: { Origin: origin } });
   expect(list.status()).toBe(200);
@@ -197,20 +257,35 @@ async function agentToken(request: APIRequestContext, chat: { chatId: string; to
 function expectAllReachedTheirRoutes(outcomes: Outcome[]) {
   const unrouted = outcomes.filter(({ status, body }) => status === 405 || body.includes("No route for"));
   expect(unrouted.map(explain), "attempts that missed their route").toEqual([]);
-  expect(outcomes.filter(({ status }) => status === 429 || status >= 500).map(explain), "rate-limited or failed attempts").toEqual([]);
+  expect(
+    outcomes.filter(({ status }) => status === 429 || status >= 500).map(explain),
+    "rate-limited or failed attempts",
+  ).toEqual([]);
 }
 
 /** A guest with a chat that has had a turn, and every credential they hold for it. */
-type Party = { chatId: string; cookie: string; guestId: string; token: string; startToken: string; agentToken: string; friendlyId: string };
+type Party = {
+  chatId: string;
+  cookie: string;
+  guestId: string;
+  token: string;
+  startToken: string;
+  agentToken: string;
+  friendlyId: string;
+};
 
 async function friendlyIdOf(request: APIRequestContext, chat: { chatId: string; token: string }) {
-  const response = await request.get(`${ENGINE}/api/v1/sessions/${chat.chatId}`, { headers: { Authorization: `Bearer ${chat.token}` } });
+  const response = await request.get(`${ENGINE}/api/v1/sessions/${chat.chatId}`, {
+    headers: { Authorization: `Bearer ${chat.token}` },
+  });
   expect(response.status()).toBe(200);
   return ((await response.json()) as { id: string }).id;
 }
 
 async function mintToken(request: APIRequestContext, origin: string, chat: { chatId: string; cookie: string }) {
-  const response = await request.post(`/api/chats/${chat.chatId}/token`, { headers: { Origin: origin, Cookie: chat.cookie } });
+  const response = await request.post(`/api/chats/${chat.chatId}/token`, {
+    headers: { Origin: origin, Cookie: chat.cookie },
+  });
   expect(response.status()).toBe(200);
   return ((await response.json()) as { token: string }).token;
 }
@@ -258,9 +333,20 @@ function appAttempts(origin: string, victim: Party, attacker: Party): Attempt[] 
   const badSignature = `${signed.slice(0, signed.lastIndexOf(".") + 1)}${randomBytes(32).toString("base64").replace(/=+$/, "")}`;
   const cookieKinds: { credential: string; headers: Record<string, string> }[] = [
     { credential: "no cookie", headers: {} },
-    { credential: "forged cookie (random value)", headers: { Cookie: `${GUEST_COOKIE}=${randomBytes(32).toString("base64url")}` } },
-    { credential: "victim's guest id, bad signature", headers: { Cookie: `${GUEST_COOKIE}=${encodeURIComponent(badSignature)}` } },
-    { credential: "victim's guest id, unsigned", headers: { Cookie: `${GUEST_COOKIE}=${encodeURIComponent(Buffer.from(JSON.stringify(victim.guestId)).toString("base64"))}` } },
+    {
+      credential: "forged cookie (random value)",
+      headers: { Cookie: `${GUEST_COOKIE}=${randomBytes(32).toString("base64url")}` },
+    },
+    {
+      credential: "victim's guest id, bad signature",
+      headers: { Cookie: `${GUEST_COOKIE}=${encodeURIComponent(badSignature)}` },
+    },
+    {
+      credential: "victim's guest id, unsigned",
+      headers: {
+        Cookie: `${GUEST_COOKIE}=${encodeURIComponent(Buffer.from(JSON.stringify(victim.guestId)).toString("base64"))}`,
+      },
+    },
     { credential: "other guest's valid cookie", headers: { Cookie: attacker.cookie } },
   ];
   // Only state-changing requests are guarded against other sites; the same-origin policy keeps them from reading a GET's answer.
@@ -269,10 +355,14 @@ function appAttempts(origin: string, victim: Party, attacker: Party): Attempt[] 
     { credential: "victim's cookie, from another site", headers: { Cookie: victim.cookie, Origin: EVIL_ORIGIN } },
     { credential: "victim's cookie, no Origin", headers: { Cookie: victim.cookie } },
     { credential: "victim's cookie, Origin null", headers: { Cookie: victim.cookie, Origin: "null" } },
-    { credential: "victim's cookie, Sec-Fetch-Site cross-site", headers: { Cookie: victim.cookie, Origin: origin, "Sec-Fetch-Site": "cross-site" } },
+    {
+      credential: "victim's cookie, Sec-Fetch-Site cross-site",
+      headers: { Cookie: victim.cookie, Origin: origin, "Sec-Fetch-Site": "cross-site" },
+    },
   ];
   // An id in capitals is redirected to the lowercase address, which reveals nothing the caller did not send.
-  const isCanonicalRedirect = (body: string) => body.includes("SingleFetchRedirect") && body.includes(`/chat/${victim.chatId}`);
+  const isCanonicalRedirect = (body: string) =>
+    body.includes("SingleFetchRedirect") && body.includes(`/chat/${victim.chatId}`);
 
   const attempts: Attempt[] = [];
   for (const id of [victim.chatId, victim.chatId.toUpperCase()]) {
@@ -282,23 +372,51 @@ function appAttempts(origin: string, victim: Party, attacker: Party): Attempt[] 
       { target: "GET /chat/:id.data (chat route only)", path: `/chat/${id}.data?_routes=routes/chat` },
     ];
     const actions: { target: string; path: string; body?: string }[] = [
-      { target: "POST /api/chats/:id/session", path: `/api/chats/${id}/session`, body: JSON.stringify({ title: ATTACKER_MARK }) },
+      {
+        target: "POST /api/chats/:id/session",
+        path: `/api/chats/${id}/session`,
+        body: JSON.stringify({ title: ATTACKER_MARK }),
+      },
       { target: "POST /api/chats/:id/token", path: `/api/chats/${id}/token` },
-      { target: "POST /api/chats/:id/transcript", path: `/api/chats/${id}/transcript`, body: JSON.stringify({ limit: 100 }) },
+      {
+        target: "POST /api/chats/:id/transcript",
+        path: `/api/chats/${id}/transcript`,
+        body: JSON.stringify({ limit: 100 }),
+      },
       { target: "POST /api/chats/:id/delete", path: `/api/chats/${id}/delete` },
       { target: "POST /chat/:id", path: `/chat/${id}` },
     ];
     // React Router also runs each action at `<path>.data`. Both, and a start in capitals, only once: a refused start without a
     // valid cookie still mints a guest, and an address may mint 30 a minute, shared with the specs around this one.
-    if (id === victim.chatId) actions.push(...actions.map((action) => ({ ...action, target: `${action.target}.data`, path: `${action.path}.data` })));
-    else actions.splice(actions.findIndex((action) => action.target.endsWith("/session")), 1);
+    if (id === victim.chatId)
+      actions.push(
+        ...actions.map((action) => ({ ...action, target: `${action.target}.data`, path: `${action.path}.data` })),
+      );
+    else
+      actions.splice(
+        actions.findIndex((action) => action.target.endsWith("/session")),
+        1,
+      );
 
     for (const kind of cookieKinds) {
       for (const { target, path } of pages) {
-        attempts.push({ target, credential: kind.credential, method: "GET", path, headers: kind.headers, getsThrough: (status, body) => is2xx(status) && !isCanonicalRedirect(body) });
+        attempts.push({
+          target,
+          credential: kind.credential,
+          method: "GET",
+          path,
+          headers: kind.headers,
+          getsThrough: (status, body) => is2xx(status) && !isCanonicalRedirect(body),
+        });
       }
       for (const { target, path } of actions.filter((action) => action.path.startsWith("/api/"))) {
-        attempts.push({ target: target.replace("POST", "GET"), credential: kind.credential, method: "GET", path, headers: kind.headers });
+        attempts.push({
+          target: target.replace("POST", "GET"),
+          credential: kind.credential,
+          method: "GET",
+          path,
+          headers: kind.headers,
+        });
       }
     }
     for (const kind of postKinds) {
@@ -310,7 +428,14 @@ function appAttempts(origin: string, victim: Party, attacker: Party): Attempt[] 
   }
   for (const kind of postKinds) {
     // The list answers everyone; what it must never hold is the victim's chat.
-    attempts.push({ target: "POST /api/chats", credential: kind.credential, method: "POST", path: "/api/chats", headers: kind.headers, getsThrough: (_, body) => body.includes(victim.chatId) });
+    attempts.push({
+      target: "POST /api/chats",
+      credential: kind.credential,
+      method: "POST",
+      path: "/api/chats",
+      headers: kind.headers,
+      getsThrough: (_, body) => body.includes(victim.chatId),
+    });
   }
   return attempts;
 }
@@ -322,25 +447,49 @@ async function tokenKinds(victim: Party, attacker: Party): Promise<TokenKind[]> 
   const now = Math.floor(Date.now() / 1000);
   const claims = { sub: ENVIRONMENT_ID, pub: true, scopes: sessionScopes(victim.chatId) };
   const registered = { iss: "https://id.trigger.dev", aud: "https://api.trigger.dev", iat: now, exp: now + 3600 };
-  const signed = async (payload: Record<string, unknown>, options?: Parameters<typeof signEngineToken>[1]) => `Bearer ${await signEngineToken(payload, options)}`;
+  const signed = async (payload: Record<string, unknown>, options?: Parameters<typeof signEngineToken>[1]) =>
+    `Bearer ${await signEngineToken(payload, options)}`;
   return [
     { credential: "no token" },
     { credential: "garbage token", authorization: "Bearer garbage" },
     { credential: "malformed JWT", authorization: "Bearer a.b.c" },
-    { credential: "not a bearer token", authorization: `Basic ${Buffer.from(`${victim.chatId}:${victim.token}`).toString("base64")}` },
-    { credential: "unsigned JWT (alg none) for the victim's chat", authorization: `Bearer ${handMadeJwt({ alg: "none" }, { ...claims, ...registered })}` },
-    { credential: "JWT for the victim's chat signed with another key", authorization: await signed(claims, { secretKey: `tr_dev_${randomBytes(24).toString("hex")}` }) },
+    {
+      credential: "not a bearer token",
+      authorization: `Basic ${Buffer.from(`${victim.chatId}:${victim.token}`).toString("base64")}`,
+    },
+    {
+      credential: "unsigned JWT (alg none) for the victim's chat",
+      authorization: `Bearer ${handMadeJwt({ alg: "none" }, { ...claims, ...registered })}`,
+    },
+    {
+      credential: "JWT for the victim's chat signed with another key",
+      authorization: await signed(claims, { secretKey: `tr_dev_${randomBytes(24).toString("hex")}` }),
+    },
     { credential: "other guest's valid session token", authorization: `Bearer ${attacker.token}` },
     { credential: "other guest's session-start token", authorization: `Bearer ${attacker.startToken}` },
     { credential: "other guest's agent token (from its .out)", authorization: `Bearer ${attacker.agentToken}` },
     { credential: "expired token for the victim's chat", authorization: await signed(claims, { expiresAt: now - 60 }) },
     { credential: "token for another environment", authorization: await signed({ ...claims, sub: "env_other" }) },
     { credential: "non-public token", authorization: await signed({ ...claims, pub: false }) },
-    { credential: "wrong issuer", authorization: `Bearer ${handMadeJwt({ alg: "HS256" }, { ...claims, ...registered, iss: "https://evil.example" }, engineSecretKey())}` },
-    { credential: "wrong audience", authorization: `Bearer ${handMadeJwt({ alg: "HS256" }, { ...claims, ...registered, aud: "https://evil.example" }, engineSecretKey())}` },
+    {
+      credential: "wrong issuer",
+      authorization: `Bearer ${handMadeJwt({ alg: "HS256" }, { ...claims, ...registered, iss: "https://evil.example" }, engineSecretKey())}`,
+    },
+    {
+      credential: "wrong audience",
+      authorization: `Bearer ${handMadeJwt({ alg: "HS256" }, { ...claims, ...registered, aud: "https://evil.example" }, engineSecretKey())}`,
+    },
     {
       credential: "wrong scopes: other resource types",
-      authorization: await signed({ ...claims, scopes: [`read:runs:${victim.chatId}`, `write:runs:${victim.chatId}`, `write:inputStreams:${victim.chatId}`, "read:tasks:chat"] }),
+      authorization: await signed({
+        ...claims,
+        scopes: [
+          `read:runs:${victim.chatId}`,
+          `write:runs:${victim.chatId}`,
+          `write:inputStreams:${victim.chatId}`,
+          "read:tasks:chat",
+        ],
+      }),
     },
     {
       credential: "wrong scopes: ids that almost match",
@@ -360,19 +509,39 @@ async function tokenKinds(victim: Party, attacker: Party): Promise<TokenKind[]> 
         ],
       }),
     },
-    { credential: "wrong scopes: a string, not a list", authorization: await signed({ ...claims, scopes: `read:sessions:${victim.chatId}` }) },
+    {
+      credential: "wrong scopes: a string, not a list",
+      authorization: await signed({ ...claims, scopes: `read:sessions:${victim.chatId}` }),
+    },
     // Tokens for the victim's chat used past what they grant: what a leaked token must still not do.
-    { credential: "read-only token for the victim's chat", authorization: await signed({ ...claims, scopes: [`read:sessions:${victim.chatId}`] }), appliesTo: (needs) => needs !== "read" },
-    { credential: "write-only token for the victim's chat", authorization: await signed({ ...claims, scopes: [`write:sessions:${victim.chatId}`] }), appliesTo: (needs) => needs !== "write" },
-    { credential: "the victim's own session token", authorization: `Bearer ${victim.token}`, appliesTo: (needs) => needs === "admin" || needs === "secret key" },
-    { credential: "the victim's agent token", authorization: `Bearer ${victim.agentToken}`, appliesTo: (needs) => needs === "admin" || needs === "secret key" },
+    {
+      credential: "read-only token for the victim's chat",
+      authorization: await signed({ ...claims, scopes: [`read:sessions:${victim.chatId}`] }),
+      appliesTo: (needs) => needs !== "read",
+    },
+    {
+      credential: "write-only token for the victim's chat",
+      authorization: await signed({ ...claims, scopes: [`write:sessions:${victim.chatId}`] }),
+      appliesTo: (needs) => needs !== "write",
+    },
+    {
+      credential: "the victim's own session token",
+      authorization: `Bearer ${victim.token}`,
+      appliesTo: (needs) => needs === "admin" || needs === "secret key",
+    },
+    {
+      credential: "the victim's agent token",
+      authorization: `Bearer ${victim.agentToken}`,
+      appliesTo: (needs) => needs === "admin" || needs === "secret key",
+    },
   ];
 }
 
 /** Presigned snapshot URLs carry their own credential: a signature with a key derived from the secret key (api/snapshots.server.ts). */
 function snapshotObjects(origin: string, victim: Party, attacker: Party) {
   const objectKey = createHmac("sha256", engineSecretKey()).update("local-trigger object urls").digest();
-  const sign = (method: string, id: string, expires: number) => createHmac("sha256", objectKey).update(`${method}\n${id}\n${expires}`).digest("base64url");
+  const sign = (method: string, id: string, expires: number) =>
+    createHmac("sha256", objectKey).update(`${method}\n${id}\n${expires}`).digest("base64url");
   const url = (method: string, expires: number, signature?: string) =>
     `${ENGINE}/local/v1/objects/snapshots/${victim.friendlyId}?method=${method}&expires=${expires}${signature === undefined ? "" : `&signature=${encodeURIComponent(signature)}`}`;
   const later = Date.now() + 10 * 60_000;
@@ -384,10 +553,23 @@ function snapshotObjects(origin: string, victim: Party, attacker: Party) {
       { credential: "garbage signature", path: url(method, later, randomBytes(32).toString("base64url")) },
       { credential: "expired signature", path: url(method, earlier, sign(method, victim.friendlyId, earlier)) },
       { credential: `signature for ${other}`, path: url(method, later, sign(other, victim.friendlyId, later)) },
-      { credential: `signature for ${other}, method=${other}`, path: url(other, later, sign(other, victim.friendlyId, later)) },
-      { credential: "signature for the other guest's snapshot", path: url(method, later, sign(method, attacker.friendlyId, later)) },
-      { credential: "signature with another expiry", path: url(method, later + 1, sign(method, victim.friendlyId, later)) },
-      { credential: "victim's session token instead of a signature", path: url(method, later), headers: { Authorization: `Bearer ${victim.token}` } },
+      {
+        credential: `signature for ${other}, method=${other}`,
+        path: url(other, later, sign(other, victim.friendlyId, later)),
+      },
+      {
+        credential: "signature for the other guest's snapshot",
+        path: url(method, later, sign(method, attacker.friendlyId, later)),
+      },
+      {
+        credential: "signature with another expiry",
+        path: url(method, later + 1, sign(method, victim.friendlyId, later)),
+      },
+      {
+        credential: "victim's session token instead of a signature",
+        path: url(method, later),
+        headers: { Authorization: `Bearer ${victim.token}` },
+      },
     ].map(({ credential, path, headers }) => ({
       target: `${method} snapshot object`,
       credential,
@@ -397,7 +579,12 @@ function snapshotObjects(origin: string, victim: Party, attacker: Party) {
       headers: { ...headers, ...(method === "PUT" ? { Origin: origin, "Content-Type": "application/json" } : {}) },
     }));
   });
-  const control: Attempt = { target: "GET snapshot object", credential: "control: a valid signature", method: "GET", path: url("GET", later, sign("GET", victim.friendlyId, later)) };
+  const control: Attempt = {
+    target: "GET snapshot object",
+    credential: "control: a valid signature",
+    method: "GET",
+    path: url("GET", later, sign("GET", victim.friendlyId, later)),
+  };
   return { attempts, control };
 }
 
@@ -407,11 +594,20 @@ function controls(origin: string, victim: Party, attacker: Party): Attempt[] {
     ...sessionEndpoints(victim.chatId, victim.chatId, attacker.guestId)
       .filter((endpoint) => endpoint.needs === "read")
       .map((endpoint) => engineAttempt(endpoint, "control: victim's token", `Bearer ${victim.token}`, origin)),
-    ...[...sessionEndpoints(victim.friendlyId, victim.chatId, attacker.guestId), ...environmentEndpoints(victim.chatId, victim.guestId, attacker.guestId)]
+    ...[
+      ...sessionEndpoints(victim.friendlyId, victim.chatId, attacker.guestId),
+      ...environmentEndpoints(victim.chatId, victim.guestId, attacker.guestId),
+    ]
       .filter((endpoint) => endpoint.method === "GET" && endpoint.needs === "secret key")
       .map((endpoint) => engineAttempt(endpoint, "control: secret key", `Bearer ${engineSecretKey()}`, origin)),
     snapshotObjects(origin, victim, attacker).control,
-    { target: "GET /chat/:id", credential: "control: victim's cookie", method: "GET", path: `/chat/${victim.chatId}`, headers: { Cookie: victim.cookie } },
+    {
+      target: "GET /chat/:id",
+      credential: "control: victim's cookie",
+      method: "GET",
+      path: `/chat/${victim.chatId}`,
+      headers: { Cookie: victim.cookie },
+    },
     ...["token", "transcript"].map((name) => ({
       target: `POST /api/chats/:id/${name}`,
       credential: "control: victim's cookie",
@@ -424,7 +620,11 @@ function controls(origin: string, victim: Party, attacker: Party): Attempt[] {
 
 test.describe("authorization matrix: another guest's chat", () => {
   needsLocalServer("signs tokens with the engine's secret key from the data folder, and calls the engine's mount");
-  test("no credential but the owner's reads or changes a chat, through the app's routes or the engine's", async ({ page, playwright, baseURL }) => {
+  test("no credential but the owner's reads or changes a chat, through the app's routes or the engine's", async ({
+    page,
+    playwright,
+    baseURL,
+  }) => {
     test.setTimeout(120_000);
     const origin = new URL(baseURL!).origin;
     const newContext = () => playwright.request.newContext({ baseURL });
@@ -440,7 +640,10 @@ test.describe("authorization matrix: another guest's chat", () => {
     const secrets = [secret, victim.guestId, victim.token, victim.agentToken];
 
     const controlOutcomes = await run(newContext, controls(origin, victim, attacker), []);
-    expect(controlOutcomes.filter(({ status }) => !is2xx(status)).map(explain), "controls the owner could not use").toEqual([]);
+    expect(
+      controlOutcomes.filter(({ status }) => !is2xx(status)).map(explain),
+      "controls the owner could not use",
+    ).toEqual([]);
 
     // The engine reads no cookie, so none is sent to it.
     const engineEndpoints = [
@@ -449,14 +652,26 @@ test.describe("authorization matrix: another guest's chat", () => {
       ...environmentEndpoints(victim.chatId, victim.guestId, attacker.guestId),
     ];
     const engineAttempts = (await tokenKinds(victim, attacker)).flatMap((kind) =>
-      engineEndpoints.filter((endpoint) => kind.appliesTo?.(endpoint.needs) ?? true).map((endpoint) => engineAttempt(endpoint, kind.credential, kind.authorization, origin)),
+      engineEndpoints
+        .filter((endpoint) => kind.appliesTo?.(endpoint.needs) ?? true)
+        .map((endpoint) => engineAttempt(endpoint, kind.credential, kind.authorization, origin)),
     );
     const appOutcomes = await attack(newContext, appAttempts(origin, victim, attacker), secrets);
-    const engineOutcomes = await attack(newContext, [...engineAttempts, ...snapshotObjects(origin, victim, attacker).attempts], secrets);
+    const engineOutcomes = await attack(
+      newContext,
+      [...engineAttempts, ...snapshotObjects(origin, victim, attacker).attempts],
+      secrets,
+    );
 
-    expect([...appOutcomes, ...engineOutcomes].filter(({ allowed }) => allowed).map(explain), "attempts let through").toEqual([]);
+    expect(
+      [...appOutcomes, ...engineOutcomes].filter(({ allowed }) => allowed).map(explain),
+      "attempts let through",
+    ).toEqual([]);
     expectAllReachedTheirRoutes(engineOutcomes);
-    expect(appOutcomes.filter(({ status }) => status === 429 || status >= 500).map(explain), "rate-limited or failed attempts").toEqual([]);
+    expect(
+      appOutcomes.filter(({ status }) => status === 429 || status >= 500).map(explain),
+      "rate-limited or failed attempts",
+    ).toEqual([]);
 
     // Nothing the attempts sent reached the victim's chat: its session, streams, transcript and title are as they were.
     const after = await chatState(page.request, origin, victim);
@@ -473,7 +688,10 @@ test.describe("authorization matrix: another guest's chat", () => {
     await attackerRequest.dispose();
   });
 
-  test("tokens after delete: a token minted before a chat was deleted reads nothing of it", async ({ playwright, baseURL }) => {
+  test("tokens after delete: a token minted before a chat was deleted reads nothing of it", async ({
+    playwright,
+    baseURL,
+  }) => {
     const origin = new URL(baseURL!).origin;
     const newContext = () => playwright.request.newContext({ baseURL });
     const request = await newContext();
@@ -481,7 +699,9 @@ test.describe("authorization matrix: another guest's chat", () => {
 
     const deleted = await chatThroughTheTransport(request, origin, secret);
     const kept = await startChat(request, origin, { cookie: deleted.cookie, title: "The chat that stays" });
-    const deletion = await request.post(`/api/chats/${deleted.chatId}/delete`, { headers: { Origin: origin, Cookie: deleted.cookie } });
+    const deletion = await request.post(`/api/chats/${deleted.chatId}/delete`, {
+      headers: { Origin: origin, Cookie: deleted.cookie },
+    });
     expect(deletion.status()).toBe(200);
 
     const tokens = [
@@ -489,10 +709,13 @@ test.describe("authorization matrix: another guest's chat", () => {
       { credential: "session-start token from before the delete", token: deleted.startToken },
       { credential: "agent token from before the delete", token: deleted.agentToken },
     ];
-    const endpoints = [...sessionEndpoints(deleted.chatId, deleted.chatId, deleted.guestId), ...sessionEndpoints(deleted.friendlyId, deleted.chatId, deleted.guestId)].filter(
-      (endpoint) => endpoint.needs === "read" || endpoint.needs === "write",
+    const endpoints = [
+      ...sessionEndpoints(deleted.chatId, deleted.chatId, deleted.guestId),
+      ...sessionEndpoints(deleted.friendlyId, deleted.chatId, deleted.guestId),
+    ].filter((endpoint) => endpoint.needs === "read" || endpoint.needs === "write");
+    const attempts = tokens.flatMap(({ credential, token }) =>
+      endpoints.map((endpoint) => engineAttempt(endpoint, credential, `Bearer ${token}`, origin)),
     );
-    const attempts = tokens.flatMap(({ credential, token }) => endpoints.map((endpoint) => engineAttempt(endpoint, credential, `Bearer ${token}`, origin)));
     const outcomes = await attack(newContext, attempts, [secret, ...tokens.map(({ token }) => token)]);
 
     expect(outcomes.filter(({ allowed }) => allowed).map(explain), "attempts let through").toEqual([]);

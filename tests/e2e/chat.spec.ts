@@ -145,7 +145,9 @@ test.describe("chatting", () => {
     // Had the agent kept writing, its saved answer would be complete by now.
     await page.waitForTimeout(2_000);
     const saved = await apiPost(page.request, `/api/chats/${chat.chatId()}/transcript`);
-    const { messages } = (await saved.json()) as { messages: { role: string; parts: { type: string; text?: string }[] }[] };
+    const { messages } = (await saved.json()) as {
+      messages: { role: string; parts: { type: string; text?: string }[] }[];
+    };
     expect(messages.map((message) => message.role)).toEqual(["user", "assistant"]);
     const savedAnswer = messages[1]!.parts.map((part) => part.text ?? "").join("");
     expect(savedAnswer.length).toBeGreaterThan(0);
@@ -216,7 +218,11 @@ test.describe("failures", () => {
     const chat = new ChatPage(page);
     await chat.open();
     browserErrors.expect(/Failed to load resource: the server responded with a status of 500/);
-    await page.route("**/api/chats/*/session", (route) => route.fulfill({ status: 500, json: { error: "Internal details" } }), { times: 1 });
+    await page.route(
+      "**/api/chats/*/session",
+      (route) => route.fulfill({ status: 500, json: { error: "Internal details" } }),
+      { times: 1 },
+    );
 
     await chat.send("Hello?");
 

@@ -12,7 +12,8 @@ test.describe("code in answers", () => {
 
     const highlighterRequests: string[] = [];
     page.on("request", (request) => {
-      if (/\/assets\/(highlighter|grammar-index|typescript)-/.test(request.url())) highlighterRequests.push(request.url());
+      if (/\/assets\/(highlighter|grammar-index|typescript)-/.test(request.url()))
+        highlighterRequests.push(request.url());
     });
     // In colour in the server's HTML, before any script could colour it.
     expect(await (await page.request.get(page.url())).text()).toContain('<span class="hljs-keyword">const</span>');

@@ -13,9 +13,14 @@ test.describe("a server killed mid-answer", () => {
     await server.close();
   });
 
-  test("after a restart and a reload, every turn shows once and the cut-off one is answered in full", async ({ page, browserErrors }) => {
+  test("after a restart and a reload, every turn shows once and the cut-off one is answered in full", async ({
+    page,
+    browserErrors,
+  }) => {
     // The open tab loses its stream, then the server, until the restart.
-    browserErrors.expect(/Failed to load resource: net::ERR_(INCOMPLETE_CHUNKED_ENCODING|CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)/);
+    browserErrors.expect(
+      /Failed to load resource: net::ERR_(INCOMPLETE_CHUNKED_ENCODING|CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)/,
+    );
     const chat = new ChatPage(page);
     await chat.open(server.url);
     await chat.send("Remember this");
@@ -45,7 +50,10 @@ test.describe("a server killed mid-answer", () => {
     expect(await chat.mostMessages()).toEqual({ user: 2, assistant: 2 });
 
     // What the page shows is what was saved.
-    const saved = await page.request.post(`${server.url}/api/chats/${chat.chatId()}/transcript`, { data: {}, headers: { Origin: server.url } });
+    const saved = await page.request.post(`${server.url}/api/chats/${chat.chatId()}/transcript`, {
+      data: {},
+      headers: { Origin: server.url },
+    });
     const { messages } = (await saved.json()) as { messages: { role: string }[] };
     expect(messages.map((message) => message.role)).toEqual(["user", "assistant", "user", "assistant"]);
     await page.reload();

@@ -1,4 +1,12 @@
-import { type APIRequestContext, type APIResponse, type BrowserContext, expect, type Locator, type Page, test as base } from "@playwright/test";
+import {
+  type APIRequestContext,
+  type APIResponse,
+  type BrowserContext,
+  expect,
+  type Locator,
+  type Page,
+  test as base,
+} from "@playwright/test";
 import { e2eTarget, OFFLINE_MODEL } from "./target";
 
 /** Collects uncaught page errors and console errors; any the test did not expect fail it. */
@@ -223,13 +231,18 @@ export class Messages {
       Object.assign(window, { __mostMessages: most });
       new MutationObserver(() => {
         most.user = Math.max(most.user, document.querySelectorAll('[data-testid="message-user"]').length);
-        most.assistant = Math.max(most.assistant, document.querySelectorAll('[data-testid="message-assistant"]').length);
+        most.assistant = Math.max(
+          most.assistant,
+          document.querySelectorAll('[data-testid="message-assistant"]').length,
+        );
       }).observe(document, { childList: true, subtree: true });
     });
   }
 
   mostMessages() {
-    return this.page.evaluate(() => (window as unknown as { __mostMessages: { user: number; assistant: number } }).__mostMessages);
+    return this.page.evaluate(
+      () => (window as unknown as { __mostMessages: { user: number; assistant: number } }).__mostMessages,
+    );
   }
 }
 

@@ -40,7 +40,8 @@ const endsWith = (tail: string) => new RegExp(`/${tail}(?:\\.data)?/?$`, "i");
 /** The rate-limited action a request may count against, judged generously (any casing, any id) so that the real count stays below it. */
 function budgetOf(request: FuzzRequest, pathname: string, known: Known): keyof typeof BUDGET | undefined {
   if (request.method !== "POST" || request.origin !== "app") return undefined;
-  if (pathname.toLowerCase().startsWith(`${ENGINE}/`)) return endsWith("in/append").test(pathname) ? "messages" : undefined;
+  if (pathname.toLowerCase().startsWith(`${ENGINE}/`))
+    return endsWith("in/append").test(pathname) ? "messages" : undefined;
   if (endsWith("session").test(pathname)) return request.cookie === known.cookie ? "sessionStarts" : "newGuests";
   if (endsWith("token").test(pathname)) return "tokenMints";
   return undefined;
@@ -54,16 +55,58 @@ const segment = (known: Known) =>
     fc.constantFrom(known.chatId, known.chatId.toUpperCase(), known.friendlyId, known.foreignChatId),
     fc.string({ unit: "grapheme", maxLength: 40 }).map(encodeURIComponent),
     fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 20 }).filter((text) => !/[/?#\\]/.test(text)),
-    fc.constantFrom("..", ".", "%2e%2e", "..%2f..%2fetc%2fpasswd", "a%2Fb", "%2F", "%5C", "%00", "%zz", "%", "%E0%A4%A", "session_", "session_abc123", "__proto__", "constructor", "%20", "*", "a;b=c", "ünï", "😀"),
+    fc.constantFrom(
+      "..",
+      ".",
+      "%2e%2e",
+      "..%2f..%2fetc%2fpasswd",
+      "a%2Fb",
+      "%2F",
+      "%5C",
+      "%00",
+      "%zz",
+      "%",
+      "%E0%A4%A",
+      "session_",
+      "session_abc123",
+      "__proto__",
+      "constructor",
+      "%20",
+      "*",
+      "a;b=c",
+      "ünï",
+      "😀",
+    ),
     fc.integer({ min: 200, max: 12_000 }).map((length) => "a".repeat(length)),
   );
 
-const channelName = fc.oneof(fc.constantFrom("notes", "a", "x.y_z-1", "a:b", "-lead", "", "n".repeat(65), "ünï"), fc.string({ maxLength: 10 }).map(encodeURIComponent));
+const channelName = fc.oneof(
+  fc.constantFrom("notes", "a", "x.y_z-1", "a:b", "-lead", "", "n".repeat(65), "ünï"),
+  fc.string({ maxLength: 10 }).map(encodeURIComponent),
+);
 
 const query = fc
   .dictionary(
-    fc.constantFrom("_routes", "afterEventId", "limit", "before", "filter[tags]", "filter[status]", "filter[createdAt][from]", "page[size]", "page[after]", "method", "expires", "signature", "index"),
-    fc.oneof(fc.string({ maxLength: 30 }), fc.integer().map(String), fc.constantFrom("routes/chat", "-1", "1e309", "GET", "guest:x")),
+    fc.constantFrom(
+      "_routes",
+      "afterEventId",
+      "limit",
+      "before",
+      "filter[tags]",
+      "filter[status]",
+      "filter[createdAt][from]",
+      "page[size]",
+      "page[after]",
+      "method",
+      "expires",
+      "signature",
+      "index",
+    ),
+    fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.integer().map(String),
+      fc.constantFrom("routes/chat", "-1", "1e309", "GET", "guest:x"),
+    ),
     { maxKeys: 3 },
   )
   .map((params) => {
@@ -74,23 +117,75 @@ const query = fc
 function pathArbitrary(known: Known) {
   const id = segment(known);
   const stream = fc
-    .tuple(id, fc.option(channelName, { nil: undefined }), fc.constantFrom("in", "out", "IN", "both"), fc.constantFrom("", "/append", "/records", "/append/x", "/", "/append.data", ".data"))
-    .map(([key, channel, io, tail]) => `${ENGINE}/realtime/v1/sessions/${key}/${channel === undefined ? "" : `channels/${channel}/`}${io}${tail}`);
+    .tuple(
+      id,
+      fc.option(channelName, { nil: undefined }),
+      fc.constantFrom("in", "out", "IN", "both"),
+      fc.constantFrom("", "/append", "/records", "/append/x", "/", "/append.data", ".data"),
+    )
+    .map(
+      ([key, channel, io, tail]) =>
+        `${ENGINE}/realtime/v1/sessions/${key}/${channel === undefined ? "" : `channels/${channel}/`}${io}${tail}`,
+    );
   const path = fc.oneof(
-    { weight: 3, arbitrary: fc.tuple(id, fc.constantFrom("session", "token", "transcript", "delete", "SESSION", "session/", "session.data", "delete.data", "token/extra")).map(([key, action]) => `/api/chats/${key}/${action}`) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(
+          id,
+          fc.constantFrom(
+            "session",
+            "token",
+            "transcript",
+            "delete",
+            "SESSION",
+            "session/",
+            "session.data",
+            "delete.data",
+            "token/extra",
+          ),
+        )
+        .map(([key, action]) => `/api/chats/${key}/${action}`),
+    },
     { weight: 2, arbitrary: id.map((key) => `/chat/${key}`) },
     { weight: 1, arbitrary: id.map((key) => `/chat/${key}.data`) },
-    { weight: 1, arbitrary: fc.constantFrom("/", "/api/chats", "/api/chats/", "/_root.data", "/chat", "/chat/", "/API/CHATS", "/local-trigger", `${ENGINE}/`, "/favicon.svg") },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "/",
+        "/api/chats",
+        "/api/chats/",
+        "/_root.data",
+        "/chat",
+        "/chat/",
+        "/API/CHATS",
+        "/local-trigger",
+        `${ENGINE}/`,
+        "/favicon.svg",
+      ),
+    },
     {
       weight: 3,
       arbitrary: fc
         .tuple(id, fc.constantFrom("", "/close", "/end-and-continue", "/snapshot-url", "/transcript", "/other"))
         .map(([key, tail]) => `${ENGINE}/api/v1/sessions/${key}${tail}`),
     },
-    { weight: 1, arbitrary: fc.constantFrom(`${ENGINE}/api/v1/sessions`, `${ENGINE}/api/v1/auth/jwt/claims`, `${ENGINE}/api/v2/anything`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        `${ENGINE}/api/v1/sessions`,
+        `${ENGINE}/api/v1/auth/jwt/claims`,
+        `${ENGINE}/api/v2/anything`,
+      ),
+    },
     { weight: 1, arbitrary: id.map((key) => `${ENGINE}/local/v1/objects/snapshots/${key}`) },
     { weight: 4, arbitrary: stream },
-    { weight: 1, arbitrary: fc.array(id, { minLength: 1, maxLength: 5 }).chain((parts) => fc.constantFrom(`/${parts.join("/")}`, `${ENGINE}/${parts.join("/")}`)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(id, { minLength: 1, maxLength: 5 })
+        .chain((parts) => fc.constantFrom(`/${parts.join("/")}`, `${ENGINE}/${parts.join("/")}`)),
+    },
   );
   // One leading slash: "//x/…" would name another host.
   return fc.tuple(path, query).map(([base, search]) => base.replace(/^\/+/, "/") + search);
@@ -103,7 +198,18 @@ function jsonBodies(known: Known) {
     fc.record({ type: fc.constant("text"), text: fc.string({ maxLength: 50 }) }),
     fc.record(
       {
-        type: fc.constantFrom("text", "reasoning", "file", "source-url", "step-start", "data-x", "tool-search", "dynamic-tool", "", "TEXT"),
+        type: fc.constantFrom(
+          "text",
+          "reasoning",
+          "file",
+          "source-url",
+          "step-start",
+          "data-x",
+          "tool-search",
+          "dynamic-tool",
+          "",
+          "TEXT",
+        ),
         text: anything,
         state: fc.constantFrom("input-available", "output-available", "streaming", "bogus"),
         toolCallId: fc.oneof(fc.string({ maxLength: 10 }), anything),
@@ -144,7 +250,11 @@ function jsonBodies(known: Known) {
     { requiredKeys: [] },
   );
   const appBody = fc.record(
-    { title: fc.oneof(fc.string({ maxLength: 600 }), anything), before: fc.oneof(fc.string({ maxLength: 250 }), anything), limit: fc.oneof(fc.integer(), anything) },
+    {
+      title: fc.oneof(fc.string({ maxLength: 600 }), anything),
+      before: fc.oneof(fc.string({ maxLength: 250 }), anything),
+      limit: fc.oneof(fc.integer(), anything),
+    },
     { requiredKeys: [] },
   );
   const sessionBody = fc.record(
@@ -157,14 +267,28 @@ function jsonBodies(known: Known) {
       metadata: anything,
       reason: anything,
       callingRunId: anything,
-      expiresAt: fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), anything),
+      expiresAt: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+        anything,
+      ),
     },
     { requiredKeys: [] },
   );
   // The right shape's wrong siblings at the top: a list, a string, null, a number.
-  const wrongShape = fc.oneof(fc.array(anything, { maxLength: 3 }), fc.string({ maxLength: 20 }), fc.constant(null), fc.double(), fc.boolean());
-  const json = (value: fc.Arbitrary<unknown>) => fc.oneof({ weight: 2, arbitrary: value }, { weight: 1, arbitrary: wrongShape }).map((body) => JSON.stringify(body));
-  return { chatInput: json(chatInput), appBody: json(appBody), any: json(fc.oneof(chatInput, appBody, sessionBody, anything)) };
+  const wrongShape = fc.oneof(
+    fc.array(anything, { maxLength: 3 }),
+    fc.string({ maxLength: 20 }),
+    fc.constant(null),
+    fc.double(),
+    fc.boolean(),
+  );
+  const json = (value: fc.Arbitrary<unknown>) =>
+    fc.oneof({ weight: 2, arbitrary: value }, { weight: 1, arbitrary: wrongShape }).map((body) => JSON.stringify(body));
+  return {
+    chatInput: json(chatInput),
+    appBody: json(appBody),
+    any: json(fc.oneof(chatInput, appBody, sessionBody, anything)),
+  };
 }
 
 function bodyArbitrary(json: fc.Arbitrary<string>) {
@@ -175,20 +299,32 @@ function bodyArbitrary(json: fc.Arbitrary<string>) {
     // Deep nesting, well past the 64 levels the engine accepts, in arrays and objects, bare and inside a chat input.
     {
       weight: 1,
-      arbitrary: fc.tuple(fc.integer({ min: 30, max: 100_000 }), fc.constantFrom("[]", "{}", "input")).map(([depth, shape]) => {
-        const nested = shape === "[]" ? `${"[".repeat(depth)}${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
-        return shape === "input" ? `{"kind":"message","payload":${nested}}` : nested;
-      }),
+      arbitrary: fc
+        .tuple(fc.integer({ min: 30, max: 100_000 }), fc.constantFrom("[]", "{}", "input"))
+        .map(([depth, shape]) => {
+          const nested =
+            shape === "[]"
+              ? `${"[".repeat(depth)}${"]".repeat(depth)}`
+              : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+          return shape === "input" ? `{"kind":"message","payload":${nested}}` : nested;
+        }),
     },
     // Huge strings, up to a few hundred KiB: past the app's 16 KiB, under the engine's 1 MiB per record.
     {
       weight: 1,
-      arbitrary: fc.tuple(fc.integer({ min: 1_000, max: 400_000 }), fc.constantFrom("a", "é", "\\u0000", "😀", '\\"'), fc.constantFrom("title", "text", "raw")).map(([length, unit, shape]) => {
-        const text = unit.repeat(Math.ceil(length / unit.length));
-        if (shape === "title") return `{"title":"${text}"}`;
-        if (shape === "text") return `{"kind":"message","payload":{"message":{"id":"m","role":"user","parts":[{"type":"text","text":"${text}"}]}}}`;
-        return text;
-      }),
+      arbitrary: fc
+        .tuple(
+          fc.integer({ min: 1_000, max: 400_000 }),
+          fc.constantFrom("a", "é", "\\u0000", "😀", '\\"'),
+          fc.constantFrom("title", "text", "raw"),
+        )
+        .map(([length, unit, shape]) => {
+          const text = unit.repeat(Math.ceil(length / unit.length));
+          if (shape === "title") return `{"title":"${text}"}`;
+          if (shape === "text")
+            return `{"kind":"message","payload":{"message":{"id":"m","role":"user","parts":[{"type":"text","text":"${text}"}]}}}`;
+          return text;
+        }),
     },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4096 }).map((bytes) => Buffer.from(bytes)) },
     { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
@@ -196,7 +332,12 @@ function bodyArbitrary(json: fc.Arbitrary<string>) {
 }
 
 const JSON_TYPES = ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/json;;;"];
-const OTHER_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream"];
+const OTHER_TYPES = [
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data; boundary=x",
+  "application/octet-stream",
+];
 
 /**
  * Every request names a long-poll window: a stream the fuzz may read, left to its 60 s default, would only
@@ -210,8 +351,15 @@ const timeoutSeconds = fc.oneof(
 const headerArbitrary = (sites: string[]) =>
   fc.record(
     {
-      "Last-Event-ID": fc.oneof(fc.nat().map(String), fc.string({ maxLength: 20 }), fc.constantFrom("-1", "1e3", "999999999999999999")),
-      "X-Part-Id": fc.oneof(fc.string({ maxLength: 300 }).map((text) => text.replace(/[^\x20-\x7e]/g, "")), fc.constant("x".repeat(257))),
+      "Last-Event-ID": fc.oneof(
+        fc.nat().map(String),
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom("-1", "1e3", "999999999999999999"),
+      ),
+      "X-Part-Id": fc.oneof(
+        fc.string({ maxLength: 300 }).map((text) => text.replace(/[^\x20-\x7e]/g, "")),
+        fc.constant("x".repeat(257)),
+      ),
       "x-peek-settled": fc.constantFrom("1", "0", "yes"),
       Accept: fc.constantFrom("text/event-stream", "application/json", "*/*", "text/x-script"),
       "Sec-Fetch-Site": fc.constantFrom(...sites),
@@ -223,10 +371,26 @@ const headerArbitrary = (sites: string[]) =>
 function forgedCookie(known: Known) {
   const value = known.cookie.slice(GUEST_COOKIE.length + 1);
   return fc.oneof(
-    fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => `${GUEST_COOKIE}=${Buffer.from(bytes).toString("base64url")}`),
-    fc.constantFrom(`${GUEST_COOKIE}=%`, `${GUEST_COOKIE}=%E0%A4%A`, `${GUEST_COOKIE}=a.b`, `${GUEST_COOKIE}=....`, `${GUEST_COOKIE}=`, GUEST_COOKIE, "=", `${GUEST_COOKIE}=a; __Host-guest=b`, `${GUEST_COOKIE}=Ig%3D%3D.sig`, `${GUEST_COOKIE}=bnVsbA%3D%3D.x`, `${GUEST_COOKIE}=W10%3D.x`),
+    fc
+      .uint8Array({ minLength: 1, maxLength: 64 })
+      .map((bytes) => `${GUEST_COOKIE}=${Buffer.from(bytes).toString("base64url")}`),
+    fc.constantFrom(
+      `${GUEST_COOKIE}=%`,
+      `${GUEST_COOKIE}=%E0%A4%A`,
+      `${GUEST_COOKIE}=a.b`,
+      `${GUEST_COOKIE}=....`,
+      `${GUEST_COOKIE}=`,
+      GUEST_COOKIE,
+      "=",
+      `${GUEST_COOKIE}=a; __Host-guest=b`,
+      `${GUEST_COOKIE}=Ig%3D%3D.sig`,
+      `${GUEST_COOKIE}=bnVsbA%3D%3D.x`,
+      `${GUEST_COOKIE}=W10%3D.x`,
+    ),
     fc.string({ maxLength: 100 }).map((text) => `${GUEST_COOKIE}=${encodeURIComponent(text)}`),
-    fc.nat({ max: value.length - 1 }).map((at) => `${GUEST_COOKIE}=${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`),
+    fc
+      .nat({ max: value.length - 1 })
+      .map((at) => `${GUEST_COOKIE}=${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`),
     fc.nat({ max: value.length }).map((at) => `${GUEST_COOKIE}=${value.slice(0, at)}`),
     fc.integer({ min: 1_000, max: 6_000 }).map((length) => `${GUEST_COOKIE}=${"a".repeat(length)}; ${known.cookie}`),
   );
@@ -235,10 +399,25 @@ function forgedCookie(known: Known) {
 /** Authorization headers that are not the fuzzing chat's token: garbage, the wrong scheme, JWT-shaped, or the token changed. */
 function forgedAuthorization(known: Known) {
   return fc.oneof(
-    fc.constantFrom("Bearer garbage", "Bearer a.b.c", "Basic Zm9vOmJhcg==", "Bearer", "Bearer ", "bearer  x", `Bearer ${known.token} extra`, `Token ${known.token}`),
+    fc.constantFrom(
+      "Bearer garbage",
+      "Bearer a.b.c",
+      "Basic Zm9vOmJhcg==",
+      "Bearer",
+      "Bearer ",
+      "bearer  x",
+      `Bearer ${known.token} extra`,
+      `Token ${known.token}`,
+    ),
     fc.string({ maxLength: 60 }).map((text) => `Bearer ${text.replace(/[^\x20-\x7e]/g, "")}`),
-    fc.array(fc.base64String({ maxLength: 40 }), { minLength: 3, maxLength: 3 }).map((parts) => `Bearer ${parts.join(".")}`),
-    fc.nat({ max: known.token.length - 1 }).map((at) => `Bearer ${known.token.slice(0, at)}${known.token[at] === "A" ? "B" : "A"}${known.token.slice(at + 1)}`),
+    fc
+      .array(fc.base64String({ maxLength: 40 }), { minLength: 3, maxLength: 3 })
+      .map((parts) => `Bearer ${parts.join(".")}`),
+    fc
+      .nat({ max: known.token.length - 1 })
+      .map(
+        (at) => `Bearer ${known.token.slice(0, at)}${known.token[at] === "A" ? "B" : "A"}${known.token.slice(at + 1)}`,
+      ),
     fc.integer({ min: 1_000, max: 8_000 }).map((length) => `Bearer ${"e".repeat(length)}`),
   );
 }
@@ -251,7 +430,12 @@ function requestArbitrary(known: Known, overrides: Overrides = {}): fc.Arbitrary
     path: pathArbitrary(known),
     origin: fc.constantFrom("app", "app", "absent", "other", "null"),
     cookie: fc.oneof(fc.constant(undefined), fc.constant(known.cookie), fc.constant(known.cookie), forgedCookie(known)),
-    authorization: fc.oneof(fc.constant(undefined), fc.constant(`Bearer ${known.token}`), fc.constant(`Bearer ${known.token}`), forgedAuthorization(known)),
+    authorization: fc.oneof(
+      fc.constant(undefined),
+      fc.constant(`Bearer ${known.token}`),
+      fc.constant(`Bearer ${known.token}`),
+      forgedAuthorization(known),
+    ),
     contentType: fc.constantFrom(undefined, ...JSON_TYPES, ...JSON_TYPES, ...OTHER_TYPES),
     headers: headerArbitrary(["same-origin", "cross-site", "none", "same-site"]),
     body: bodyArbitrary(jsonBodies(known).any),
@@ -262,7 +446,10 @@ function requestArbitrary(known: Known, overrides: Overrides = {}): fc.Arbitrary
 
 test.describe("fuzzing the app's routes and the engine's mount", () => {
   needsLocalServer("reads the sessions stored in the data folder, and calls the engine's mount");
-  test("any request gets a 2xx or a 4xx, the server stays up, and refused requests store nothing", async ({ playwright, baseURL }) => {
+  test("any request gets a 2xx or a 4xx, the server stays up, and refused requests store nothing", async ({
+    playwright,
+    baseURL,
+  }) => {
     test.setTimeout(120_000);
     const origin = new URL(baseURL!).origin;
     const newContext = () => playwright.request.newContext({ baseURL });
@@ -272,7 +459,9 @@ test.describe("fuzzing the app's routes and the engine's mount", () => {
     // A chat of someone else's that the fuzz may name but not own, and the fuzzing guest's own chat.
     const foreign = await startChat(owner, origin, { title: "Someone else's chat" });
     const fuzzChat = await startChat(setup, origin, { title: "The fuzzing guest's chat" });
-    const retrieved = await setup.get(`${ENGINE}/api/v1/sessions/${fuzzChat.chatId}`, { headers: { Authorization: `Bearer ${fuzzChat.token}` } });
+    const retrieved = await setup.get(`${ENGINE}/api/v1/sessions/${fuzzChat.chatId}`, {
+      headers: { Authorization: `Bearer ${fuzzChat.token}` },
+    });
     const known: Known = {
       cookie: fuzzChat.cookie,
       token: fuzzChat.token,
@@ -280,8 +469,13 @@ test.describe("fuzzing the app's routes and the engine's mount", () => {
       friendlyId: ((await retrieved.json()) as { id: string }).id,
       foreignChatId: foreign.chatId,
     };
-    const foreignBefore = await owner.get(`${ENGINE}/api/v1/sessions/${foreign.chatId}`, { headers: { Authorization: `Bearer ${foreign.token}` } });
-    const { tags: foreignTags, metadata: foreignMetadata } = (await foreignBefore.json()) as { tags: string[]; metadata: unknown };
+    const foreignBefore = await owner.get(`${ENGINE}/api/v1/sessions/${foreign.chatId}`, {
+      headers: { Authorization: `Bearer ${foreign.token}` },
+    });
+    const { tags: foreignTags, metadata: foreignMetadata } = (await foreignBefore.json()) as {
+      tags: string[];
+      metadata: unknown;
+    };
     const sessionsBefore = new Set(storedSessionIds());
 
     const spent = { newGuests: 0, sessionStarts: 0, tokenMints: 0, messages: 0 };
@@ -321,7 +515,10 @@ test.describe("fuzzing the app's routes and the engine's mount", () => {
         });
         const status = response.status();
         tried++;
-        if (status >= 500) serverErrors.push(`${request.method} ${request.path.slice(0, 200)} → ${status} ${(await response.text()).slice(0, 200)}`);
+        if (status >= 500)
+          serverErrors.push(
+            `${request.method} ${request.path.slice(0, 200)} → ${status} ${(await response.text()).slice(0, 200)}`,
+          );
         if (status >= 200 && status < 300 && request.method === "POST") {
           // Read from the text, which is JSON, or React Router's encoding of it for a `.data` request.
           const text = await response.text();
@@ -334,7 +531,8 @@ test.describe("fuzzing the app's routes and the engine's mount", () => {
             if (request.cookie === known.cookie) startedByFuzzGuest.add(chatId);
           }
           const deleted = text.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
-          if (endsWith("delete").test(url.pathname) && deleted && request.cookie === known.cookie) deletedByFuzzGuest.add(deleted[0]);
+          if (endsWith("delete").test(url.pathname) && deleted && request.cookie === known.cookie)
+            deletedByFuzzGuest.add(deleted[0]);
         }
         return status < 500;
       } finally {
@@ -356,17 +554,38 @@ test.describe("fuzzing the app's routes and the engine's mount", () => {
               authorization: fc.constant(`Bearer ${known.token}`),
               contentType: fc.constantFrom(...JSON_TYPES, "application/json", "application/json", "text/plain"),
               headers: headerArbitrary(["same-origin"]),
-              body: fc.oneof({ weight: 3, arbitrary: bodies.chatInput }, { weight: 1, arbitrary: bodyArbitrary(bodies.any) }),
+              body: fc.oneof(
+                { weight: 3, arbitrary: bodies.chatInput },
+                { weight: 1, arbitrary: bodyArbitrary(bodies.any) },
+              ),
             }),
             fc.constantFrom(known.chatId, known.friendlyId),
             fc.constantFrom("in", "in", "out", "channels/notes/in", "channels/a:b/in", "channels/notes/out"),
             // Mostly the method each stream route takes, sometimes any.
             fc.oneof(
-              { weight: 4, arbitrary: fc.constantFrom(["POST", "/append"], ["POST", "/append"], ["POST", "/append"], ["GET", "/records"], ["GET", ""], ["HEAD", ""], ["PUT", ""]) },
-              { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...METHODS), fc.constantFrom("", "/append", "/records")) },
+              {
+                weight: 4,
+                arbitrary: fc.constantFrom(
+                  ["POST", "/append"],
+                  ["POST", "/append"],
+                  ["POST", "/append"],
+                  ["GET", "/records"],
+                  ["GET", ""],
+                  ["HEAD", ""],
+                  ["PUT", ""],
+                ),
+              },
+              {
+                weight: 1,
+                arbitrary: fc.tuple(fc.constantFrom(...METHODS), fc.constantFrom("", "/append", "/records")),
+              },
             ),
           )
-          .map(([request, key, stream, [method, tail]]) => ({ ...request, method: method as FuzzRequest["method"], path: `${ENGINE}/realtime/v1/sessions/${key}/${stream}${tail}` })),
+          .map(([request, key, stream, [method, tail]]) => ({
+            ...request,
+            method: method as FuzzRequest["method"],
+            path: `${ENGINE}/realtime/v1/sessions/${key}/${stream}${tail}`,
+          })),
         numRuns: 500,
       },
       {
@@ -377,7 +596,13 @@ test.describe("fuzzing the app's routes and the engine's mount", () => {
             {
               weight: 4,
               arbitrary: fc
-                .tuple(fc.oneof({ weight: 2, arbitrary: fc.oneof(fc.uuid(), fc.constant(known.chatId)) }, { weight: 1, arbitrary: segment(known) }), fc.constantFrom("session", "token", "transcript", "delete"))
+                .tuple(
+                  fc.oneof(
+                    { weight: 2, arbitrary: fc.oneof(fc.uuid(), fc.constant(known.chatId)) },
+                    { weight: 1, arbitrary: segment(known) },
+                  ),
+                  fc.constantFrom("session", "token", "transcript", "delete"),
+                )
                 .map(([key, action]) => `/api/chats/${key}/${action}`),
             },
             { weight: 1, arbitrary: fc.constantFrom("/api/chats", "/") },
@@ -405,13 +630,20 @@ test.describe("fuzzing the app's routes and the engine's mount", () => {
 
     // Nothing was stored but what a successful start asked for.
     const newSessions = storedSessionIds().filter((id) => !sessionsBefore.has(id));
-    expect(newSessions.filter((id) => !started.has(id)), "sessions stored without a successful start").toEqual([]);
+    expect(
+      newSessions.filter((id) => !started.has(id)),
+      "sessions stored without a successful start",
+    ).toEqual([]);
     const list = await setup.post("/api/chats", { headers: { Origin: origin, Cookie: known.cookie } });
     const listed = ((await list.json()) as { chats: { id: string }[] }).chats.map(({ id }) => id);
-    expect(new Set(listed)).toEqual(new Set([known.chatId, ...startedByFuzzGuest].filter((id) => !deletedByFuzzGuest.has(id))));
+    expect(new Set(listed)).toEqual(
+      new Set([known.chatId, ...startedByFuzzGuest].filter((id) => !deletedByFuzzGuest.has(id))),
+    );
 
     // The chat the fuzz could only name is as it was.
-    const foreignAfter = await owner.get(`${ENGINE}/api/v1/sessions/${foreign.chatId}`, { headers: { Authorization: `Bearer ${foreign.token}` } });
+    const foreignAfter = await owner.get(`${ENGINE}/api/v1/sessions/${foreign.chatId}`, {
+      headers: { Authorization: `Bearer ${foreign.token}` },
+    });
     expect(foreignAfter.status()).toBe(200);
     expect(await foreignAfter.json()).toMatchObject({ tags: foreignTags, metadata: foreignMetadata, closedAt: null });
     expect(await readRecords(owner, foreign, "in")).toEqual([]);

@@ -79,7 +79,9 @@ test("Gemini's answer streams onto the page, and its 429 reads as a plain senten
       })
       .filter((entry) => entry.level === "error" && entry.msg.includes("Chat model stream failed"));
   await expect
-    .poll(() => loggedErrors().some((entry) => entry.msg.includes('"status":429') && entry.msg.includes("RESOURCE_EXHAUSTED")))
+    .poll(() =>
+      loggedErrors().some((entry) => entry.msg.includes('"status":429') && entry.msg.includes("RESOURCE_EXHAUSTED")),
+    )
     .toBe(true);
 
   // Once the quota is back, Retry gets the answer.

@@ -1,7 +1,12 @@
 import { ChatPage, expect, test } from "./fixtures";
 
 test.describe("chats are private to their guest", () => {
-  test("another visitor can neither open a chat nor get a token for it", async ({ page, newVisitor, browserErrors, apiPost }) => {
+  test("another visitor can neither open a chat nor get a token for it", async ({
+    page,
+    newVisitor,
+    browserErrors,
+    apiPost,
+  }) => {
     const owner = new ChatPage(page);
     await owner.open();
     await owner.send("My secret plans for the weekend");

@@ -2,7 +2,11 @@ import { randomUUID } from "node:crypto";
 import { ChatPage, expect, needsLocalServer, test } from "./fixtures";
 
 test.describe("rate limits", () => {
-  test("starting chats too quickly: the 429 reaches the page with its message, and the text stays in the composer", async ({ page, apiPost, browserErrors }) => {
+  test("starting chats too quickly: the 429 reaches the page with its message, and the text stays in the composer", async ({
+    page,
+    apiPost,
+    browserErrors,
+  }) => {
     needsLocalServer("drives the server into its rate limits, which would shut this address out of a deployment");
     browserErrors.expect(/Failed to load resource: the server responded with a status of 429/);
     const chat = new ChatPage(page);
@@ -24,13 +28,18 @@ test.describe("rate limits", () => {
 
     await chat.input.fill("Hello after the limit");
     await chat.input.press("Enter");
-    await expect(page.getByRole("alert")).toContainText(/You’re starting chats too quickly\. Please wait \d+ s and try again\./);
+    await expect(page.getByRole("alert")).toContainText(
+      /You’re starting chats too quickly\. Please wait \d+ s and try again\./,
+    );
     await expect(chat.input).toHaveValue("Hello after the limit");
     await expect(chat.userMessages).toHaveCount(0);
     await expect(page.getByRole("button", { name: "Retry the last message" })).toHaveCount(0);
   });
 
-  test("sending messages too quickly: the message comes back to the composer and goes out once the wait is over", async ({ page, browserErrors }) => {
+  test("sending messages too quickly: the message comes back to the composer and goes out once the wait is over", async ({
+    page,
+    browserErrors,
+  }) => {
     browserErrors.expect(/Failed to load resource: the server responded with a status of 429/);
     const chat = new ChatPage(page);
     await chat.open();
@@ -38,9 +47,18 @@ test.describe("rate limits", () => {
     await chat.expectComplete();
 
     const message = "You’re sending messages too quickly. Please wait 9 s and try again.";
-    await page.route("**/in/append", (route) => route.fulfill({ status: 429, json: { error: message }, headers: { "Retry-After": "9", "x-should-retry": "false" } }), {
-      times: 1,
-    });
+    await page.route(
+      "**/in/append",
+      (route) =>
+        route.fulfill({
+          status: 429,
+          json: { error: message },
+          headers: { "Retry-After": "9", "x-should-retry": "false" },
+        }),
+      {
+        times: 1,
+      },
+    );
     // Not chat.send(): that waits for the composer to empty, and here the text comes straight back.
     await chat.input.fill("Second message");
     await chat.input.press("Enter");

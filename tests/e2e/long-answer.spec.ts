@@ -23,9 +23,17 @@ test.describe("a 4,000-word markdown answer", () => {
     const streamed = chat.answer();
 
     // The model's own words, as the agent saved them.
-    const saved = await page.request.post(`${server.url}/api/chats/${chat.chatId()}/transcript`, { data: {}, headers: { Origin: server.url } });
-    const { messages } = (await saved.json()) as { messages: { role: string; parts: { type: string; text?: string }[] }[] };
-    const markdown = messages.at(-1)!.parts.flatMap((part) => (part.type === "text" ? [part.text!] : [])).join("");
+    const saved = await page.request.post(`${server.url}/api/chats/${chat.chatId()}/transcript`, {
+      data: {},
+      headers: { Origin: server.url },
+    });
+    const { messages } = (await saved.json()) as {
+      messages: { role: string; parts: { type: string; text?: string }[] }[];
+    };
+    const markdown = messages
+      .at(-1)!
+      .parts.flatMap((part) => (part.type === "text" ? [part.text!] : []))
+      .join("");
     const fences = [...markdown.matchAll(/```(\w+)\n([\s\S]*?)\n```/g)];
     const headings = markdown.split("\n").filter((line) => line.startsWith("## "));
     expect(fences.length).toBeGreaterThanOrEqual(40);

@@ -68,7 +68,11 @@ test.describe("a server of its own", () => {
 
     // Every line the server printed is one JSON object; the reason is in the log, the key is not.
     await expect.poll(() => server!.output()).toContain('"component":"readiness"');
-    const lines = server.output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = server
+      .output()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const reason = lines.find((line) => line.component === "readiness");
     expect(reason).toMatchObject({ level: "warn", backend: "trigger.dev" });
     expect(server.output()).not.toContain(secretKey);
@@ -156,7 +160,11 @@ test.describe("a server of its own", () => {
     npm.stderr.on("data", (chunk: Buffer) => (output += chunk));
     const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
     try {
-      const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status, () => 0);
+      const health = () =>
+        fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (response) => response.status,
+          () => 0,
+        );
       await expect.poll(health, { timeout: 30_000 }).toBe(200);
 
       npm.kill("SIGTERM");

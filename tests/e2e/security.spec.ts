@@ -15,7 +15,8 @@ const SECURITY_HEADERS = {
 
 function expectSecurityHeaders(response: APIResponse, what: string) {
   const headers = response.headers();
-  for (const [name, pattern] of Object.entries(SECURITY_HEADERS)) expect(headers[name], `${name} on ${what}`).toMatch(pattern);
+  for (const [name, pattern] of Object.entries(SECURITY_HEADERS))
+    expect(headers[name], `${name} on ${what}`).toMatch(pattern);
 }
 
 /**
@@ -56,19 +57,28 @@ function attackerPage(appURL: string, victimChatId: string) {
 }
 
 async function serveAttacker(html: () => string) {
-  const server = http.createServer((_, response) => response.writeHead(200, { "Content-Type": "text/html" }).end(html()));
+  const server = http.createServer((_, response) =>
+    response.writeHead(200, { "Content-Type": "text/html" }).end(html()),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-const guestCookie = async (context: BrowserContext) => (await context.cookies()).find((cookie) => cookie.name === "__Host-guest" && cookie.path === "/")?.value;
+const guestCookie = async (context: BrowserContext) =>
+  (await context.cookies()).find((cookie) => cookie.name === "__Host-guest" && cookie.path === "/")?.value;
 
 test.describe("security", () => {
   for (const [kind, host] of [
     ["a same-site page on another port", "127.0.0.1"],
     ["a cross-site page", "localhost"],
   ] as const) {
-    test(`${kind} can neither change a chat nor replace the visitor's cookie`, async ({ page, context, baseURL, apiPost, browserErrors }) => {
+    test(`${kind} can neither change a chat nor replace the visitor's cookie`, async ({
+      page,
+      context,
+      baseURL,
+      apiPost,
+      browserErrors,
+    }) => {
       if (host === "127.0.0.1") needsLocalServer("serves the attacker on another port of the app's host name");
       // The attacker's own page logs its failures: the refused requests and the app refusing to be framed.
       browserErrors.expect(/Failed to load resource|blocked by CORS policy|frame-ancestors/);
@@ -92,7 +102,9 @@ test.describe("security", () => {
 
       expect(await guestCookie(context), "the guest cookie").toBe(cookieBefore);
       const list = await apiPost(page.request, "/api/chats");
-      expect((await list.json()).chats.map((listed: { id: string; title: string }) => [listed.id, listed.title])).toEqual([[victimChatId, "Attack me if you can"]]);
+      expect(
+        (await list.json()).chats.map((listed: { id: string; title: string }) => [listed.id, listed.title]),
+      ).toEqual([[victimChatId, "Attack me if you can"]]);
       await page.reload();
       await expect(chat.userMessages).toHaveText(["Attack me if you can"]);
       await expect(chat.answers).toHaveCount(1);
@@ -102,7 +114,13 @@ test.describe("security", () => {
     });
   }
 
-  test("a page on another port cannot shadow the visitor's cookie with its own for a narrower path", async ({ page, context, apiPost, newVisitor, browserErrors }) => {
+  test("a page on another port cannot shadow the visitor's cookie with its own for a narrower path", async ({
+    page,
+    context,
+    apiPost,
+    newVisitor,
+    browserErrors,
+  }) => {
     needsLocalServer("plants cookies from another port of the app's host name");
     browserErrors.expect(/ERR_CONNECTION_RESET|Failed to load resource/);
     // The attacker gets a validly signed cookie of their own, for a chat of their own.
@@ -118,8 +136,12 @@ test.describe("security", () => {
     const cookieBefore = await guestCookie(context);
 
     // Cookies are scoped by host, not port: a page on another port of this host plants copies for /api/chats.
-    const planted = ["__Host-guest", "guest"].map((name) => `${name}=${attackerCookie}; Path=/api/chats; Secure; HttpOnly; SameSite=Lax`);
-    const server = http.createServer((_, response) => response.writeHead(200, { "Content-Type": "text/html", "Set-Cookie": planted }).end("<title>done</title>"));
+    const planted = ["__Host-guest", "guest"].map(
+      (name) => `${name}=${attackerCookie}; Path=/api/chats; Secure; HttpOnly; SameSite=Lax`,
+    );
+    const server = http.createServer((_, response) =>
+      response.writeHead(200, { "Content-Type": "text/html", "Set-Cookie": planted }).end("<title>done</title>"),
+    );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       await (await context.newPage()).goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
@@ -131,7 +153,9 @@ test.describe("security", () => {
     await chat.open();
     await chat.send("A secret for my eyes only");
     await chat.expectComplete();
-    const attackerList = (await (await apiPost(attacker.request, "/api/chats")).json()) as { chats: { title: string }[] };
+    const attackerList = (await (await apiPost(attacker.request, "/api/chats")).json()) as {
+      chats: { title: string }[];
+    };
     expect(attackerList.chats.map((listed) => listed.title)).not.toContain("A secret for my eyes only");
     const victimList = (await (await apiPost(page.request, "/api/chats")).json()) as { chats: { title: string }[] };
     expect(victimList.chats.map((listed) => listed.title)).toEqual(["A secret for my eyes only", "My first chat"]);
@@ -147,9 +171,14 @@ test.describe("security", () => {
       socket.on("data", (chunk) => (answer += chunk));
       socket.once("close", () => resolve(answer));
     });
-    socket.write(`POST /api/chats/${randomUUID()}/session HTTP/1.1\r\nHost: ${hostname}:${port}\r\nOrigin: ${baseURL}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":`);
+    socket.write(
+      `POST /api/chats/${randomUUID()}/session HTTP/1.1\r\nHost: ${hostname}:${port}\r\nOrigin: ${baseURL}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":`,
+    );
     // Node's default would hold it for 5 minutes; the server gives a request 15 s to arrive whole.
-    const answer = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve("still open"), 40_000))]);
+    const answer = await Promise.race([
+      closed,
+      new Promise<string>((resolve) => setTimeout(() => resolve("still open"), 40_000)),
+    ]);
     socket.destroy();
     expect(answer).not.toBe("still open");
   });
@@ -158,7 +187,11 @@ test.describe("security", () => {
     await page.addInitScript(() => {
       const seen: string[] = [];
       (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-      document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective} ${event.blockedURI} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`));
+      document.addEventListener("securitypolicyviolation", (event) =>
+        seen.push(
+          `${event.violatedDirective} ${event.blockedURI} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`,
+        ),
+      );
     });
     const chat = new ChatPage(page);
     await chat.open();
@@ -171,7 +204,12 @@ test.describe("security", () => {
     expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
   });
 
-  test("every page and API response carries the security headers", async ({ page, request, apiPost, browserErrors }) => {
+  test("every page and API response carries the security headers", async ({
+    page,
+    request,
+    apiPost,
+    browserErrors,
+  }) => {
     browserErrors.expect(/Failed to load resource/);
     const chat = new ChatPage(page);
     await chat.open();
@@ -192,7 +230,10 @@ test.describe("security", () => {
       ["the chat list", await apiPost(page.request, "/api/chats")],
       ["a transcript", await apiPost(page.request, `/api/chats/${chatId}/transcript`)],
       ["a token", await apiPost(page.request, `/api/chats/${chatId}/token`)],
-      ["a refused cross-site POST", await request.post(`/api/chats/${chatId}/delete`, { headers: { Origin: "https://evil.example" } })],
+      [
+        "a refused cross-site POST",
+        await request.post(`/api/chats/${chatId}/delete`, { headers: { Origin: "https://evil.example" } }),
+      ],
       ["a 405", await request.get(`/api/chats/${chatId}/token`)],
       ["the engine's mount", await request.get(`/local-trigger/api/v1/sessions/${chatId}`)],
     ];

@@ -60,7 +60,8 @@ test.describe("sidebar and header", () => {
     await expect(items).toHaveText(["Focus three", "Focus two", "Focus one"]);
     const dialog = page.getByRole("dialog", { name: "Delete chat?" });
     const deleteButton = (name: string) => items.filter({ hasText: name }).getByRole("button", { name: /Delete chat/ });
-    const activeElement = () => page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`);
+    const activeElement = () =>
+      page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`);
 
     await deleteButton("Focus two").focus();
     await page.keyboard.press("Enter");

@@ -62,7 +62,10 @@ test.describe("chat list past one page", () => {
     await expect(items.last()).toHaveText("The oldest chat");
 
     // Deleting a chat from the older page removes it there too.
-    await items.filter({ hasText: "Seeded chat 01" }).getByRole("button", { name: /Delete chat/ }).click();
+    await items
+      .filter({ hasText: "Seeded chat 01" })
+      .getByRole("button", { name: /Delete chat/ })
+      .click();
     await page.getByRole("dialog", { name: "Delete chat?" }).getByRole("button", { name: "Delete" }).click();
     await expect(items).toHaveCount(52);
     await expect(chat.sidebar.root.getByRole("link", { name: "Seeded chat 01" })).toHaveCount(0);

@@ -30,14 +30,20 @@ test.describe("chat list", () => {
     await expect(items.getByRole("link", { name: "First chat, about apples" })).toHaveAttribute("aria-current", "page");
 
     // Deleting the open chat asks first, then moves to a new chat.
-    await items.filter({ hasText: "First chat" }).getByRole("button", { name: /Delete chat/ }).click();
+    await items
+      .filter({ hasText: "First chat" })
+      .getByRole("button", { name: /Delete chat/ })
+      .click();
     const dialog = page.getByRole("dialog", { name: "Delete chat?" });
     await expect(dialog).toContainText("“First chat, about apples” will be deleted");
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await expect(dialog).toBeHidden();
     await expect(items).toHaveCount(2);
 
-    await items.filter({ hasText: "First chat" }).getByRole("button", { name: /Delete chat/ }).click();
+    await items
+      .filter({ hasText: "First chat" })
+      .getByRole("button", { name: /Delete chat/ })
+      .click();
     await dialog.getByRole("button", { name: "Delete" }).click();
     await expect(page).not.toHaveURL(firstUrl);
     await expect(page).toHaveURL(CHAT_URL);

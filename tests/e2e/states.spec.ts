@@ -48,7 +48,10 @@ test.describe("what the page says about an answer", () => {
     await expect(page.getByTestId("stopped-marker")).toHaveCount(0);
   });
 
-  test("going offline mid-answer says so, and the answer completes once the connection is back", async ({ page, context }) => {
+  test("going offline mid-answer says so, and the answer completes once the connection is back", async ({
+    page,
+    context,
+  }) => {
     needsOfflineModel("goes offline while the offline model's long answer streams");
     const chat = new ChatPage(page);
     await chat.open();
@@ -87,16 +90,24 @@ test.describe("what the page says about an answer", () => {
     expect(await chat.answers.allInnerTexts()).toEqual(live);
   });
 
-  test("offline with no answer running, the page says so, and a send says the server could not be reached", async ({ page, context, browserErrors }) => {
+  test("offline with no answer running, the page says so, and a send says the server could not be reached", async ({
+    page,
+    context,
+    browserErrors,
+  }) => {
     browserErrors.expect(/ERR_INTERNET_DISCONNECTED|Failed to fetch/);
     const chat = new ChatPage(page);
     await chat.open();
     await chat.send("Hello");
     await chat.expectComplete();
     await context.setOffline(true);
-    await expect(page.getByTestId("connection-notice")).toHaveText("You’re offline. Messages can be sent once the connection is back.");
+    await expect(page.getByTestId("connection-notice")).toHaveText(
+      "You’re offline. Messages can be sent once the connection is back.",
+    );
     await chat.send("Sent while offline");
-    await expect(page.getByTestId("chat-error")).toContainText("Couldn’t reach the server. Check your connection and try again.");
+    await expect(page.getByTestId("chat-error")).toContainText(
+      "Couldn’t reach the server. Check your connection and try again.",
+    );
     await expect(page.getByTestId("chat-status")).not.toHaveText("The assistant is thinking.");
     await context.setOffline(false);
     await expect(page.getByTestId("connection-notice")).toBeHidden();
@@ -140,11 +151,16 @@ test.describe("a long answer on a short screen", () => {
     await chat.send("/long 600");
     const jump = page.getByTestId("jump-to-latest");
     const scroller = page.locator(".overflow-y-auto").filter({ has: chat.answers });
-    const distanceFromBottom = () => scroller.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
+    const distanceFromBottom = () =>
+      scroller.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
 
     // While it follows the answer, the newest words stay in view and there is nothing to jump to.
     await chat.expectGrowing(3);
-    await expect.poll(() => scroller.evaluate((element) => element.scrollHeight > element.clientHeight * 1.5), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(() => scroller.evaluate((element) => element.scrollHeight > element.clientHeight * 1.5), {
+        timeout: 30_000,
+      })
+      .toBe(true);
     expect(await distanceFromBottom()).toBeLessThan(80);
     await expect(jump).toBeHidden();
 

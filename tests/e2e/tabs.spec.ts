@@ -29,7 +29,9 @@ async function chatInTwoTabs(page: Page, firstMessage: string) {
 
 test.describe("one chat in two tabs", () => {
   needsOfflineModel("follows the offline model's long answers from tab to tab by their words");
-  test("the tab that did not send follows the other's turn live, and its own turn shows only its own answer", async ({ page }) => {
+  test("the tab that did not send follows the other's turn live, and its own turn shows only its own answer", async ({
+    page,
+  }) => {
     const { first, second } = await chatInTwoTabs(page, "Where do we start?");
 
     // The first tab sends: the second shows the question and the answer as it streams, and waits to send.
@@ -65,7 +67,9 @@ test.describe("one chat in two tabs", () => {
     expect(await conversation(second)).toEqual(seen);
   });
 
-  test("a tab opened on a new chat before its first message follows it, and replays nothing into its own turn", async ({ page }) => {
+  test("a tab opened on a new chat before its first message follows it, and replays nothing into its own turn", async ({
+    page,
+  }) => {
     const first = new ChatPage(page);
     // A browser with no guest cookie yet: the first tab's start mints it, and the second tab must not mint another.
     await first.open();
@@ -96,7 +100,9 @@ test.describe("one chat in two tabs", () => {
     expect(await conversation(first)).toEqual(seen);
   });
 
-  test("Stop in the tab that did not send stops the other tab's answer, and both say it was stopped", async ({ page }) => {
+  test("Stop in the tab that did not send stops the other tab's answer, and both say it was stopped", async ({
+    page,
+  }) => {
     const { first, second } = await chatInTwoTabs(page, "Hello");
 
     await first.send(LONG_PROMPT);
@@ -113,7 +119,9 @@ test.describe("one chat in two tabs", () => {
     expect(await first.answer().innerText()).not.toContain(ANSWER_END);
   });
 
-  test("when the tab that sent is closed mid-answer, the other tab shows the rest, and its own next turn only its own answer", async ({ page }) => {
+  test("when the tab that sent is closed mid-answer, the other tab shows the rest, and its own next turn only its own answer", async ({
+    page,
+  }) => {
     const { first, second } = await chatInTwoTabs(page, "Hello");
 
     await first.send(LONG_PROMPT);

@@ -116,7 +116,9 @@ class Guest {
     const text = await response.text();
     if (!response.ok) {
       const retryAfter = response.headers.get("retry-after");
-      throw new Error(`${pathname} answered ${response.status}${retryAfter ? ` (Retry-After: ${retryAfter})` : ""}: ${text.slice(0, 300)}`);
+      throw new Error(
+        `${pathname} answered ${response.status}${retryAfter ? ` (Retry-After: ${retryAfter})` : ""}: ${text.slice(0, 300)}`,
+      );
     }
     return JSON.parse(text) as T;
   }
@@ -151,11 +153,15 @@ async function runChat(index: number, appURL: string, markers: string[]): Promis
     baseURL: `${appURL}/local-trigger`,
     accessToken: async ({ chatId: id }) => (await guest.post<{ token: string }>(`/api/chats/${id}/token`)).token,
     startSession: async ({ chatId: id }) => ({
-      publicAccessToken: (await guest.post<{ publicAccessToken: string }>(`/api/chats/${id}/session`, { title: `load chat ${index}` }))
-        .publicAccessToken,
+      publicAccessToken: (
+        await guest.post<{ publicAccessToken: string }>(`/api/chats/${id}/session`, { title: `load chat ${index}` })
+      ).publicAccessToken,
     }),
   });
-  const chat = new NodeChat({ id: chatId, transport: timedTransport(transport, () => (firstTextAt ??= performance.now())) });
+  const chat = new NodeChat({
+    id: chatId,
+    transport: timedTransport(transport, () => (firstTextAt ??= performance.now())),
+  });
   const results: TurnResult[] = [];
 
   for (let turn = 1; turn <= TURNS; turn++) {
@@ -175,7 +181,10 @@ async function runChat(index: number, appURL: string, markers: string[]): Promis
       } else {
         sending = chat.regenerate();
       }
-      const settled = await Promise.race([sending.then(() => "settled" as const), sleep(HANG_MS).then(() => "hung" as const)]);
+      const settled = await Promise.race([
+        sending.then(() => "settled" as const),
+        sleep(HANG_MS).then(() => "hung" as const),
+      ]);
       if (settled === "hung") {
         result.outcome = "hung";
         break;
@@ -187,7 +196,10 @@ async function runChat(index: number, appURL: string, markers: string[]): Promis
         // From the first Send, retries included: what the user waited.
         result.firstTextMs = firstTextAt === undefined ? undefined : firstTextAt - startedAt;
         // The offline model quotes the latest message and counts the turns it saw.
-        result.crossTalk = !text.includes(marker) || !text.includes(`turn ${turn} of our conversation`) || markers.some((m) => m !== marker && text.includes(m));
+        result.crossTalk =
+          !text.includes(marker) ||
+          !text.includes(`turn ${turn} of our conversation`) ||
+          markers.some((m) => m !== marker && text.includes(m));
         break;
       }
       result.errors.push(chat.error?.message ?? `status ${chat.status} without an answer`);
@@ -208,7 +220,9 @@ const ms = (value: number) => (Number.isNaN(value) ? "n/a" : `${Math.round(value
 
 const server = await startServer();
 sendOriginLikeABrowser(server.url);
-console.log(`load: ${CHATS} chats × ${TURNS} turns against ${server.url} (embedded engine, offline model), ${os.cpus().length} cores, node ${process.version}`);
+console.log(
+  `load: ${CHATS} chats × ${TURNS} turns against ${server.url} (embedded engine, offline model), ${os.cpus().length} cores, node ${process.version}`,
+);
 const markers = Array.from({ length: CHATS * TURNS }, () => `m${randomUUID().slice(0, 8)}`);
 const startedAt = performance.now();
 const all = (await Promise.all(Array.from({ length: CHATS }, (_, i) => runChat(i, server.url, markers)))).flat();
@@ -226,14 +240,18 @@ const unclear = withErrors.flatMap((r) => r.errors.filter((message) => !clearBus
 
 console.log(`\nturns completed        ${completed.length} / ${tried}   (in ${elapsed.toFixed(1)} s)`);
 console.log(`turns that got a clear 429 and then succeeded on retry   ${busyThenOk.length}`);
-console.log(`turns failed for good  ${all.filter((r) => r.outcome === "failed").length} (+ ${tried - all.length} never tried after an earlier turn failed)`);
+console.log(
+  `turns failed for good  ${all.filter((r) => r.outcome === "failed").length} (+ ${tried - all.length} never tried after an earlier turn failed)`,
+);
 console.log(`turns hung (> ${HANG_MS / 1000} s)   ${hung.length}`);
 console.log(`cross-talk             ${all.filter((r) => r.crossTalk).length}`);
 console.log(`errors that did not say the server was busy   ${unclear.length}`);
 for (const message of [...new Set(unclear)].slice(0, 5)) console.log(`  e.g. ${message.slice(0, 240)}`);
 for (let turn = 1; turn <= TURNS; turn++) {
   const samples = completed.filter((r) => r.turn === turn && r.firstTextMs !== undefined).map((r) => r.firstTextMs!);
-  console.log(`turn ${turn}: send → first text   p50 ${ms(percentile(samples, 50)).padStart(9)}   p95 ${ms(percentile(samples, 95)).padStart(9)}   (n=${samples.length})`);
+  console.log(
+    `turn ${turn}: send → first text   p50 ${ms(percentile(samples, 50)).padStart(9)}   p95 ${ms(percentile(samples, 95)).padStart(9)}   (n=${samples.length})`,
+  );
 }
 console.log(`server peak RSS        ${Math.round(peak).toLocaleString("en-US")} MiB`);
 process.exit(0);

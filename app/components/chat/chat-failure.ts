@@ -28,10 +28,18 @@ export function describeChatFailure(error: Error): ChatFailure {
   if (status === undefined) return { message: error.message, tooManyRequests: false };
   const serverMessage = errorFieldOf(error.message);
   if (status === 429) {
-    return { message: serverMessage ?? "Too many requests right now. Please wait a moment and send your message again.", tooManyRequests: true };
+    return {
+      message: serverMessage ?? "Too many requests right now. Please wait a moment and send your message again.",
+      tooManyRequests: true,
+    };
   }
-  if (status === 503) return { message: serverMessage ?? "The chat service is unavailable right now. Please try again in a moment.", tooManyRequests: false };
-  if (status >= 500) return { message: "The server couldn’t complete the request. Please try again.", tooManyRequests: false };
+  if (status === 503)
+    return {
+      message: serverMessage ?? "The chat service is unavailable right now. Please try again in a moment.",
+      tooManyRequests: false,
+    };
+  if (status >= 500)
+    return { message: "The server couldn’t complete the request. Please try again.", tooManyRequests: false };
   return { message: `Your message couldn’t be sent (${status}). Please try again.`, tooManyRequests: false };
 }
 

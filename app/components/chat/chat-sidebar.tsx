@@ -26,7 +26,17 @@ type ChatSidebarProps = {
 const chatLink = (chatId: string) => `[data-chat-id=${JSON.stringify(chatId)}] a`;
 const NEW_CHAT_LINK = '[data-testid="new-chat"]';
 
-export function ChatSidebar({ chats, deletingIds, deleteError, onDelete, hasMore, loadingMore, loadMoreError, onShowMore, onClose }: ChatSidebarProps) {
+export function ChatSidebar({
+  chats,
+  deletingIds,
+  deleteError,
+  onDelete,
+  hasMore,
+  loadingMore,
+  loadMoreError,
+  onShowMore,
+  onClose,
+}: ChatSidebarProps) {
   const { chatId: openChatId } = useParams();
   const [confirming, setConfirming] = useState<ChatSummary>();
   const visible = chats.filter((chat) => !deletingIds.has(chat.id));
@@ -69,7 +79,11 @@ export function ChatSidebar({ chats, deletingIds, deleteError, onDelete, hasMore
   return (
     <nav ref={navRef} aria-label="Chats" className="flex h-full flex-col bg-zinc-50 dark:bg-zinc-900/60">
       <div className="flex items-center justify-between gap-2 px-4 pt-4 pb-2">
-        <Link to="/" onClick={onClose} className={`flex items-center gap-2 rounded-lg font-semibold tracking-tight ${FOCUS_RING}`}>
+        <Link
+          to="/"
+          onClick={onClose}
+          className={`flex items-center gap-2 rounded-lg font-semibold tracking-tight ${FOCUS_RING}`}
+        >
           <span className="flex size-7 items-center justify-center rounded-lg bg-gradient-to-br from-indigo-500 to-violet-600 text-white">
             <SparkleIcon className="size-4" />
           </span>
@@ -100,15 +114,24 @@ export function ChatSidebar({ chats, deletingIds, deleteError, onDelete, hasMore
         </Link>
       </div>
 
-      <h2 className="px-5 pt-4 pb-1 text-xs font-medium tracking-wide text-zinc-500 uppercase dark:text-zinc-400">Recent</h2>
+      <h2 className="px-5 pt-4 pb-1 text-xs font-medium tracking-wide text-zinc-500 uppercase dark:text-zinc-400">
+        Recent
+      </h2>
       {deleteError && (
-        <p role="alert" className="mx-3 mb-2 rounded-lg bg-red-50 px-3 py-2 text-xs text-red-700 dark:bg-red-950/40 dark:text-red-300">
+        <p
+          role="alert"
+          className="mx-3 mb-2 rounded-lg bg-red-50 px-3 py-2 text-xs text-red-700 dark:bg-red-950/40 dark:text-red-300"
+        >
           {deleteError}
         </p>
       )}
       <div className="flex-1 overflow-y-auto px-3 pb-4">
         <ul data-testid="chat-list" className="space-y-0.5">
-          {visible.length === 0 && <li className="px-2 py-3 text-sm text-zinc-500 dark:text-zinc-400">No chats yet. Your conversations will appear here.</li>}
+          {visible.length === 0 && (
+            <li className="px-2 py-3 text-sm text-zinc-500 dark:text-zinc-400">
+              No chats yet. Your conversations will appear here.
+            </li>
+          )}
           {visible.map((chat) => (
             <li key={chat.id} data-testid="chat-list-item" data-chat-id={chat.id} className="group relative">
               <NavLink
@@ -138,7 +161,10 @@ export function ChatSidebar({ chats, deletingIds, deleteError, onDelete, hasMore
           ))}
         </ul>
         {loadMoreError && (
-          <p role="alert" className="mt-2 rounded-lg bg-red-50 px-3 py-2 text-xs text-red-700 dark:bg-red-950/40 dark:text-red-300">
+          <p
+            role="alert"
+            className="mt-2 rounded-lg bg-red-50 px-3 py-2 text-xs text-red-700 dark:bg-red-950/40 dark:text-red-300"
+          >
             {loadMoreError}
           </p>
         )}
@@ -165,7 +191,8 @@ export function ChatSidebar({ chats, deletingIds, deleteError, onDelete, hasMore
         title="Delete chat?"
         description={
           <>
-            <span className="font-medium text-zinc-900 dark:text-zinc-100">“{confirming?.title}”</span> will be deleted. This can’t be undone.
+            <span className="font-medium text-zinc-900 dark:text-zinc-100">“{confirming?.title}”</span> will be deleted.
+            This can’t be undone.
           </>
         }
         confirmLabel="Delete"

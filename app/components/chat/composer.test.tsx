@@ -7,7 +7,9 @@ const noop = () => {};
 
 describe("Composer", () => {
   it("has a labelled message box and a Send button that waits for text", () => {
-    const html = renderToStaticMarkup(<Composer text="" onTextChange={noop} busy={false} onSend={noop} onStop={noop} />);
+    const html = renderToStaticMarkup(
+      <Composer text="" onTextChange={noop} busy={false} onSend={noop} onStop={noop} />,
+    );
     const id = /<label for="([^"]+)"[^>]*>Message<\/label>/.exec(html)?.[1];
     expect(id).toBeDefined();
     expect(html).toContain(`<textarea id="${id}"`);

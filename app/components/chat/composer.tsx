@@ -41,7 +41,11 @@ export function Composer({ text, onTextChange: setText, busy, busyReason, onSend
       {/* Always in the page, so screen readers hear the hint when it appears. */}
       <div aria-live="polite">
         {hint && (
-          <p id={`${inputId}-hint`} data-testid="composer-hint" className="border-b border-zinc-100 px-5 pt-2.5 pb-2 text-xs text-zinc-600 dark:border-zinc-800 dark:text-zinc-400">
+          <p
+            id={`${inputId}-hint`}
+            data-testid="composer-hint"
+            className="border-b border-zinc-100 px-5 pt-2.5 pb-2 text-xs text-zinc-600 dark:border-zinc-800 dark:text-zinc-400"
+          >
             {hint}
           </p>
         )}

@@ -1,7 +1,17 @@
 import { useModalDialog } from "./use-modal-dialog";
 
 /** A left-edge modal panel for small screens, on the native <dialog> for focus trapping and Escape. */
-export function Drawer({ open, onClose, label, children }: { open: boolean; onClose: () => void; label: string; children: React.ReactNode }) {
+export function Drawer({
+  open,
+  onClose,
+  label,
+  children,
+}: {
+  open: boolean;
+  onClose: () => void;
+  label: string;
+  children: React.ReactNode;
+}) {
   const ref = useModalDialog(open);
 
   return (

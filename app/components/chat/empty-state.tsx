@@ -2,7 +2,10 @@ import { SparkleIcon } from "./icons";
 
 export const SUGGESTED_PROMPTS = [
   { title: "Explain a concept", prompt: "Explain how HTTP streaming with Server-Sent Events works, in simple terms." },
-  { title: "Write some code", prompt: "Write a TypeScript function that debounces another function, with a short usage example." },
+  {
+    title: "Write some code",
+    prompt: "Write a TypeScript function that debounces another function, with a short usage example.",
+  },
   { title: "Plan something", prompt: "Plan a relaxed three-day trip to Lisbon with one highlight per day." },
   { title: "Compare options", prompt: "Compare SQLite and Postgres for a small side project, as a short table." },
 ] as const;

@@ -3,7 +3,9 @@ import aliases from "virtual:highlight-aliases";
 
 // Every grammar highlight.js has, each a chunk of its own. This index (a line per grammar, with its
 // chunk's name) is itself fetched only when an answer uses a language the highlighter does not know.
-const grammars = import.meta.glob<LanguageFn>(["/node_modules/highlight.js/es/languages/*.js", "!**/*.js.js"], { import: "default" });
+const grammars = import.meta.glob<LanguageFn>(["/node_modules/highlight.js/es/languages/*.js", "!**/*.js.js"], {
+  import: "default",
+});
 
 /** The grammar for a language name or any of its aliases, with the grammar's own name; undefined when there is none. */
 export async function findGrammar(language: string): Promise<{ name: string; grammar: LanguageFn } | undefined> {

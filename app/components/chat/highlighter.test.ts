@@ -10,7 +10,7 @@ describe("highlight", () => {
       '<span class="hljs-keyword">const</span> <span class="hljs-attr">answer</span>: <span class="hljs-built_in">number</span> = <span class="hljs-number">42</span>;',
     );
     expect(await html("def f():\n    return 1", "Python")).toContain('<span class="hljs-keyword">def</span>');
-    expect(await html("<a href=\"x\">&amp;</a>", "html")).toContain('<span class="hljs-tag">');
+    expect(await html('<a href="x">&amp;</a>', "html")).toContain('<span class="hljs-tag">');
     expect(await html("a: 1", "YML")).toContain('<span class="hljs-attr">a:</span>');
     expect(await html("echo hi", "zsh")).toContain('<span class="hljs-built_in">echo</span>');
   });
@@ -23,7 +23,9 @@ describe("highlight", () => {
 
   it("knows the common grammars' aliases exactly as highlight.js defines them", () => {
     const expected = Object.fromEntries(
-      Object.keys(COMMON_GRAMMARS).flatMap((name) => (hljs.getLanguage(name)?.aliases ?? []).map((alias) => [alias.toLowerCase(), name])),
+      Object.keys(COMMON_GRAMMARS).flatMap((name) =>
+        (hljs.getLanguage(name)?.aliases ?? []).map((alias) => [alias.toLowerCase(), name]),
+      ),
     );
     expect(COMMON_ALIASES).toEqual(expected);
   });
@@ -37,6 +39,12 @@ describe("highlight", () => {
     const code = 'const s = "<script>alert(1)</script>";\n// done';
     const markup = (await html(code, "javascript"))!;
     expect(markup).not.toContain("<script>");
-    expect(markup.replace(/<[^>]+>/g, "").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"')).toBe(code);
+    expect(
+      markup
+        .replace(/<[^>]+>/g, "")
+        .replaceAll("&lt;", "<")
+        .replaceAll("&gt;", ">")
+        .replaceAll("&quot;", '"'),
+    ).toBe(code);
   });
 });

@@ -51,7 +51,8 @@ const lowlight = createLowlight();
 
 async function findGrammar(language: string): Promise<{ name: string; grammar: LanguageFn } | undefined> {
   const common = Object.hasOwn(COMMON_ALIASES, language) ? COMMON_ALIASES[language]! : language;
-  if (Object.hasOwn(COMMON_GRAMMARS, common)) return { name: common, grammar: (await COMMON_GRAMMARS[common]!()).default };
+  if (Object.hasOwn(COMMON_GRAMMARS, common))
+    return { name: common, grammar: (await COMMON_GRAMMARS[common]!()).default };
   return (await import("./grammar-index")).findGrammar(language);
 }
 
@@ -77,7 +78,8 @@ export async function highlight(code: string, language: string): Promise<string 
 
 type HighlightNode = ReturnType<typeof lowlight.highlight> | ReturnType<typeof lowlight.highlight>["children"][number];
 
-const escapeHtml = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+const escapeHtml = (text: string) =>
+  text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 
 // lowlight's trees hold only spans with classes and text, so this is all a general hast-to-HTML converter would do here.
 function toHtml(node: HighlightNode): string {

@@ -59,7 +59,10 @@ describe("splitMarkdownBlocks", () => {
   });
 
   it("keeps leading blank lines and indentation with the block they precede", () => {
-    expect(splitMarkdownBlocks("\n\n  Indented paragraph\n\nNext").blocks).toEqual(["\n\n  Indented paragraph\n\n", "Next"]);
+    expect(splitMarkdownBlocks("\n\n  Indented paragraph\n\nNext").blocks).toEqual([
+      "\n\n  Indented paragraph\n\n",
+      "Next",
+    ]);
     expect(splitMarkdownBlocks("").blocks).toEqual([]);
     expect(splitMarkdownBlocks("   \n").blocks).toEqual(["   \n"]);
   });

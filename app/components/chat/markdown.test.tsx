@@ -26,12 +26,15 @@ afterEach(() => {
   container.remove();
 });
 
-const show = (text: string, streaming = false) => act(() => root.render(<Markdown text={text} streaming={streaming} />));
+const show = (text: string, streaming = false) =>
+  act(() => root.render(<Markdown text={text} streaming={streaming} />));
 const highlightedTokens = () => container.querySelectorAll("code [class^='hljs-']").length;
 
 describe("Markdown", () => {
   it("renders markdown with GitHub extensions, and links that open safely in a new tab", () => {
-    const html = renderToStaticMarkup(<Markdown text={"# Title\n\nSome **bold**.\n\n| a |\n| - |\n| 1 |\n\nSee [docs](https://example.com)."} />);
+    const html = renderToStaticMarkup(
+      <Markdown text={"# Title\n\nSome **bold**.\n\n| a |\n| - |\n| 1 |\n\nSee [docs](https://example.com)."} />,
+    );
     expect(html).toContain("<h1>Title</h1>");
     expect(html).toContain("<strong>bold</strong>");
     expect(html).toContain("<table>");
@@ -156,7 +159,8 @@ describe("Markdown elements", () => {
   it("resolves reference links defined in another block, also when the definition streams in after the use", async () => {
     const text = "See [the docs][docs] and [docs].\n\nMore text.\n\n[docs]: https://docs.example/guide 'Guide'\n";
     await show(text);
-    const links = () => all("a").map((link) => [link.getAttribute("href"), link.getAttribute("title"), link.textContent]);
+    const links = () =>
+      all("a").map((link) => [link.getAttribute("href"), link.getAttribute("title"), link.textContent]);
     expect(links()).toEqual([
       ["https://docs.example/guide", "Guide", "the docs"],
       ["https://docs.example/guide", "Guide", "docs"],
@@ -176,12 +180,16 @@ describe("Markdown elements", () => {
   });
 
   it("shows raw HTML as text, never as elements", async () => {
-    await show('Look: <img src=x onerror=alert(1)> here\n\n<script>alert(1)</script>\n\n<div onclick="alert(1)">block</div>');
+    await show(
+      'Look: <img src=x onerror=alert(1)> here\n\n<script>alert(1)</script>\n\n<div onclick="alert(1)">block</div>',
+    );
     expect(container.querySelector(".markdown img, .markdown script, .markdown div")).toBeNull();
     expect(container.textContent).toContain("<img src=x onerror=alert(1)>");
     expect(container.textContent).toContain("<script>alert(1)</script>");
     expect(container.textContent).toContain('<div onclick="alert(1)">block</div>');
-    const html = renderToStaticMarkup(<Markdown text={"<img src=x onerror=alert(1)>\n\na <script>alert(1)</script>"} />);
+    const html = renderToStaticMarkup(
+      <Markdown text={"<img src=x onerror=alert(1)>\n\na <script>alert(1)</script>"} />,
+    );
     expect(html).not.toMatch(/<img|<script/);
   });
 
@@ -194,7 +202,10 @@ describe("Markdown elements", () => {
         "[bad]: javascript:alert(1)",
       ].join("\n\n"),
     );
-    const urls = [...all("a").map((link) => link.getAttribute("href")), ...all("img").map((image) => image.getAttribute("src"))];
+    const urls = [
+      ...all("a").map((link) => link.getAttribute("href")),
+      ...all("img").map((image) => image.getAttribute("src")),
+    ];
     expect(urls).toEqual([
       "",
       "",
@@ -219,6 +230,6 @@ describe("Markdown elements", () => {
 
   it("shows character references as the characters they stand for", async () => {
     await show("AT&amp;T&nbsp;&quot;x&quot; &#169; &#35; &#x1F600; &lt;b&gt; &unknown;");
-    expect(container.querySelector("p")?.textContent).toBe("AT&T\u00a0\"x\" © # 😀 <b> &unknown;");
+    expect(container.querySelector("p")?.textContent).toBe('AT&T\u00a0"x" © # 😀 <b> &unknown;');
   });
 });

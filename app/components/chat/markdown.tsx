@@ -274,7 +274,8 @@ function CodeBlock({ language, code }: { language: string | undefined; code: str
   const complete = useContext(BlockCompleteContext);
   const serverHighlighted = useContext(ServerHighlightedCode);
   const fromServer = useMemo(
-    () => (language && Object.keys(serverHighlighted).length > 0 ? serverHighlighted[codeKey(language, code)] : undefined),
+    () =>
+      language && Object.keys(serverHighlighted).length > 0 ? serverHighlighted[codeKey(language, code)] : undefined,
     [serverHighlighted, language, code],
   );
   const [highlighted, setHighlighted] = useState<{ code: string; html: HighlightedCode }>();
@@ -300,7 +301,11 @@ function CodeBlock({ language, code }: { language: string | undefined; code: str
       </div>
       <pre className="overflow-x-auto p-4 font-mono text-[13px] leading-6">
         {/* The highlighter's HTML: the code escaped as text, in spans (highlighter.ts). */}
-        {html === undefined ? <code className="hljs">{code}</code> : <code className="hljs" dangerouslySetInnerHTML={{ __html: html }} />}
+        {html === undefined ? (
+          <code className="hljs">{code}</code>
+        ) : (
+          <code className="hljs" dangerouslySetInnerHTML={{ __html: html }} />
+        )}
       </pre>
     </div>
   );

@@ -17,7 +17,9 @@ const assistant = (text: string, metadata?: ChatUIMessage["metadata"], id = "a1"
 /** The server's HTML for the list, once everything has loaded (the markdown renderer is fetched lazily). */
 async function render(messages: ChatUIMessage[], status: "ready" | "submitted" | "streaming" = "ready") {
   const busy = status === "submitted" || status === "streaming";
-  const { prelude } = await prerender(<MessageList messages={messages} busy={busy} streaming={status === "streaming"} stoppedHere={undefined} />);
+  const { prelude } = await prerender(
+    <MessageList messages={messages} busy={busy} streaming={status === "streaming"} stoppedHere={undefined} />,
+  );
   return new Response(prelude).text();
 }
 
@@ -50,7 +52,10 @@ describe("MessageList", () => {
   });
 
   it("hides the answer's actions while it streams", async () => {
-    const html = await render([user("Hi"), assistant("Partial", { model: "offline:offline-chat", offline: true })], "streaming");
+    const html = await render(
+      [user("Hi"), assistant("Partial", { model: "offline:offline-chat", offline: true })],
+      "streaming",
+    );
     expect(html).toContain('data-streaming="true"');
     expect(html).not.toContain("Offline demo model");
     expect(html).not.toContain("Copy answer");
@@ -70,7 +75,9 @@ describe("a stopped answer", () => {
     parts: [{ type: "step-start" }, { type: "text", text }, { type: "data-stopped", data: {} }],
   });
   const list = (messages: ChatUIMessage[], props: Partial<React.ComponentProps<typeof MessageList>> = {}) =>
-    prerender(<MessageList messages={messages} busy={false} streaming={false} stoppedHere={undefined} {...props} />).then(({ prelude }) => new Response(prelude).text());
+    prerender(
+      <MessageList messages={messages} busy={false} streaming={false} stoppedHere={undefined} {...props} />,
+    ).then(({ prelude }) => new Response(prelude).text());
   const noop = () => {};
 
   it("says so when the saved answer carries the agent's stopped mark, with Continue and Regenerate on the last one", async () => {
@@ -81,13 +88,19 @@ describe("a stopped answer", () => {
   });
 
   it("marks an earlier stopped answer without offering to continue it", async () => {
-    const html = await list([user("Hi"), stopped("Half", "a1"), user("Next"), assistant("Whole", undefined, "a2")], { onContinue: noop, onRegenerate: noop });
+    const html = await list([user("Hi"), stopped("Half", "a1"), user("Next"), assistant("Whole", undefined, "a2")], {
+      onContinue: noop,
+      onRegenerate: noop,
+    });
     expect(html.match(/data-testid="stopped-marker"/g)).toHaveLength(1);
     expect(html).not.toContain(">Continue</button>");
   });
 
   it("marks the answer this tab stopped before the transcript says so", async () => {
-    const html = await list([user("Hi"), assistant("Half", undefined, "a1")], { stoppedHere: "a1", onRegenerate: noop });
+    const html = await list([user("Hi"), assistant("Half", undefined, "a1")], {
+      stoppedHere: "a1",
+      onRegenerate: noop,
+    });
     expect(html).toContain('data-testid="stopped-marker"');
     expect(html).toContain("Regenerate</button>");
     expect(html).not.toContain(">Continue</button>");
@@ -100,7 +113,12 @@ describe("a stopped answer", () => {
   });
 
   it("offers nothing while an answer is on its way", async () => {
-    const html = await list([user("Hi"), stopped("Half")], { busy: true, streaming: true, onContinue: noop, onRegenerate: noop });
+    const html = await list([user("Hi"), stopped("Half")], {
+      busy: true,
+      streaming: true,
+      onContinue: noop,
+      onRegenerate: noop,
+    });
     expect(html).not.toContain('data-testid="stopped-marker"');
   });
 });

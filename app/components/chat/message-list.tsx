@@ -61,7 +61,10 @@ export function MessageList({ messages, busy, streaming, stoppedHere, onContinue
   const last = messages.at(-1);
   // Between sending and the first chunk of the answer there is nothing to show but a pulse.
   const awaitingAnswer = busy && last?.role !== "assistant";
-  const lastStopped = !busy && last !== undefined && (last.id === stoppedHere || (last.role === "user" && stoppedHere === "") || isStopped(last));
+  const lastStopped =
+    !busy &&
+    last !== undefined &&
+    (last.id === stoppedHere || (last.role === "user" && stoppedHere === "") || isStopped(last));
   const actions = lastStopped && (onContinue || onRegenerate) ? { onContinue, onRegenerate } : undefined;
 
   return (
@@ -113,7 +116,10 @@ type StoppedActions = { onContinue?: () => void; onRegenerate?: () => void };
 
 function StoppedMarker({ actions }: { actions: StoppedActions | undefined }) {
   return (
-    <div data-testid="stopped-marker" className="mt-2 flex flex-wrap items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
+    <div
+      data-testid="stopped-marker"
+      className="mt-2 flex flex-wrap items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400"
+    >
       <span className="inline-flex items-center gap-1 rounded-full bg-zinc-100 px-2 py-0.5 font-medium dark:bg-zinc-800">
         <StopIcon className="size-2.5" />
         Stopped
@@ -153,9 +159,19 @@ const UserMessage = memo(function UserMessage({ message }: { message: ChatUIMess
   );
 });
 
-type AssistantMessageProps = { message: ChatUIMessage; streaming: boolean; stopped: boolean; actions: StoppedActions | undefined };
+type AssistantMessageProps = {
+  message: ChatUIMessage;
+  streaming: boolean;
+  stopped: boolean;
+  actions: StoppedActions | undefined;
+};
 
-const AssistantMessage = memo(function AssistantMessage({ message, streaming, stopped, actions }: AssistantMessageProps) {
+const AssistantMessage = memo(function AssistantMessage({
+  message,
+  streaming,
+  stopped,
+  actions,
+}: AssistantMessageProps) {
   const text = messageText(message);
   const Markdown = useMarkdown();
   return (
@@ -193,7 +209,10 @@ const AssistantMessage = memo(function AssistantMessage({ message, streaming, st
 function AssistantFrame({ children }: { children: React.ReactNode }) {
   return (
     <div className="flex gap-3 sm:gap-4">
-      <div aria-hidden className="mt-0.5 flex size-8 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-indigo-500 to-violet-600 text-white shadow-sm">
+      <div
+        aria-hidden
+        className="mt-0.5 flex size-8 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-indigo-500 to-violet-600 text-white shadow-sm"
+      >
         <SparkleIcon className="size-4" />
       </div>
       <div className="min-w-0 flex-1 pt-0.5">{children}</div>

@@ -26,7 +26,14 @@ type ChatTransportOptions = {
  * The SDK reads these options once, on the first render (remount per chat),
  * so the callbacks must be stable: refs, setters, or router functions.
  */
-export function useChatTransport({ chatId, baseURL, session, takeTitle, onSessionStarted, onMessageDelivered }: ChatTransportOptions) {
+export function useChatTransport({
+  chatId,
+  baseURL,
+  session,
+  takeTitle,
+  onSessionStarted,
+  onMessageDelivered,
+}: ChatTransportOptions) {
   const transport = useTriggerChatTransport<typeof chatAgent>({
     task: CHAT_TASK_ID,
     baseURL,
@@ -102,7 +109,10 @@ export type TranscriptPage = { messages: ChatUIMessage[]; nextCursor: string | n
 
 /** The saved conversation's latest page, or with `before` the page before that message. */
 export function loadTranscriptPage(chatId: string, before?: string): Promise<TranscriptPage> {
-  return postJson<TranscriptPage>(href("/api/chats/:chatId/transcript", { chatId }), before === undefined ? {} : { before });
+  return postJson<TranscriptPage>(
+    href("/api/chats/:chatId/transcript", { chatId }),
+    before === undefined ? {} : { before },
+  );
 }
 
 /**
@@ -204,7 +214,9 @@ export function useTabSync(transport: ReturnType<typeof useChatTransport>, chatI
       const saved = await loadTranscriptPage(chatId).catch(() => undefined);
       if (!current || !session || !saved || busyRef.current) return;
       const savedIds = new Set(saved.messages.map((message) => message.id));
-      const unsaved = latest.current.slice(tailStart(latest.current, saved.messages)).some((message) => !savedIds.has(message.id));
+      const unsaved = latest.current
+        .slice(tailStart(latest.current, saved.messages))
+        .some((message) => !savedIds.has(message.id));
       if (unsaved && !isLater(saved.lastEventId ?? undefined, session.lastEventId)) {
         // The other tab saw its turn end (it moved this tab's position) but the server has not saved it yet: ask again.
         if (++attempts < CATCH_UP_ATTEMPTS) timer = setTimeout(catchUp, CATCH_UP_DELAY_MS * 2 ** attempts);

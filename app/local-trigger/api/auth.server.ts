@@ -57,7 +57,9 @@ export function can(caller: Caller, action: "read" | "write" | "admin", resource
     if (scopeAction === "admin" && scopeType === undefined) return true;
     if (scopeAction !== action) return false;
     if (scopeType === "all") return true;
-    return resources.some((resource) => scopeType === resource.type && (scopeId === undefined || scopeId === resource.id));
+    return resources.some(
+      (resource) => scopeType === resource.type && (scopeId === undefined || scopeId === resource.id),
+    );
   });
 }
 
@@ -115,7 +117,12 @@ function subResourcesOf(operation: SessionOperation, action: "read" | "write", i
 }
 
 /** The token `POST /api/v1/sessions` returns: read and write on that one session. */
-export function mintSessionToken(options: { secretKey: string; environmentId: string; sessionKey: string; expirationTime: string }) {
+export function mintSessionToken(options: {
+  secretKey: string;
+  environmentId: string;
+  sessionKey: string;
+  expirationTime: string;
+}) {
   return generateJWT({
     secretKey: options.secretKey,
     payload: {

@@ -9,8 +9,15 @@ const publicToken = (scopes: string[]) => ({ kind: "public-token" as const, scop
 describe("authenticate", () => {
   it("accepts the secret key and session tokens signed with it", async () => {
     expect(await authenticate(`Bearer ${SECRET}`, SECRET, ENV)).toEqual({ kind: "secret-key" });
-    const token = await mintSessionToken({ secretKey: SECRET, environmentId: ENV, sessionKey: "chat-1", expirationTime: "1h" });
-    expect(await authenticate(`Bearer ${token}`, SECRET, ENV)).toEqual(publicToken(["read:sessions:chat-1", "write:sessions:chat-1"]));
+    const token = await mintSessionToken({
+      secretKey: SECRET,
+      environmentId: ENV,
+      sessionKey: "chat-1",
+      expirationTime: "1h",
+    });
+    expect(await authenticate(`Bearer ${token}`, SECRET, ENV)).toEqual(
+      publicToken(["read:sessions:chat-1", "write:sessions:chat-1"]),
+    );
   });
 
   it("answers 401 for missing, wrong, forged, expired and foreign-environment credentials", async () => {
@@ -52,8 +59,15 @@ describe("can", () => {
 
 describe("canOnSession", () => {
   it("passes when any of a session's keys matches", () => {
-    expect(canOnSession(publicToken(["read:sessions:session_abc"]), { kind: "retrieve" }, ["chat-1", "session_abc"])).toBe(true);
-    expect(canOnSession(publicToken(["read:sessions:session_abc:out"]), { kind: "read-stream", io: "out" }, ["chat-1", "session_abc"])).toBe(true);
+    expect(
+      canOnSession(publicToken(["read:sessions:session_abc"]), { kind: "retrieve" }, ["chat-1", "session_abc"]),
+    ).toBe(true);
+    expect(
+      canOnSession(publicToken(["read:sessions:session_abc:out"]), { kind: "read-stream", io: "out" }, [
+        "chat-1",
+        "session_abc",
+      ]),
+    ).toBe(true);
   });
 
   it("does not read a sub-resource scope of one session as the whole of another whose id has a colon", () => {

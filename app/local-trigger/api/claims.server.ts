@@ -7,7 +7,8 @@ import { ENVIRONMENT_ID, type EngineContext } from "./context.server";
 export function claimsRoutes(engine: EngineContext): Route[] {
   async function claims({ request }: RouteContext) {
     const caller = await authenticate(request.headers.get("authorization"), engine.secretKey, ENVIRONMENT_ID);
-    if (isAuthFailure(caller) || caller.kind !== "secret-key") throw new HttpError(401, { error: "Invalid or Missing API key" });
+    if (isAuthFailure(caller) || caller.kind !== "secret-key")
+      throw new HttpError(401, { error: "Invalid or Missing API key" });
     return json(200, { sub: ENVIRONMENT_ID, pub: true });
   }
   return [{ method: "POST", pattern: /^\/api\/v1\/auth\/jwt\/claims$/, handler: claims }];

@@ -68,12 +68,14 @@ export class RequestAuth {
     const caller = await this.caller(request);
     const session = this.store.resolve(key);
     if (!canOnSession(caller, operation, sessionKeys(key, session))) throw forbidden();
-    const visible = !!session && (!session.purgedAt || (!!options.secretKeySeesDeleted && caller.kind === "secret-key"));
+    const visible =
+      !!session && (!session.purgedAt || (!!options.secretKeySeesDeleted && caller.kind === "secret-key"));
     if (!visible) throw new HttpError(404, { error: `Session "${key}" not found` });
     return { caller, session };
   }
 }
 
 /** The ids a scope may name a session by: the key in the URL, its friendly id and its external id. */
-export const sessionKeys = (urlKey: string, session?: Session): string[] =>
-  [...new Set([urlKey, session?.friendlyId, session?.externalId].filter((id): id is string => !!id))];
+export const sessionKeys = (urlKey: string, session?: Session): string[] => [
+  ...new Set([urlKey, session?.friendlyId, session?.externalId].filter((id): id is string => !!id)),
+];

@@ -49,7 +49,9 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     if (!taskIds.includes(body.taskIdentifier)) {
       throw new HttpError(
         422,
-        { error: `Task "${body.taskIdentifier}" is not defined in this project (known tasks: ${taskIds.join(", ") || "none"})` },
+        {
+          error: `Task "${body.taskIdentifier}" is not defined in this project (known tasks: ${taskIds.join(", ") || "none"})`,
+        },
         NO_RETRY,
       );
     }
@@ -61,7 +63,9 @@ export function sessionRoutes(engine: EngineContext): Route[] {
       if (!store.isOpen(existing)) {
         throw new HttpError(
           409,
-          { error: `Session "${body.externalId}" is ${existing.closedAt ? "closed" : "expired"}; use a different externalId to start a new one` },
+          {
+            error: `Session "${body.externalId}" is ${existing.closedAt ? "closed" : "expired"}; use a different externalId to start a new one`,
+          },
           NO_RETRY,
         );
       }
@@ -98,7 +102,12 @@ export function sessionRoutes(engine: EngineContext): Route[] {
       sessionKey: session.externalId ?? session.friendlyId,
       expirationTime: engine.settings.sessionTokenTTL,
     });
-    return json(existing ? 200 : 201, { ...serialize(session), runId: run.id, publicAccessToken, isCached: !!existing });
+    return json(existing ? 200 : 201, {
+      ...serialize(session),
+      runId: run.id,
+      publicAccessToken,
+      isCached: !!existing,
+    });
   }
 
   async function listSessions({ request, url }: RouteContext) {
@@ -106,16 +115,21 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     const query: Record<string, string> = {};
     for (const [key, value] of url.searchParams) query[key] = value;
     const parsed = ListSessionsQueryParams.safeParse(query);
-    if (!parsed.success) throw badRequest(`Invalid query: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    if (!parsed.success)
+      throw badRequest(
+        `Invalid query: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      );
     const q = parsed.data;
-    const list = (value: string | string[] | undefined) => (value === undefined ? undefined : (Array.isArray(value) ? value : value.split(",")).filter(Boolean));
+    const list = (value: string | string[] | undefined) =>
+      value === undefined ? undefined : (Array.isArray(value) ? value : value.split(",")).filter(Boolean);
     const types = list(q["filter[type]"]);
     const tags = list(q["filter[tags]"]);
     const tasks = list(q["filter[taskIdentifier]"]);
     const statuses = list(q["filter[status]"]);
     const from = q["filter[createdAt][from]"];
     const to = q["filter[createdAt][to]"];
-    const status = (session: Session) => (session.closedAt ? "CLOSED" : store.isExpired(session) ? "EXPIRED" : "ACTIVE");
+    const status = (session: Session) =>
+      session.closedAt ? "CLOSED" : store.isExpired(session) ? "EXPIRED" : "ACTIVE";
 
     // Positions in the whole list, so a cursor whose session has since left the filter (closed, deleted)
     // still marks its place: Trigger.dev pages by id order, not by membership of the filtered set.
@@ -169,7 +183,12 @@ export function sessionRoutes(engine: EngineContext): Route[] {
   }
 
   async function updateSession({ request, params }: RouteContext) {
-    const { caller, session } = await auth.session(request, params[0]!, { kind: "manage" }, { secretKeySeesDeleted: true });
+    const { caller, session } = await auth.session(
+      request,
+      params[0]!,
+      { kind: "manage" },
+      { secretKeySeesDeleted: true },
+    );
     const body = await readJson(request, UpdateSessionRequestBody, BODY_LIMITS.updateSession);
     // The reference lets a session token update metadata; tags and the external id stay with the secret key.
     if (caller.kind !== "secret-key" && (body.tags !== undefined || body.externalId !== undefined)) {
@@ -177,7 +196,12 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     }
     // Checked after the body is read, as it may have been deleted meanwhile. Its tombstone keeps its id taken, so it never changes.
     if (store.isPurged(session)) throw new HttpError(409, { error: `Session "${params[0]}" was deleted` }, NO_RETRY);
-    if (body.externalId !== undefined && body.externalId !== null && body.externalId !== session.externalId && store.hasExternalId(body.externalId)) {
+    if (
+      body.externalId !== undefined &&
+      body.externalId !== null &&
+      body.externalId !== session.externalId &&
+      store.hasExternalId(body.externalId)
+    ) {
       throw new HttpError(409, { error: `Another session already uses externalId "${body.externalId}"` }, NO_RETRY);
     }
     store.change(session, {
@@ -192,7 +216,11 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     const { session } = await auth.session(request, params[0]!, { kind: "manage" }, { secretKeySeesDeleted: true });
     const body = await readJson(request, CloseSessionRequestBody, BODY_LIMITS.closeSession);
     if (!session.closedAt) {
-      store.change(session, { closedAt: new Date().toISOString(), closedReason: body.reason ?? null, turnInProgress: false });
+      store.change(session, {
+        closedAt: new Date().toISOString(),
+        closedReason: body.reason ?? null,
+        turnInProgress: false,
+      });
       // Live readers (the 4.8.3 transport) learn of the close from this control record.
       const headers: RecordHeader[] = [["trigger-control", "session-closed"]];
       if (session.closedReason) headers.push(["session-closed-reason", session.closedReason]);

@@ -40,7 +40,11 @@ export function snapshotRoutes(engine: EngineContext): Route[] {
     const expires = Number(url.searchParams.get("expires"));
     const signature = Buffer.from(url.searchParams.get("signature") ?? "");
     const expected = Buffer.from(signObject(method, id, expires));
-    if (url.searchParams.get("method") !== method || signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
+    if (
+      url.searchParams.get("method") !== method ||
+      signature.length !== expected.length ||
+      !timingSafeEqual(signature, expected)
+    ) {
       throw new HttpError(403, { error: "Invalid object signature" });
     }
     if (!(expires > Date.now())) throw new HttpError(403, { error: "Object URL has expired" });
@@ -55,7 +59,10 @@ export function snapshotRoutes(engine: EngineContext): Route[] {
     }
     const blob = data.readSnapshot(session.friendlyId);
     if (blob === undefined) throw notFound("No snapshot yet");
-    return new Response(blob, { status: 200, headers: { "Content-Type": "application/vnd.trigger.transcript+ndjson" } });
+    return new Response(blob, {
+      status: 200,
+      headers: { "Content-Type": "application/vnd.trigger.transcript+ndjson" },
+    });
   }
 
   async function transcript({ request, url, params }: RouteContext) {
@@ -67,7 +74,10 @@ export function snapshotRoutes(engine: EngineContext): Route[] {
     const blob = data.readSnapshot(session.friendlyId);
     const snapshot = blob === undefined ? undefined : parseTranscriptBlob(blob);
     if (!snapshot) return json(200, { messages: [] });
-    const page = pageTranscriptEntries(snapshot.messages, { limit: limitParam === null ? undefined : Number(limitParam), before });
+    const page = pageTranscriptEntries(snapshot.messages, {
+      limit: limitParam === null ? undefined : Number(limitParam),
+      before,
+    });
     return json(200, {
       messages: page.entries.map((entry) => entry.message),
       cursors: { lastOutEventId: snapshot.lastOutEventId, lastInEventId: snapshot.lastInEventId },

@@ -3,7 +3,13 @@ import { formatBytes, nestingDepth, parseJson, readBody } from "../http/body.ser
 import { badRequest, HttpError, json, NO_RETRY, notFound, tooBusy } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { sseResponse } from "../http/sse.server";
-import { BODY_LIMITS, CHANNEL_NAME, MAX_CHANNELS_PER_SESSION, MAX_JSON_DEPTH, MAX_PARTS_PER_MESSAGE } from "../limits.server";
+import {
+  BODY_LIMITS,
+  CHANNEL_NAME,
+  MAX_CHANNELS_PER_SESSION,
+  MAX_JSON_DEPTH,
+  MAX_PARTS_PER_MESSAGE,
+} from "../limits.server";
 import { CapacityError, type Run } from "../runs/run-manager.server";
 import { isTurnStarting } from "../sessions/session-runs.server";
 import { envelopeOf, type Session } from "../sessions/session-store.server";
@@ -77,7 +83,8 @@ export function streamRoutes(engine: EngineContext): Route[] {
         throw badRequest('Chat input must be a JSON object with a string "kind"');
       }
       kind = chunk.kind;
-      if (nestingDepth(chunk) > MAX_JSON_DEPTH) throw badRequest(`Chat input is nested more than ${MAX_JSON_DEPTH} levels deep`);
+      if (nestingDepth(chunk) > MAX_JSON_DEPTH)
+        throw badRequest(`Chat input is nested more than ${MAX_JSON_DEPTH} levels deep`);
       if (kind === "message") {
         const problem = await messagePayloadProblem(chunk.payload);
         if (problem) throw badRequest(`Invalid chat message: ${problem}`);
@@ -122,7 +129,9 @@ export function streamRoutes(engine: EngineContext): Route[] {
         return json(200, { ok: true, seq: duplicate });
       }
       const partId = partIdHeader ?? randomId(16);
-      const { start } = store.stream(session, address.channelKey).append([{ body: JSON.stringify({ data: body, id: partId }) }]);
+      const { start } = store
+        .stream(session, address.channelKey)
+        .append([{ body: JSON.stringify({ data: body, id: partId }) }]);
       store.rememberPartId(session, address.channelKey, partId, start);
       if (run) sessionRuns.noteTurnRequested(session, run, start);
       return json(200, { ok: true, seq: start });
@@ -135,16 +144,28 @@ export function streamRoutes(engine: EngineContext): Route[] {
   function checkQuota(session: Session, address: StreamAddress, body: string) {
     const channels = address.channel ? store.channelNames(session) : undefined;
     if (channels && !channels.has(address.channel!) && channels.size >= MAX_CHANNELS_PER_SESSION) {
-      throw new HttpError(413, { error: `This session already has ${MAX_CHANNELS_PER_SESSION} side channels, the most it may have` }, NO_RETRY);
+      throw new HttpError(
+        413,
+        { error: `This session already has ${MAX_CHANNELS_PER_SESSION} side channels, the most it may have` },
+        NO_RETRY,
+      );
     }
     const quota = address.channel ? engine.settings.inputQuotas.channel : engine.settings.inputQuotas.chat;
     const usage = store.stream(session, address.channelKey).usage;
     const what = address.channel ? `side channel "${address.channel}"` : "chat's input";
     if (usage.records + 1 > quota.records) {
-      throw new HttpError(413, { error: `This ${what} has reached its limit of ${quota.records.toLocaleString("en-US")} records` }, NO_RETRY);
+      throw new HttpError(
+        413,
+        { error: `This ${what} has reached its limit of ${quota.records.toLocaleString("en-US")} records` },
+        NO_RETRY,
+      );
     }
     if (usage.bytes + Buffer.byteLength(body) > quota.bytes) {
-      throw new HttpError(413, { error: `This ${what} has reached its limit of ${formatBytes(quota.bytes)}` }, NO_RETRY);
+      throw new HttpError(
+        413,
+        { error: `This ${what} has reached its limit of ${formatBytes(quota.bytes)}` },
+        NO_RETRY,
+      );
     }
   }
 
@@ -152,7 +173,8 @@ export function streamRoutes(engine: EngineContext): Route[] {
     const address = addressOf(params);
     const { session } = await auth.session(request, address.key, { kind: "read-stream", ...streamOf(address) });
     const lastEventId = request.headers.get("last-event-id");
-    if (lastEventId !== null && !/^\d{1,15}$/.test(lastEventId)) throw badRequest("Last-Event-ID must be a sequence number");
+    if (lastEventId !== null && !/^\d{1,15}$/.test(lastEventId))
+      throw badRequest("Last-Event-ID must be a sequence number");
     const timeoutHeader = request.headers.get("timeout-seconds");
     let waitSeconds = DEFAULT_WAIT_SECONDS;
     if (timeoutHeader !== null) {
@@ -163,7 +185,10 @@ export function streamRoutes(engine: EngineContext): Route[] {
     }
     const target = store.stream(session, address.channelKey);
     if (request.method === "HEAD") {
-      return new Response(null, { status: 200, headers: { "X-Last-Chunk-Index": String(Math.max(0, target.tail.seq_num - 1)), "X-Stream-Version": "v2" } });
+      return new Response(null, {
+        status: 200,
+        headers: { "X-Last-Chunk-Index": String(Math.max(0, target.tail.seq_num - 1)), "X-Stream-Version": "v2" },
+      });
     }
     return sseResponse(
       target,
@@ -189,7 +214,12 @@ export function streamRoutes(engine: EngineContext): Route[] {
       .filter((record) => !isCommandRecord(record))
       .map((record) => {
         const envelope = envelopeOf(record.body);
-        return { data: envelope?.data ?? "", id: typeof envelope?.id === "string" ? envelope.id : "", seqNum: record.seq_num, headers: record.headers };
+        return {
+          data: envelope?.data ?? "",
+          id: typeof envelope?.id === "string" ? envelope.id : "",
+          seqNum: record.seq_num,
+          headers: record.headers,
+        };
       });
     return json(200, { records });
   }
@@ -213,7 +243,15 @@ export function streamRoutes(engine: EngineContext): Route[] {
   ];
 }
 
-const TOOL_STATES = new Set(["input-streaming", "input-available", "approval-requested", "approval-responded", "output-available", "output-error", "output-denied"]);
+const TOOL_STATES = new Set([
+  "input-streaming",
+  "input-available",
+  "approval-requested",
+  "approval-responded",
+  "output-available",
+  "output-error",
+  "output-denied",
+]);
 const isToolPart = (part: { type: string }) => part.type.startsWith("tool-") || part.type === "dynamic-tool";
 
 /**
@@ -230,7 +268,10 @@ async function messagePayloadProblem(payload: unknown): Promise<string | undefin
   const { message, messages, chatId } = payload as Record<string, unknown>;
   if (chatId !== undefined && typeof chatId !== "string") return "payload.chatId must be a string";
   if (messages !== undefined && !Array.isArray(messages)) return "payload.messages must be a list";
-  const all = [...(message === undefined ? [] : [["payload.message", message] as const]), ...((messages as unknown[] | undefined) ?? []).map((m, i) => [`payload.messages[${i}]`, m] as const)];
+  const all = [
+    ...(message === undefined ? [] : [["payload.message", message] as const]),
+    ...((messages as unknown[] | undefined) ?? []).map((m, i) => [`payload.messages[${i}]`, m] as const),
+  ];
   for (const [where, candidate] of all) {
     const problem = await messageProblem(where, candidate);
     if (problem) return problem;
@@ -242,23 +283,32 @@ async function messageProblem(where: string, candidate: unknown): Promise<string
   if (typeof candidate !== "object" || candidate === null) return `${where} must be an object`;
   const { id, role, parts } = candidate as Record<string, unknown>;
   if (typeof id !== "string" || id === "") return `${where}.id must be a non-empty string`;
-  if (role !== "user" && role !== "assistant" && role !== "system") return `${where}.role must be "user", "assistant" or "system"`;
+  if (role !== "user" && role !== "assistant" && role !== "system")
+    return `${where}.role must be "user", "assistant" or "system"`;
   if (!Array.isArray(parts) || parts.length === 0) return `${where}.parts must be a list of at least one part`;
-  if (parts.length > MAX_PARTS_PER_MESSAGE) return `${where} has ${parts.length} parts; at most ${MAX_PARTS_PER_MESSAGE} are allowed`;
-  const badPart = parts.findIndex((part) => typeof part !== "object" || part === null || typeof (part as { type?: unknown }).type !== "string");
+  if (parts.length > MAX_PARTS_PER_MESSAGE)
+    return `${where} has ${parts.length} parts; at most ${MAX_PARTS_PER_MESSAGE} are allowed`;
+  const badPart = parts.findIndex(
+    (part) => typeof part !== "object" || part === null || typeof (part as { type?: unknown }).type !== "string",
+  );
   if (badPart !== -1) return `${where}.parts[${badPart}] must be an object with a string "type"`;
   const typed = parts as ({ type: string } & Record<string, unknown>)[];
   for (const [index, part] of typed.entries()) {
     if (!isToolPart(part)) continue;
     const valid =
-      typeof part.toolCallId === "string" && part.toolCallId !== "" && TOOL_STATES.has(part.state as string) && (part.type !== "dynamic-tool" || typeof part.toolName === "string");
-    if (!valid) return `${where}.parts[${index}] is not a valid "${part.type}" part (it needs a toolCallId, a known state, and a toolName when dynamic)`;
+      typeof part.toolCallId === "string" &&
+      part.toolCallId !== "" &&
+      TOOL_STATES.has(part.state as string) &&
+      (part.type !== "dynamic-tool" || typeof part.toolName === "string");
+    if (!valid)
+      return `${where}.parts[${index}] is not a valid "${part.type}" part (it needs a toolCallId, a known state, and a toolName when dynamic)`;
   }
   const others = typed.flatMap((part, index) => (isToolPart(part) ? [] : [{ part, index }]));
   if (others.length === 0) return undefined;
   const result = await safeValidateUIMessages({ messages: [{ ...candidate, parts: others.map(({ part }) => part) }] });
   if (result.success) return undefined;
-  const issue = (result.error.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues?.[0];
+  const issue = (result.error.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)
+    ?.issues?.[0];
   // The path starts at the message's index in the list that was validated; part indices are into `others`.
   const path = issue?.path.slice(1) ?? [];
   if (path[0] === "parts" && typeof path[1] === "number") {

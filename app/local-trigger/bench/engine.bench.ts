@@ -30,7 +30,10 @@ async function startEngine(warmWorkers: number) {
   });
 }
 
-const authed = (engine: Engine, token = engine.secretKey) => ({ Authorization: `Bearer ${token}`, "Content-Type": "application/json" });
+const authed = (engine: Engine, token = engine.secretKey) => ({
+  Authorization: `Bearer ${token}`,
+  "Content-Type": "application/json",
+});
 
 async function createSession(engine: Engine, chatId: string) {
   const response = await fetch(`${engine.apiURL}/api/v1/sessions`, {
@@ -65,7 +68,11 @@ async function appendMessage(engine: Engine, chatId: string, token: string, text
 async function readOut(engine: Engine, chatId: string, token: string, fromSeq: number, untilTurnComplete = false) {
   const abort = new AbortController();
   const response = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, {
-    headers: { ...authed(engine, token), ...(fromSeq > 0 ? { "Last-Event-ID": String(fromSeq - 1) } : {}), "Timeout-Seconds": "60" },
+    headers: {
+      ...authed(engine, token),
+      ...(fromSeq > 0 ? { "Last-Event-ID": String(fromSeq - 1) } : {}),
+      "Timeout-Seconds": "60",
+    },
     signal: abort.signal,
   });
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -82,9 +89,14 @@ async function readOut(engine: Engine, chatId: string, token: string, fromSeq: n
       while ((boundary = buffer.indexOf("\n\n")) !== -1) {
         const event = buffer.slice(0, boundary);
         buffer = buffer.slice(boundary + 2);
-        const data = event.split("\n").find((line) => line.startsWith("data: "))?.slice(6);
+        const data = event
+          .split("\n")
+          .find((line) => line.startsWith("data: "))
+          ?.slice(6);
         if (!event.startsWith("event: batch") || !data) continue;
-        const { records } = JSON.parse(data) as { records: { seq_num: number; body: string; headers: [string, string][] }[] };
+        const { records } = JSON.parse(data) as {
+          records: { seq_num: number; body: string; headers: [string, string][] }[];
+        };
         for (const record of records) {
           lastSeq = record.seq_num;
           if (record.body.includes('"type":"text-delta"')) {
@@ -92,7 +104,10 @@ async function readOut(engine: Engine, chatId: string, token: string, fromSeq: n
             deltas++;
             if (!untilTurnComplete) return { firstTextAt, deltas, lastSeq };
           }
-          if (record.headers.some(([name, value]) => name === "trigger-control" && value === "turn-complete") && firstTextAt) {
+          if (
+            record.headers.some(([name, value]) => name === "trigger-control" && value === "turn-complete") &&
+            firstTextAt
+          ) {
             return { firstTextAt, deltas, lastSeq };
           }
         }
@@ -104,13 +119,18 @@ async function readOut(engine: Engine, chatId: string, token: string, fromSeq: n
 }
 
 async function closeSession(engine: Engine, chatId: string) {
-  await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/close`, { method: "POST", headers: authed(engine), body: "{}" });
+  await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/close`, {
+    method: "POST",
+    headers: authed(engine),
+    body: "{}",
+  });
 }
 
 async function newChatLatency(engine: Engine, label: string, waitForWarmWorker: boolean) {
   const samples: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
-    if (waitForWarmWorker) while (engine.stats().warmWorkers === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (waitForWarmWorker)
+      while (engine.stats().warmWorkers === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     const chatId = `${label}-${i}-${Date.now()}`;
     const startedAt = performance.now();
     const { publicAccessToken } = await createSession(engine, chatId);
@@ -155,7 +175,9 @@ const report = (label: string, samples: number[], target?: string) =>
       `   (n=${samples.length}${target ? `, target ${target}` : ""})`,
   );
 
-console.log(`local engine benchmark: zero-delay model, ${ITERATIONS} iterations, ${os.cpus().length} cores, node ${process.version}\n`);
+console.log(
+  `local engine benchmark: zero-delay model, ${ITERATIONS} iterations, ${os.cpus().length} cores, node ${process.version}\n`,
+);
 
 const cold = await startEngine(0);
 await cold.taskIds();
@@ -168,7 +190,9 @@ report("new chat, warm pool: create → first text", await newChatLatency(warm, 
 const followUp = await followUpLatency(warm);
 report("follow-up turn: .in/append → first text", followUp.samples, "p50 < 30 ms");
 const { deltas, perSecond } = await throughput(warm, followUp.chatId, followUp.publicAccessToken, followUp.lastSeq);
-console.log(`${"throughput, one session".padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks)`);
+console.log(
+  `${"throughput, one session".padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks)`,
+);
 await warm.close();
 
 const memoryEngine = await startEngine(0);
@@ -183,6 +207,8 @@ for (let i = 0; i < LIVE_RUNS; i++) {
   await readOut(memoryEngine, chatId, publicAccessToken, 0, true);
 }
 const perRun = (process.memoryUsage().rss - rssBefore) / LIVE_RUNS / 1024 / 1024;
-console.log(`${"memory per idle live run".padEnd(44)} ${perRun.toFixed(1)} MiB RSS (${LIVE_RUNS} runs, after one turn each)`);
+console.log(
+  `${"memory per idle live run".padEnd(44)} ${perRun.toFixed(1)} MiB RSS (${LIVE_RUNS} runs, after one turn each)`,
+);
 await memoryEngine.close();
 process.exit(0);

@@ -21,7 +21,11 @@ export async function readBody(request: Request, limitBytes: number): Promise<st
 /** `readBody`, for a binary body. */
 export async function readBodyBytes(request: Request, limitBytes: number): Promise<Buffer> {
   const tooLarge = (closeNow = false) =>
-    new HttpError(413, { error: `Request body is larger than the ${formatBytes(limitBytes)} limit` }, closeNow ? { ...NO_RETRY, Connection: "close" } : NO_RETRY);
+    new HttpError(
+      413,
+      { error: `Request body is larger than the ${formatBytes(limitBytes)} limit` },
+      closeNow ? { ...NO_RETRY, Connection: "close" } : NO_RETRY,
+    );
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limitBytes) {
     if (declared > discardBudget(limitBytes)) throw tooLarge(true);
@@ -60,7 +64,9 @@ async function discard(request: Request, maxBytes: number) {
   let timer: NodeJS.Timeout | undefined;
   try {
     while (size <= maxBytes) {
-      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()))));
+      const timedOut = new Promise<"timeout">(
+        (resolve) => (timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()))),
+      );
       const next = await Promise.race([reader.read(), timedOut]);
       clearTimeout(timer);
       if (next === "timeout") break;
@@ -83,9 +89,14 @@ export function parseJson(text: string): unknown {
 }
 
 /** Reads a JSON body within `limitBytes` and validates it, answering 400 with every problem found. */
-export async function readJson<T extends z.ZodType>(request: Request, schema: T, limitBytes: number): Promise<z.infer<T>> {
+export async function readJson<T extends z.ZodType>(
+  request: Request,
+  schema: T,
+  limitBytes: number,
+): Promise<z.infer<T>> {
   const value = parseJson(await readBody(request, limitBytes));
-  if (nestingDepth(value) > MAX_JSON_DEPTH) throw badRequest(`Request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  if (nestingDepth(value) > MAX_JSON_DEPTH)
+    throw badRequest(`Request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`);
@@ -108,4 +119,5 @@ export function nestingDepth(value: unknown): number {
   return deepest;
 }
 
-export const formatBytes = (bytes: number) => (bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`);
+export const formatBytes = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;

@@ -22,11 +22,15 @@ export const forbidden = () =>
 
 /** A refusal the caller may retry later, with the headers both HTTP clients and the SDK's docs read. */
 export const tooBusy = (message: string, retryAfterSeconds: number) =>
-  new HttpError(429, { error: message }, {
-    "Retry-After": String(retryAfterSeconds),
-    "x-ratelimit-reset": String(Date.now() + retryAfterSeconds * 1000),
-    ...NO_RETRY,
-  });
+  new HttpError(
+    429,
+    { error: message },
+    {
+      "Retry-After": String(retryAfterSeconds),
+      "x-ratelimit-reset": String(Date.now() + retryAfterSeconds * 1000),
+      ...NO_RETRY,
+    },
+  );
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}) {
   return Response.json(body, { status, headers });

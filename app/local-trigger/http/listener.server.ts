@@ -27,7 +27,11 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
       request = new Request(requestUrl(req), {
         method,
         headers: Object.entries(req.headers).flatMap(([name, value]) =>
-          value === undefined ? [] : Array.isArray(value) ? value.map((v): [string, string] => [name, v]) : [[name, value] as [string, string]],
+          value === undefined
+            ? []
+            : Array.isArray(value)
+              ? value.map((v): [string, string] => [name, v])
+              : [[name, value] as [string, string]],
         ),
         body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
         signal: abort.signal,
@@ -81,7 +85,10 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
  * connections the HTTP/1 server does not know of (HTTP/2 ones, and those that
  * have sent nothing yet), for shutdown.
  */
-export function serveHttp2Beside(server: http.Server, onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void) {
+export function serveHttp2Beside(
+  server: http.Server,
+  onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
+) {
   const h2 = http2.createServer();
   h2.on("stream", onStream);
   const sockets = new Set<Socket>();

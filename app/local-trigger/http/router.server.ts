@@ -65,7 +65,8 @@ export function createRouter(routes: Route[], log: EngineLog) {
         }),
       );
     }
-    const pathname = basePath && url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) || "/" : url.pathname;
+    const pathname =
+      basePath && url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) || "/" : url.pathname;
     let response: Response;
     try {
       response = await route(request, url, pathname, basePath);
@@ -81,7 +82,11 @@ export function createRouter(routes: Route[], log: EngineLog) {
       } else if (isDiskFailure(error)) {
         const code = (error as NodeJS.ErrnoException).code;
         log(`${request.method} ${clip(pathname, 160)}: 503 cannot write to the data folder (${code})`, "error");
-        response = json(503, { error: "The server cannot save data right now (its disk is full or failing); try again later" }, { "Retry-After": "30" });
+        response = json(
+          503,
+          { error: "The server cannot save data right now (its disk is full or failing); try again later" },
+          { "Retry-After": "30" },
+        );
       } else {
         const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
         log(`${request.method} ${clip(pathname, 160)} failed: ${detail}`, "error");

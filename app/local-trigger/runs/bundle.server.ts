@@ -48,13 +48,19 @@ export function findTaskModules(projectRoot: string, taskDirs: string[]): string
  * boots fast. The output lives under node_modules/.cache so anything left
  * external still resolves from the project's node_modules.
  */
-export async function bundleWorker(options: { projectRoot: string; taskDirs: string[]; outDir?: string }): Promise<WorkerBundle> {
+export async function bundleWorker(options: {
+  projectRoot: string;
+  taskDirs: string[];
+  outDir?: string;
+}): Promise<WorkerBundle> {
   const { build } = await import("esbuild");
   const projectRoot = path.resolve(options.projectRoot);
   const cacheRoot = path.join(projectRoot, "node_modules", ".cache", "local-trigger");
   if (!options.outDir) removeBundlesOfDeadProcesses(cacheRoot);
   // One directory per engine: several engines (tests, a dev server) can run side by side.
-  const outDir = options.outDir ? path.resolve(options.outDir) : path.join(cacheRoot, `${process.pid}-${++bundleCount}`);
+  const outDir = options.outDir
+    ? path.resolve(options.outDir)
+    : path.join(cacheRoot, `${process.pid}-${++bundleCount}`);
   const taskFiles = findTaskModules(projectRoot, options.taskDirs);
   if (taskFiles.length === 0) throw new Error(`No task modules found in ${options.taskDirs.join(", ")}`);
 
@@ -72,7 +78,9 @@ export async function bundleWorker(options: { projectRoot: string; taskDirs: str
     target: "node20",
     // Packages are bundled too: one parsed file instead of hundreds of resolved modules halves a cold boot.
     external: ["esbuild"],
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
     // Project modules shared by several tasks load once per worker, as they would in one process.
     splitting: true,
     outExtension: { ".js": ".mjs" },

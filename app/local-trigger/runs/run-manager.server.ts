@@ -214,7 +214,9 @@ export class RunManager {
       if (!victim || run.lastActivityAt < victim.lastActivityAt) victim = run;
     }
     if (!victim) return false;
-    this.options.log(`run ${victim.id} ended to make room for another chat; its next message continues it in a new run`);
+    this.options.log(
+      `run ${victim.id} ended to make room for another chat; its next message continues it in a new run`,
+    );
     // The caller is handing out this slot, and must not be re-entered to hand it out twice.
     this.stop(victim, { handOutSlots: false });
     return this.executing.size < this.options.maxLiveRuns;

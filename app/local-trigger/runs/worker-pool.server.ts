@@ -1,5 +1,11 @@
 import { Worker } from "node:worker_threads";
-import type { EngineCall, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "../worker/protocol.server";
+import type {
+  EngineCall,
+  ParentToWorker,
+  RunAssignment,
+  WorkerBootData,
+  WorkerToParent,
+} from "../worker/protocol.server";
 import type { ForwardedLogLevel } from "../worker/task-logger.server";
 import type { WorkerBundle } from "./bundle.server";
 
@@ -101,7 +107,10 @@ export class PoolWorker {
       this.rejectBoot(new Error(`The worker exited with code ${code} before it booted`));
       booted(false);
       this.state = "gone";
-      this.exit({ status: code === 0 ? "COMPLETED" : "FAILED", error: code === 0 ? undefined : `the worker exited with code ${code}` });
+      this.exit({
+        status: code === 0 ? "COMPLETED" : "FAILED",
+        error: code === 0 ? undefined : `the worker exited with code ${code}`,
+      });
     });
   }
 
@@ -110,7 +119,11 @@ export class PoolWorker {
       if (!this.hooks) throw new Error("no run is assigned to this worker");
       this.send({ type: "call-result", requestId: message.requestId, value: this.hooks.onCall(message.call) });
     } catch (error) {
-      this.send({ type: "call-error", requestId: message.requestId, message: error instanceof Error ? error.message : String(error) });
+      this.send({
+        type: "call-error",
+        requestId: message.requestId,
+        message: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
@@ -255,7 +268,11 @@ export class WorkerPool {
       const worker = this.bootQueue.shift()!;
       if (worker.state !== "waiting") continue;
       this.booting++;
-      const boot: WorkerBootData = { ...this.options.boot, taskModules: worker.bundle.taskModules, lazyChunks: worker.bundle.lazyChunks };
+      const boot: WorkerBootData = {
+        ...this.options.boot,
+        taskModules: worker.bundle.taskModules,
+        lazyChunks: worker.bundle.lazyChunks,
+      };
       worker.spawn(boot, this.options.env, (ok) => {
         this.booting--;
         if (!ok) {

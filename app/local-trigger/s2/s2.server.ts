@@ -6,7 +6,15 @@ import { HttpError, json, NO_RETRY } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { type OutRecord, type SessionRuns, TRIM_COMMAND } from "../sessions/session-runs.server";
 import type { Session, SessionStore } from "../sessions/session-store.server";
-import { appendAckJson, decodeAppendInput, encodeAppendAck, FrameReader, frame, type S2Ack, type S2Record } from "./wire.server";
+import {
+  appendAckJson,
+  decodeAppendInput,
+  encodeAppendAck,
+  FrameReader,
+  frame,
+  type S2Ack,
+  type S2Record,
+} from "./wire.server";
 
 /** The basin every session stream lives in; S2 requires 8 to 48 lowercase letters, digits and hyphens. */
 export const S2_BASIN = "local-trigger";
@@ -28,7 +36,11 @@ const MAX_APPEND_BYTES = 1024 * 1024 + 64 * 1024;
 type Target = { session: Session; channel?: string };
 
 const s2Error = (status: number, code: string, message: string) =>
-  new HttpError(status, { code, message, error: message }, status === 401 || status === 403 || status === 404 ? NO_RETRY : {});
+  new HttpError(
+    status,
+    { code, message, error: message },
+    status === 401 || status === 403 || status === 404 ? NO_RETRY : {},
+  );
 
 const JsonAppendInput = z.strictObject({
   records: z.array(
@@ -88,7 +100,10 @@ export class S2Emulation {
   /** An s2s append session over HTTP/2: a frame with an `AppendInput` in, a frame with its `AppendAck` out, in order. */
   handleHttp2Stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) {
     const refuse = (error: unknown) => {
-      const { status, body } = error instanceof HttpError ? error : { status: 500, body: { code: "internal", message: "Internal error in the local engine" } };
+      const { status, body } =
+        error instanceof HttpError
+          ? error
+          : { status: 500, body: { code: "internal", message: "Internal error in the local engine" } };
       if (stream.headersSent) {
         stream.end(frame(Buffer.from(JSON.stringify(body)), status));
       } else {
@@ -103,7 +118,11 @@ export class S2Emulation {
       const match = headers[":method"] === "POST" ? RECORDS.exec(path) : null;
       if (!match) throw s2Error(404, "not_found", `No route for ${headers[":method"]} ${path}`);
       if (headers["content-type"] !== "s2s/proto") throw s2Error(415, "invalid", "Append sessions must be s2s/proto");
-      target = this.authorize(headerValue(headers.authorization), headerValue(headers["s2-basin"]), decodeURIComponent(match[1]!));
+      target = this.authorize(
+        headerValue(headers.authorization),
+        headerValue(headers["s2-basin"]),
+        decodeURIComponent(match[1]!),
+      );
     } catch (error) {
       refuse(error);
       return;
@@ -147,13 +166,22 @@ export class S2Emulation {
   }
 
   /** The stream a token may append to, if it was minted here, is unexpired, and names the stream in the URL. */
-  private authorize(authorization: string | null | undefined, basin: string | null | undefined, streamName: string): Target {
+  private authorize(
+    authorization: string | null | undefined,
+    basin: string | null | undefined,
+    streamName: string,
+  ): Target {
     const token = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
     if (!token) throw s2Error(401, "unauthenticated", "Missing access token");
     const [scheme, expiresText, streamPart, signature] = token.split(".");
     const expires = Number(expiresText);
     const tokenStream = streamPart ? Buffer.from(streamPart, "base64url").toString() : "";
-    if (scheme !== "s2local" || !Number.isSafeInteger(expires) || !signature || !sameText(signature, this.sign(tokenStream, expires))) {
+    if (
+      scheme !== "s2local" ||
+      !Number.isSafeInteger(expires) ||
+      !signature ||
+      !sameText(signature, this.sign(tokenStream, expires))
+    ) {
       throw s2Error(401, "unauthenticated", "Invalid access token");
     }
     if (expires * 1000 <= Date.now()) throw s2Error(401, "unauthenticated", "Access token has expired");
@@ -190,7 +218,11 @@ function decodeJson(bytes: Buffer): S2Record[] {
   try {
     parsed = JsonAppendInput.parse(JSON.parse(bytes.toString("utf8")));
   } catch {
-    throw s2Error(422, "invalid", 'The body must be an AppendInput: {"records":[{"body":"…","headers":[["name","value"]]}]}');
+    throw s2Error(
+      422,
+      "invalid",
+      'The body must be an AppendInput: {"records":[{"body":"…","headers":[["name","value"]]}]}',
+    );
   }
   if (parsed.match_seq_num !== undefined || parsed.fencing_token !== undefined) {
     throw s2Error(422, "invalid", "This engine does not support match_seq_num or fencing_token");

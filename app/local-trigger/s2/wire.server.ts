@@ -20,20 +20,26 @@ const AppendRecord = new MessageType<ProtoRecord>("s2.v1.AppendRecord", [
   { no: 2, name: "headers", kind: "message", repeat: RepeatType.UNPACKED, T: () => Header },
   { no: 3, name: "body", kind: "scalar", T: ScalarType.BYTES },
 ]);
-export const AppendInput = new MessageType<{ records: ProtoRecord[]; matchSeqNum?: bigint; fencingToken?: string }>("s2.v1.AppendInput", [
-  { no: 1, name: "records", kind: "message", repeat: RepeatType.UNPACKED, T: () => AppendRecord },
-  { no: 2, name: "match_seq_num", kind: "scalar", opt: true, T: ScalarType.UINT64, L: LongType.BIGINT },
-  { no: 3, name: "fencing_token", kind: "scalar", opt: true, T: ScalarType.STRING },
-]);
+export const AppendInput = new MessageType<{ records: ProtoRecord[]; matchSeqNum?: bigint; fencingToken?: string }>(
+  "s2.v1.AppendInput",
+  [
+    { no: 1, name: "records", kind: "message", repeat: RepeatType.UNPACKED, T: () => AppendRecord },
+    { no: 2, name: "match_seq_num", kind: "scalar", opt: true, T: ScalarType.UINT64, L: LongType.BIGINT },
+    { no: 3, name: "fencing_token", kind: "scalar", opt: true, T: ScalarType.STRING },
+  ],
+);
 const StreamPosition = new MessageType<ProtoPosition>("s2.v1.StreamPosition", [
   { no: 1, name: "seq_num", kind: "scalar", T: ScalarType.UINT64, L: LongType.BIGINT },
   { no: 2, name: "timestamp", kind: "scalar", T: ScalarType.UINT64, L: LongType.BIGINT },
 ]);
-const AppendAck = new MessageType<{ start?: ProtoPosition; end?: ProtoPosition; tail?: ProtoPosition }>("s2.v1.AppendAck", [
-  { no: 1, name: "start", kind: "message", T: () => StreamPosition },
-  { no: 2, name: "end", kind: "message", T: () => StreamPosition },
-  { no: 3, name: "tail", kind: "message", T: () => StreamPosition },
-]);
+const AppendAck = new MessageType<{ start?: ProtoPosition; end?: ProtoPosition; tail?: ProtoPosition }>(
+  "s2.v1.AppendAck",
+  [
+    { no: 1, name: "start", kind: "message", T: () => StreamPosition },
+    { no: 2, name: "end", kind: "message", T: () => StreamPosition },
+    { no: 3, name: "tail", kind: "message", T: () => StreamPosition },
+  ],
+);
 
 /** A record as the engine's logs keep it: a string body (bytes are kept as UTF-8) and string headers. */
 export type S2Record = { body: string; headers: [string, string][]; bodyBytes: Uint8Array };
@@ -52,11 +58,13 @@ export function decodeAppendInput(bytes: Uint8Array): S2Record[] {
 
 export function encodeAppendAck({ start, end, timestamp }: S2Ack): Uint8Array<ArrayBuffer> {
   const at = BigInt(timestamp);
-  return new Uint8Array(AppendAck.toBinary({
-    start: { seqNum: BigInt(start), timestamp: at },
-    end: { seqNum: BigInt(end), timestamp: at },
-    tail: { seqNum: BigInt(end), timestamp: at },
-  }));
+  return new Uint8Array(
+    AppendAck.toBinary({
+      start: { seqNum: BigInt(start), timestamp: at },
+      end: { seqNum: BigInt(end), timestamp: at },
+      tail: { seqNum: BigInt(end), timestamp: at },
+    }),
+  );
 }
 
 /** The JSON `AppendAck` of S2's REST API. */
@@ -72,7 +80,10 @@ const COMPRESSION_BITS = 0x60;
 
 /** One s2s frame: a 3-byte big-endian length (flag byte included), a flag byte, the body. */
 export function frame(body: Uint8Array, terminalStatus?: number): Uint8Array {
-  const payload = terminalStatus === undefined ? body : Buffer.concat([Buffer.from([terminalStatus >> 8, terminalStatus & 0xff]), body]);
+  const payload =
+    terminalStatus === undefined
+      ? body
+      : Buffer.concat([Buffer.from([terminalStatus >> 8, terminalStatus & 0xff]), body]);
   const length = payload.length + 1;
   const out = new Uint8Array(3 + length);
   out.set([(length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff, terminalStatus === undefined ? 0 : TERMINAL]);

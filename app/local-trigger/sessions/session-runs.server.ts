@@ -83,7 +83,9 @@ export class SessionRuns {
       return;
     }
     this.recoveries.set(session.friendlyId, attempts);
-    this.options.log(`run ${run.id} ${run.status === "FAILED" ? "crashed" : "ended"} with a turn unfinished; continuing ${label(session)} in a new run`);
+    this.options.log(
+      `run ${run.id} ${run.status === "FAILED" ? "crashed" : "ended"} with a turn unfinished; continuing ${label(session)} in a new run`,
+    );
     this.continueTurn(session);
   }
 
@@ -125,7 +127,8 @@ export class SessionRuns {
   serveEngineCall(run: Run, call: EngineCall) {
     const session = this.store.resolve(call.sessionId);
     // A run acts only on its own session.
-    if (!session || session.friendlyId !== run.sessionId) throw new Error(`run ${run.id} may not use session ${call.sessionId}`);
+    if (!session || session.friendlyId !== run.sessionId)
+      throw new Error(`run ${run.id} may not use session ${call.sessionId}`);
     switch (call.op) {
       case "out-append":
         return this.appendOut(session, call.channel, call.records, run);
@@ -229,7 +232,11 @@ export class SessionRuns {
   private createRun(session: Session): Run {
     const payload = runPayload(session, session.currentRunId ?? undefined);
     // A run booted with the user's message already owes that turn.
-    const owesTurn = !payload.continuation && payload.trigger !== undefined && payload.trigger !== "preload" && payload.trigger !== "handover-prepare";
+    const owesTurn =
+      !payload.continuation &&
+      payload.trigger !== undefined &&
+      payload.trigger !== "preload" &&
+      payload.trigger !== "handover-prepare";
     const run = this.runs.create(session.friendlyId, session.taskIdentifier, payload, { busy: owesTurn });
     if (owesTurn) session.turnInProgress = true;
     this.bindRun(session, run);
@@ -262,7 +269,10 @@ export class SessionRuns {
         this.endTurnWithError(session, message);
         if (!first) this.options.log(`ended the turn of ${label(session)} with an error, now that it could be saved`);
       } catch (error) {
-        if (first) this.options.log(`could not end the turn of ${label(session)} with an error (${describeError(error)}); retrying every ${END_TURN_RETRY_MS / 1000} s`);
+        if (first)
+          this.options.log(
+            `could not end the turn of ${label(session)} with an error (${describeError(error)}); retrying every ${END_TURN_RETRY_MS / 1000} s`,
+          );
         const timer = setTimeout(() => {
           this.timers.delete(timer);
           attempt(false);
@@ -282,8 +292,12 @@ export class SessionRuns {
   private noteOutput(session: Session, run: Run, records: { headers?: RecordHeader[] }[]) {
     const turnComplete = records.findLast((record) => controlSubtype(record) === "turn-complete");
     if (!turnComplete) return;
-    const consumedThrough = Number(turnComplete.headers?.find(([name]) => name === SESSION_IN_EVENT_ID)?.[1] ?? Number.NaN);
-    const owed = session.lastMessageSeq !== undefined && (Number.isFinite(consumedThrough) ? session.lastMessageSeq > consumedThrough : false);
+    const consumedThrough = Number(
+      turnComplete.headers?.find(([name]) => name === SESSION_IN_EVENT_ID)?.[1] ?? Number.NaN,
+    );
+    const owed =
+      session.lastMessageSeq !== undefined &&
+      (Number.isFinite(consumedThrough) ? session.lastMessageSeq > consumedThrough : false);
     // A run that fails on a message writes a turn-complete that leaves it owed; that is no progress, so keep counting.
     if (!owed) this.recoveries.delete(session.friendlyId);
     this.runs.setBusy(run.id, owed);
@@ -318,7 +332,12 @@ export class SessionRuns {
     ];
     const { end } = this.store.stream(session, "out").append(records);
     const blob = this.options.data.readSnapshot(session.friendlyId);
-    const snapshot = (blob === undefined ? undefined : parseTranscriptBlob(blob)) ?? { version: 2 as const, savedAt: 0, messages: [], state: null };
+    const snapshot = (blob === undefined ? undefined : parseTranscriptBlob(blob)) ?? {
+      version: 2 as const,
+      savedAt: 0,
+      messages: [],
+      state: null,
+    };
     this.options.data.writeSnapshot(
       session.friendlyId,
       serializeTranscriptSnapshot({

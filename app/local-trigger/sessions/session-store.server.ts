@@ -36,7 +36,9 @@ export class SessionStore {
     private readonly data: DataFolder,
     private readonly options: SessionStoreOptions,
   ) {
-    const rows = data.loadSessions().sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.friendlyId.localeCompare(b.friendlyId));
+    const rows = data
+      .loadSessions()
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.friendlyId.localeCompare(b.friendlyId));
     for (const row of rows) this.add(row);
   }
 
@@ -67,7 +69,8 @@ export class SessionStore {
       stream.markDeleted();
     }
     // In place: requests that were waiting (for a body, for a run slot) hold this object and check it when they go on.
-    for (const key of Object.keys(session) as (keyof Session)[]) if (!(key in tombstone)) delete (session as Partial<Session>)[key];
+    for (const key of Object.keys(session) as (keyof Session)[])
+      if (!(key in tombstone)) delete (session as Partial<Session>)[key];
     Object.assign(session, tombstone);
   }
 

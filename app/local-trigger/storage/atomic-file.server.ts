@@ -35,7 +35,11 @@ const tempFileFor = (file: string) => `${file}.${process.pid}.${++tempCounter}.t
  * (a hard link, so there is no moment without `file`) for readers to fall back
  * on if the new one is ever found damaged.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array, options: { keepPrevious?: boolean; mode?: number } = {}) {
+export function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: { keepPrevious?: boolean; mode?: number } = {},
+) {
   const temp = tempFileFor(file);
   try {
     writeDurably(temp, data, options.mode);
@@ -81,7 +85,11 @@ export type FallbackRead<T> =
  * is used instead, and then each of `lastResorts` in turn (`from` is its
  * index); `problem` says what was wrong with the current one, to report.
  */
-export function readWithFallback<T>(file: string, parse: (text: string) => T | undefined, lastResorts: string[] = []): FallbackRead<T> {
+export function readWithFallback<T>(
+  file: string,
+  parse: (text: string) => T | undefined,
+  lastResorts: string[] = [],
+): FallbackRead<T> {
   const attempt = (candidate: string): { value?: T; problem?: string } => {
     let text: string;
     try {
@@ -99,10 +107,14 @@ export function readWithFallback<T>(file: string, parse: (text: string) => T | u
   };
   const current = attempt(file);
   if (current.value !== undefined) return { value: current.value, from: "current" };
-  const candidates: [FallbackRead<T>["from"], string][] = [["previous", previousOf(file)], ...lastResorts.map((other, index): [number, string] => [index, other])];
+  const candidates: [FallbackRead<T>["from"], string][] = [
+    ["previous", previousOf(file)],
+    ...lastResorts.map((other, index): [number, string] => [index, other]),
+  ];
   for (const [from, candidate] of candidates) {
     const found = attempt(candidate);
-    if (found.value !== undefined) return { value: found.value, from, problem: current.problem ?? "is missing" } as FallbackRead<T>;
+    if (found.value !== undefined)
+      return { value: found.value, from, problem: current.problem ?? "is missing" } as FallbackRead<T>;
   }
   return { value: undefined, from: "none", problem: current.problem };
 }

@@ -1,7 +1,12 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { parseTranscriptBlob, parseTranscriptFooter, readTranscriptTrailer, TRANSCRIPT_TRAILER_BYTES } from "@trigger.dev/core/v3";
+import {
+  parseTranscriptBlob,
+  parseTranscriptFooter,
+  readTranscriptTrailer,
+  TRANSCRIPT_TRAILER_BYTES,
+} from "@trigger.dev/core/v3";
 import { z } from "zod";
 import { createFileExclusive, readWithFallback, writeFileAtomic } from "./atomic-file.server";
 import { controlSubtype, MAX_SEQ, RecordStream, type RecordStreamOptions } from "./record-stream.server";
@@ -26,9 +31,25 @@ const SessionRowSchema = z.object({
   /** The `.in` seq of the newest message, so the engine can tell whether a run still owes an answer. */
   lastMessageSeq: z.number().int().min(0).max(MAX_SEQ).optional(),
   /** Trim marks per channel, so a restart does not resurrect trimmed records. */
-  trims: z.record(z.string(), z.number().int().min(0).max(MAX_SEQ + 1)),
+  trims: z.record(
+    z.string(),
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SEQ + 1),
+  ),
   /** The next seq per channel as of the last save: sequence numbers continue above it even if the log is damaged. */
-  seqFloors: z.record(z.string(), z.number().int().min(0).max(MAX_SEQ + 1)).optional(),
+  seqFloors: z
+    .record(
+      z.string(),
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_SEQ + 1),
+    )
+    .optional(),
   /** When the session was deleted: the row is a tombstone, and the folder holds nothing else of the session. */
   purgedAt: z.string().optional(),
 });
@@ -104,7 +125,8 @@ export class DataFolder {
   release() {
     heldInThisProcess.delete(this.dataDir);
     try {
-      if (fs.readFileSync(this.lockFile, "utf8").trim().split(/\s+/)[0] === String(process.pid)) fs.rmSync(this.lockFile, { force: true });
+      if (fs.readFileSync(this.lockFile, "utf8").trim().split(/\s+/)[0] === String(process.pid))
+        fs.rmSync(this.lockFile, { force: true });
     } catch {
       // Already gone.
     }
@@ -125,14 +147,19 @@ export class DataFolder {
       );
       if (read.from === "none") {
         // A directory whose row was never written was never acknowledged to any client.
-        if (read.problem) this.report(`${file} ${read.problem} and has no earlier version; skipped session ${entry.name}`);
+        if (read.problem)
+          this.report(`${file} ${read.problem} and has no earlier version; skipped session ${entry.name}`);
         continue;
       }
       let row = read.value;
       if (read.from === "previous") {
-        this.report(`${file} ${read.problem}; restored the previous version of session ${entry.name} (from ${row.updatedAt})`);
+        this.report(
+          `${file} ${read.problem}; restored the previous version of session ${entry.name} (from ${row.updatedAt})`,
+        );
       } else if (read.from !== "current" && row.purgedAt) {
-        this.report(`${file} and its previous version are damaged; restored the tombstone of deleted session ${entry.name} from its copy`);
+        this.report(
+          `${file} and its previous version are damaged; restored the tombstone of deleted session ${entry.name} from its copy`,
+        );
       } else if (read.from !== "current") {
         row = this.withCloseFromStream(row);
         this.report(
@@ -142,7 +169,10 @@ export class DataFolder {
       if (row.purgedAt) {
         // A stop mid-delete leaves some of the session's files beside its tombstone; this also rewrites a damaged copy of it.
         const leftovers = this.removeAllButTombstone(row);
-        if (leftovers > 0) this.report(`session ${entry.name} was deleted, but a stop mid-delete left ${leftovers} of its files; removed what they held`);
+        if (leftovers > 0)
+          this.report(
+            `session ${entry.name} was deleted, but a stop mid-delete left ${leftovers} of its files; removed what they held`,
+          );
       } else if (read.from !== "current") {
         this.repair(file, JSON.stringify(row));
       }
@@ -223,7 +253,7 @@ export class DataFolder {
   private withCloseFromStream(row: SessionRow): SessionRow {
     const stream = this.openStream(row.friendlyId, "out", {});
     let closed: { at: string; reason: string | null } | undefined;
-    for (let from = 0; ; ) {
+    for (let from = 0; ;) {
       const batch = stream.readFrom(from, 1_000);
       if (batch.length === 0) break;
       for (const record of batch) {
@@ -242,7 +272,11 @@ export class DataFolder {
     this.refuseIfPurged(friendlyId);
     const dir = this.sessionDir(friendlyId);
     fs.mkdirSync(dir, { recursive: true });
-    return new RecordStream({ ...options, file: path.join(dir, `${encodeURIComponent(channelKey)}.jsonl`), report: this.report });
+    return new RecordStream({
+      ...options,
+      file: path.join(dir, `${encodeURIComponent(channelKey)}.jsonl`),
+      report: this.report,
+    });
   }
 
   /** The transcript snapshot; a damaged one falls back to the previous turn's, which the SDK's replay of `.out` completes. */
@@ -254,7 +288,9 @@ export class DataFolder {
       this.report(`${file} ${read.problem}; using the previous snapshot of session ${friendlyId}`);
       this.repair(file, read.value);
     } else if (read.from === "none" && read.problem) {
-      this.report(`${file} ${read.problem} and has no previous version; session ${friendlyId} continues from its streams alone`);
+      this.report(
+        `${file} ${read.problem} and has no previous version; session ${friendlyId} continues from its streams alone`,
+      );
       fs.renameSync(file, `${file}.damaged`);
     }
     return read.value;
@@ -279,7 +315,8 @@ export class DataFolder {
 
   /** The last line of defence: a write that reached a deleted session would put its content back on disk. */
   private refuseIfPurged(friendlyId: string) {
-    if (this.purged.has(friendlyId)) throw new Error(`Session ${friendlyId} was deleted; its data cannot be written again`);
+    if (this.purged.has(friendlyId))
+      throw new Error(`Session ${friendlyId} was deleted; its data cannot be written again`);
   }
 
   private sessionDir(friendlyId: string) {

@@ -29,7 +29,11 @@ const snapshot = (ids: string[]) =>
     version: 2,
     savedAt: 1,
     lastOutEventId: "9",
-    messages: ids.map((id) => ({ id, final: true, message: { id, role: "user", parts: [{ type: "text", text: `message ${id}` }] } })),
+    messages: ids.map((id) => ({
+      id,
+      final: true,
+      message: { id, role: "user", parts: [{ type: "text", text: `message ${id}` }] },
+    })),
   } as Parameters<typeof serializeTranscriptSnapshot>[0]);
 
 describe("DataFolder", () => {
@@ -70,7 +74,11 @@ describe("DataFolder", () => {
       fs.writeFileSync(file, damage);
       reports.length = 0;
       expect(data.loadSessions()).toEqual([row({ updatedAt: "2026-01-01T00:00:01.000Z" })]);
-      expect(reports).toEqual([expect.stringMatching(/session\.json is (damaged|empty); restored the previous version of session session_abc123/)]);
+      expect(reports).toEqual([
+        expect.stringMatching(
+          /session\.json is (damaged|empty); restored the previous version of session session_abc123/,
+        ),
+      ]);
       expect(fs.readFileSync(`${file}.damaged`, "utf8")).toBe(damage);
       // Repaired: the next load has nothing to report.
       reports.length = 0;
@@ -92,10 +100,20 @@ describe("DataFolder", () => {
     fs.writeFileSync(path.join(sessionDir, "session.json"), "{");
     fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "");
     expect(data.loadSessions()).toEqual([row()]);
-    expect(reports).toEqual([expect.stringMatching(/and its previous version are damaged; restored session session_abc123 as it was created/)]);
+    expect(reports).toEqual([
+      expect.stringMatching(/and its previous version are damaged; restored session session_abc123 as it was created/),
+    ]);
 
     // Deleted (closed) after it was created: the close is on its stream, and stays.
-    data.openStream("session_abc123", "out", {}).append([{ body: "", headers: [["trigger-control", "session-closed"], ["session-closed-reason", "Deleted by its owner"]] }]);
+    data.openStream("session_abc123", "out", {}).append([
+      {
+        body: "",
+        headers: [
+          ["trigger-control", "session-closed"],
+          ["session-closed-reason", "Deleted by its owner"],
+        ],
+      },
+    ]);
     fs.writeFileSync(path.join(sessionDir, "session.json"), "{");
     fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "{");
     expect(data.loadSessions()).toEqual([row({ closedAt: expect.any(String), closedReason: "Deleted by its owner" })]);
@@ -105,7 +123,9 @@ describe("DataFolder", () => {
     fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "{");
     reports.length = 0;
     expect(data.loadSessions()).toEqual([]);
-    expect(reports).toEqual([expect.stringMatching(/session\.json is damaged and has no earlier version; skipped session session_abc123/)]);
+    expect(reports).toEqual([
+      expect.stringMatching(/session\.json is damaged and has no earlier version; skipped session session_abc123/),
+    ]);
     data.release();
   });
 
@@ -114,7 +134,11 @@ describe("DataFolder", () => {
     const reports: string[] = [];
     const data = new DataFolder(dir, (message) => reports.push(message));
     const other = row({ friendlyId: "session_other1", externalId: "chat-2", metadata: { title: "Kept secret" } });
-    for (const session of [row({ metadata: { title: "A secret" } }), row({ metadata: { title: "Another secret" }, triggerConfig: { basePayload: { metadata: "secret" } } }), other]) {
+    for (const session of [
+      row({ metadata: { title: "A secret" } }),
+      row({ metadata: { title: "Another secret" }, triggerConfig: { basePayload: { metadata: "secret" } } }),
+      other,
+    ]) {
       data.saveSession(session);
       data.openStream(session.friendlyId, "out", {}).append([{ body: "secret words" }]);
       data.openStream(session.friendlyId, "channel:notes:in", {}).append([{ body: "secret note" }]);
@@ -123,17 +147,32 @@ describe("DataFolder", () => {
     }
     const sessionDir = path.join(dir, "sessions", "session_abc123");
     fs.writeFileSync(path.join(sessionDir, "out.jsonl.damaged"), "secret damaged line\n");
-    const otherFiles = () => Object.fromEntries(fs.readdirSync(path.join(dir, "sessions", "session_other1")).map((name) => [name, fs.readFileSync(path.join(dir, "sessions", "session_other1", name), "utf8")]));
+    const otherFiles = () =>
+      Object.fromEntries(
+        fs
+          .readdirSync(path.join(dir, "sessions", "session_other1"))
+          .map((name) => [name, fs.readFileSync(path.join(dir, "sessions", "session_other1", name), "utf8")]),
+      );
     const otherBefore = otherFiles();
 
-    const tombstone = tombstoneOf(row({ metadata: { title: "Another secret" } }), { at: "2026-02-01T00:00:00.000Z", reason: "Deleted by its owner" });
+    const tombstone = tombstoneOf(row({ metadata: { title: "Another secret" } }), {
+      at: "2026-02-01T00:00:00.000Z",
+      reason: "Deleted by its owner",
+    });
     expect(tombstone).toEqual(
-      row({ triggerConfig: { basePayload: {} }, closedAt: "2026-02-01T00:00:00.000Z", closedReason: "Deleted by its owner", updatedAt: "2026-02-01T00:00:00.000Z", purgedAt: "2026-02-01T00:00:00.000Z" }),
+      row({
+        triggerConfig: { basePayload: {} },
+        closedAt: "2026-02-01T00:00:00.000Z",
+        closedReason: "Deleted by its owner",
+        updatedAt: "2026-02-01T00:00:00.000Z",
+        purgedAt: "2026-02-01T00:00:00.000Z",
+      }),
     );
     data.purgeSession(tombstone);
     const tombstoneFiles = ["created.json", "session.json", "session.json.prev"];
     expect(fs.readdirSync(sessionDir).sort()).toEqual(tombstoneFiles);
-    for (const name of tombstoneFiles) expect(JSON.parse(fs.readFileSync(path.join(sessionDir, name), "utf8"))).toEqual(tombstone);
+    for (const name of tombstoneFiles)
+      expect(JSON.parse(fs.readFileSync(path.join(sessionDir, name), "utf8"))).toEqual(tombstone);
     expect(otherFiles()).toEqual(otherBefore);
 
     // Nothing of its content can be written for it again.
@@ -151,8 +190,13 @@ describe("DataFolder", () => {
     fs.writeFileSync(path.join(sessionDir, "session.json"), "{");
     fs.writeFileSync(path.join(sessionDir, "session.json.prev"), "");
     expect(next.loadSessions()).toEqual([tombstone, other]);
-    expect(reports).toEqual([expect.stringMatching(/session\.json and its previous version are damaged; restored the tombstone of deleted session session_abc123/)]);
-    for (const name of tombstoneFiles) expect(JSON.parse(fs.readFileSync(path.join(sessionDir, name), "utf8"))).toEqual(tombstone);
+    expect(reports).toEqual([
+      expect.stringMatching(
+        /session\.json and its previous version are damaged; restored the tombstone of deleted session session_abc123/,
+      ),
+    ]);
+    for (const name of tombstoneFiles)
+      expect(JSON.parse(fs.readFileSync(path.join(sessionDir, name), "utf8"))).toEqual(tombstone);
     expect(() => next.openStream("session_abc123", "in", {})).toThrow(/deleted/);
     next.release();
   });
@@ -176,7 +220,8 @@ describe("isIntactSnapshot", () => {
   it("accepts whole snapshots of either version and refuses cut-off or foreign ones", () => {
     const whole = snapshot(["a", "b", "c"]);
     expect(isIntactSnapshot(whole)).toBe(true);
-    for (let cut = 1; cut < whole.length; cut += 7) expect(isIntactSnapshot(whole.slice(0, cut)), `cut at ${cut}`).toBe(false);
+    for (let cut = 1; cut < whole.length; cut += 7)
+      expect(isIntactSnapshot(whole.slice(0, cut)), `cut at ${cut}`).toBe(false);
     expect(isIntactSnapshot(JSON.stringify({ version: 1, savedAt: 1, messages: [] }))).toBe(true);
     expect(isIntactSnapshot("not a snapshot")).toBe(false);
   });

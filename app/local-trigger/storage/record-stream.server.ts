@@ -256,7 +256,8 @@ export class RecordStream {
     this.liveRecords++;
     this.recent.push({ record, offset, bytes });
     this.recentBytes += bytes;
-    while (this.recent.length > 1 && (this.recent.length > this.memory.records || this.recentBytes > this.memory.bytes)) this.forgetOldest();
+    while (this.recent.length > 1 && (this.recent.length > this.memory.records || this.recentBytes > this.memory.bytes))
+      this.forgetOldest();
   }
 
   private forgetOldest() {
@@ -292,7 +293,10 @@ export class RecordStream {
   }
 
   /** The lines of the file between two byte offsets, read in chunks. */
-  private *lines(from: number, to: number): Generator<{ text: string; offset: number; bytes: number; terminated: boolean }> {
+  private *lines(
+    from: number,
+    to: number,
+  ): Generator<{ text: string; offset: number; bytes: number; terminated: boolean }> {
     if (from >= to) return;
     const fd = fs.openSync(this.file, "r");
     try {
@@ -307,7 +311,12 @@ export class RecordStream {
         let buffer = pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, read)]) : chunk.subarray(0, read);
         let lineStart = 0;
         for (let newline = buffer.indexOf(10); newline !== -1; newline = buffer.indexOf(10, lineStart)) {
-          yield { text: buffer.toString("utf8", lineStart, newline), offset: pendingOffset + lineStart, bytes: newline + 1 - lineStart, terminated: true };
+          yield {
+            text: buffer.toString("utf8", lineStart, newline),
+            offset: pendingOffset + lineStart,
+            bytes: newline + 1 - lineStart,
+            terminated: true,
+          };
           lineStart = newline + 1;
         }
         buffer = buffer.subarray(lineStart);
@@ -315,7 +324,8 @@ export class RecordStream {
         // Copy: `chunk` is reused for the next read.
         pending = Buffer.from(buffer);
       }
-      if (pending.length > 0) yield { text: pending.toString("utf8"), offset: pendingOffset, bytes: pending.length, terminated: false };
+      if (pending.length > 0)
+        yield { text: pending.toString("utf8"), offset: pendingOffset, bytes: pending.length, terminated: false };
     } finally {
       fs.closeSync(fd);
     }
@@ -353,7 +363,14 @@ export class RecordStream {
         fs.appendFileSync(this.file, "\n");
         this.fileSize += 1;
       }
-      lines.push({ offset: line.offset, bytes: line.bytes, line: lines.length + 1, seq: record?.seq_num, farAbove, blank: !record && line.text.trim() === "" });
+      lines.push({
+        offset: line.offset,
+        bytes: line.bytes,
+        line: lines.length + 1,
+        seq: record?.seq_num,
+        farAbove,
+        blank: !record && line.text.trim() === "",
+      });
       if (!record) continue;
       if (inOrder && record.seq_num > lastSeq) this.remember(record, line.offset, line.bytes);
       else inOrder = false;
@@ -366,7 +383,9 @@ export class RecordStream {
     const damaged = lines.filter((line) => !kept.has(line) && !line.blank);
     // A line past the last kept record that says nothing of its seq still took one.
     const lastKept = lines.findLastIndex((line) => kept.has(line));
-    const unreadableAfter = lines.slice(lastKept + 1).filter((line) => line.seq === undefined && !line.blank).length + (tornAt === undefined ? 0 : 1);
+    const unreadableAfter =
+      lines.slice(lastKept + 1).filter((line) => line.seq === undefined && !line.blank).length +
+      (tornAt === undefined ? 0 : 1);
     const keptTop = lastKept === -1 ? -1 : lines[lastKept]!.seq!;
     this.nextSeq = Math.max(highestSeen + 1, keptTop + 1 + unreadableAfter);
 
@@ -379,7 +398,10 @@ export class RecordStream {
   }
 
   /** Moves damaged lines to `<file>.damaged` and rewrites the log without them, keeping every record. */
-  private quarantine(damaged: { offset: number; bytes: number; line: number; seq?: number; farAbove?: number }[], report: (message: string) => void) {
+  private quarantine(
+    damaged: { offset: number; bytes: number; line: number; seq?: number; farAbove?: number }[],
+    report: (message: string) => void,
+  ) {
     const whole = fs.readFileSync(this.file).subarray(0, this.fileSize);
     const kept: Buffer[] = [];
     const removed: Buffer[] = [];
@@ -394,11 +416,14 @@ export class RecordStream {
     writeFileAtomic(this.file, Buffer.concat(kept));
     for (const bad of damaged.slice(0, DAMAGE_LINES_REPORTED)) {
       const seq = bad.seq ?? bad.farAbove;
-      const what = seq === undefined ? "is not a valid record" : `holds seq ${seq}, out of order with the records around it`;
+      const what =
+        seq === undefined ? "is not a valid record" : `holds seq ${seq}, out of order with the records around it`;
       report(`${this.file}: line ${bad.line} ${what}; moved it to ${this.file}.damaged and kept the records around it`);
     }
     if (damaged.length > DAMAGE_LINES_REPORTED) {
-      report(`${this.file}: ${damaged.length - DAMAGE_LINES_REPORTED} more damaged lines moved to ${this.file}.damaged`);
+      report(
+        `${this.file}: ${damaged.length - DAMAGE_LINES_REPORTED} more damaged lines moved to ${this.file}.damaged`,
+      );
     }
     // Offsets moved: index the clean file again.
     this.recent = [];
@@ -424,7 +449,10 @@ function parseRecord(text: string): StreamRecord | undefined {
   const { seq_num, timestamp, body, headers } = value as Record<string, unknown>;
   if (!Number.isSafeInteger(seq_num) || (seq_num as number) < 0 || (seq_num as number) > MAX_SEQ) return undefined;
   if (typeof timestamp !== "number" || typeof body !== "string") return undefined;
-  if (!Array.isArray(headers) || !headers.every((h) => Array.isArray(h) && h.length === 2 && typeof h[0] === "string" && typeof h[1] === "string")) {
+  if (
+    !Array.isArray(headers) ||
+    !headers.every((h) => Array.isArray(h) && h.length === 2 && typeof h[0] === "string" && typeof h[1] === "string")
+  ) {
     return undefined;
   }
   return { seq_num: seq_num as number, timestamp, body, headers: headers as RecordHeader[] };

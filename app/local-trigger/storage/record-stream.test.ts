@@ -26,7 +26,10 @@ describe("RecordStream", () => {
   it("numbers records densely and reads from any cursor", () => {
     const stream = open(tempFile());
     expect(stream.append([{ body: "a" }, { body: "b" }])).toEqual({ start: 0, end: 2 });
-    expect(stream.append([{ body: "c", headers: [["trigger-control", "turn-complete"]] }])).toEqual({ start: 2, end: 3 });
+    expect(stream.append([{ body: "c", headers: [["trigger-control", "turn-complete"]] }])).toEqual({
+      start: 2,
+      end: 3,
+    });
     expect(bodies(stream, 1)).toEqual(["b", "c"]);
     expect(stream.readFrom(1, 1).map((r) => r.body)).toEqual(["b"]);
     expect(stream.readFrom(9)).toEqual([]);
@@ -124,7 +127,11 @@ describe("RecordStream damage", () => {
     expect(reports).toEqual([expect.stringMatching(/torn final line/)]);
     // Seq 1 may have reached nobody, but it was written: it is not handed out again.
     expect(reopened.append([{ body: "next" }]).start).toBe(2);
-    expect(open(file).readFrom(0).map((r) => [r.seq_num, r.body])).toEqual([
+    expect(
+      open(file)
+        .readFrom(0)
+        .map((r) => [r.seq_num, r.body]),
+    ).toEqual([
       [0, "kept"],
       [2, "next"],
     ]);

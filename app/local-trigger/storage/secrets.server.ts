@@ -44,7 +44,8 @@ export function loadOrCreateSecret(dataDir: string, name: string, options: Secre
     return loadOrCreateSecret(dataDir, name, options);
   }
 
-  const problem = found.kind === "unreadable" ? `cannot be read (${found.code})` : found.secret === "" ? "is empty" : "is damaged";
+  const problem =
+    found.kind === "unreadable" ? `cannot be read (${found.code})` : found.secret === "" ? "is empty" : "is damaged";
   const dependents = options.dependents();
   if (dependents) {
     throw new StartupError(
@@ -55,7 +56,9 @@ export function loadOrCreateSecret(dataDir: string, name: string, options: Secre
   try {
     writeFileAtomic(file, `${secret}\n`, { mode: 0o600 });
   } catch (error) {
-    throw new StartupError(`The secret file ${file} ${problem} and could not be replaced (${(error as NodeJS.ErrnoException).code ?? String(error)}). Remove it and start again.`);
+    throw new StartupError(
+      `The secret file ${file} ${problem} and could not be replaced (${(error as NodeJS.ErrnoException).code ?? String(error)}). Remove it and start again.`,
+    );
   }
   options.log(`the secret file ${file} ${problem}; nothing depended on it yet, so a new secret was generated`);
   return secret;
@@ -73,4 +76,5 @@ function readSecret(file: string): SecretRead {
 }
 
 /** A secret made of at least `minLength` visible characters. */
-export const isStrongSecret = (minLength: number) => (secret: string) => secret.length >= minLength && /^\S+$/.test(secret);
+export const isStrongSecret = (minLength: number) => (secret: string) =>
+  secret.length >= minLength && /^\S+$/.test(secret);

@@ -38,7 +38,9 @@ describe("loadOrCreateSecret", () => {
       const secret = loadOrCreateSecret(dir, "key", value);
       expect(secret).toMatch(/^generated-secret-1-/);
       expect(fs.readFileSync(path.join(dir, "key"), "utf8").trim()).toBe(secret);
-      expect(log).toEqual([expect.stringMatching(/is (empty|damaged); nothing depended on it yet, so a new secret was generated/)]);
+      expect(log).toEqual([
+        expect.stringMatching(/is (empty|damaged); nothing depended on it yet, so a new secret was generated/),
+      ]);
     }
   });
 
@@ -57,8 +59,12 @@ describe("loadOrCreateSecret", () => {
   it("treats a secret file it cannot read as damaged", () => {
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, "key"));
-    expect(() => loadOrCreateSecret(dir, "key", options({ dependents: () => "1 chat uses it" }).value)).toThrow(/cannot be read \(EISDIR\)/);
-    expect(() => loadOrCreateSecret(dir, "key", options().value)).toThrow(/cannot be read \(EISDIR\) and could not be replaced/);
+    expect(() => loadOrCreateSecret(dir, "key", options({ dependents: () => "1 chat uses it" }).value)).toThrow(
+      /cannot be read \(EISDIR\)/,
+    );
+    expect(() => loadOrCreateSecret(dir, "key", options().value)).toThrow(
+      /cannot be read \(EISDIR\) and could not be replaced/,
+    );
   });
 });
 

@@ -25,8 +25,7 @@ export type GeminiChunk = {
 };
 
 export type GeminiPart =
-  | { text: string; thought?: true }
-  | { functionCall: { name: string; args: Record<string, unknown>; id?: string } };
+  { text: string; thought?: true } | { functionCall: { name: string; args: Record<string, unknown>; id?: string } };
 
 type SafetyRating = { category: string; probability: string; blocked?: boolean };
 

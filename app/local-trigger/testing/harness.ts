@@ -37,7 +37,10 @@ export const startChatSession = chat.createStartSessionAction(TASK_ID);
 export const mintChatToken = (chatId: string, expirationTime = "1h") =>
   auth.createPublicToken({ scopes: { read: { sessions: chatId }, write: { sessions: chatId } }, expirationTime });
 
-export function makeTransport(engine: Pick<LocalEngine, "apiURL">, overrides: Partial<ConstructorParameters<typeof TriggerChatTransport>[0]> = {}) {
+export function makeTransport(
+  engine: Pick<LocalEngine, "apiURL">,
+  overrides: Partial<ConstructorParameters<typeof TriggerChatTransport>[0]> = {},
+) {
   const calls = { accessToken: 0, startSession: 0 };
   const transport = new TriggerChatTransport({
     task: TASK_ID,
@@ -55,11 +58,15 @@ export function makeTransport(engine: Pick<LocalEngine, "apiURL">, overrides: Pa
   return { transport, calls };
 }
 
-export const uniqueChatId = (label: string) => `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const uniqueChatId = (label: string) =>
+  `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25 } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 25 } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -71,4 +78,3 @@ export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 10_0
 
 export const expectedReply = (text: string, promptMessages: number, words = 8) =>
   `Reply to "${text}" after ${promptMessages} prompt messages. ${Array.from({ length: words }, (_, i) => `w${i + 1}`).join(" ")}`;
-

@@ -11,7 +11,7 @@ class NodeChatState<M extends UIMessage> implements ChatState<M> {
   popMessage = () => void (this.messages = this.messages.slice(0, -1));
   replaceMessage = (index: number, message: M) =>
     void (this.messages = [...this.messages.slice(0, index), message, ...this.messages.slice(index + 1)]);
-  snapshot = <T,>(value: T): T => structuredClone(value);
+  snapshot = <T>(value: T): T => structuredClone(value);
 }
 
 /** The AI SDK's `AbstractChat` (what `useChat` wraps) hosted outside React, to drive the real transport from tests. */

@@ -24,12 +24,18 @@ export function createScriptedModel({ delayMs, prefix = "", beforeWord }: Script
     const userText = lastUserText(prompt);
     const requested = /words:(\d+)/.exec(userText)?.[1];
     const wordCount = requested ? Number(requested) : userText.includes("long") ? 60 : 8;
-    const words = [`${prefix}Reply to "${userText}" after ${prompt.filter((m) => m.role !== "system").length} prompt messages.`];
+    const words = [
+      `${prefix}Reply to "${userText}" after ${prompt.filter((m) => m.role !== "system").length} prompt messages.`,
+    ];
     for (let i = 1; i <= wordCount; i++) words.push(`w${i}`);
     const parts: LanguageModelV3StreamPart[] = [
       { type: "stream-start", warnings: [] },
       { type: "text-start", id: "text" },
-      ...words.map((word, i): LanguageModelV3StreamPart => ({ type: "text-delta", id: "text", delta: i === 0 ? word : ` ${word}` })),
+      ...words.map((word, i): LanguageModelV3StreamPart => ({
+        type: "text-delta",
+        id: "text",
+        delta: i === 0 ? word : ` ${word}`,
+      })),
       { type: "text-end", id: "text" },
       {
         type: "finish",

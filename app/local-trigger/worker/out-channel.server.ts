@@ -100,7 +100,9 @@ export function installOutChannel(callEngine: EngineClient) {
   // `append` routes through `writer`, so these four cover every write path.
   for (const method of ["pipe", "writer", "writeControl", "trimTo"]) {
     if (typeof prototype[method] !== "function") {
-      throw new Error(`@trigger.dev/sdk changed: SessionOutputChannel.${method} is missing; the engine's writer needs updating`);
+      throw new Error(
+        `@trigger.dev/sdk changed: SessionOutputChannel.${method} is missing; the engine's writer needs updating`,
+      );
     }
   }
   Object.assign(prototype, { pipe, writer, writeControl, trimTo });

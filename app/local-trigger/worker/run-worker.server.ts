@@ -1,7 +1,11 @@
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
 import { apiClientManager, logger, resourceCatalog } from "@trigger.dev/core/v3";
-import { installSessionWaitpointBackend, runInMockTaskContext, StandardSessionStreamManager } from "@trigger.dev/core/v3/test";
+import {
+  installSessionWaitpointBackend,
+  runInMockTaskContext,
+  StandardSessionStreamManager,
+} from "@trigger.dev/core/v3/test";
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
 import { createEngineClient } from "./engine-client.server";
 import { installOutChannel } from "./out-channel.server";
@@ -72,7 +76,12 @@ port.on("message", (message: ParentToWorker) => {
   execute(message.run, runSignal)
     .then(
       () => post({ type: "exit", status: "COMPLETED" }),
-      (error: unknown) => post({ type: "exit", status: "FAILED", error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+      (error: unknown) =>
+        post({
+          type: "exit",
+          status: "FAILED",
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        }),
     )
     .finally(() => {
       // Let in-flight writes and acknowledgements settle, then end the thread.

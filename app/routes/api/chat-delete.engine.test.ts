@@ -22,8 +22,13 @@ import { action as listAction } from "./chats";
  */
 
 const engineHolder = vi.hoisted(() => ({ engine: undefined as Promise<LocalEngine> | undefined }));
-vi.mock("~/lib/local-engine.server", () => ({ LOCAL_TRIGGER_PATH: "/local-trigger", getLocalEngine: () => engineHolder.engine }));
-vi.mock("~/lib/env.server", async (importOriginal) => (await import("~/lib/test-support.server")).localEnvModule(importOriginal));
+vi.mock("~/lib/local-engine.server", () => ({
+  LOCAL_TRIGGER_PATH: "/local-trigger",
+  getLocalEngine: () => engineHolder.engine,
+}));
+vi.mock("~/lib/env.server", async (importOriginal) =>
+  (await import("~/lib/test-support.server")).localEnvModule(importOriginal),
+);
 
 let engine: LocalEngine;
 beforeAll(async () => {
@@ -53,7 +58,17 @@ async function answer<T = Record<string, unknown>>(pending: Promise<unknown>) {
 }
 
 const listChats = async (cookie: string) =>
-  (await answer<{ chats: { id: string; title: string }[] }>(listAction(routeArgs(new Request("http://localhost/api/chats", { method: "POST", headers: { Cookie: cookie } }), {}, "/api/chats")))).body.chats;
+  (
+    await answer<{ chats: { id: string; title: string }[] }>(
+      listAction(
+        routeArgs(
+          new Request("http://localhost/api/chats", { method: "POST", headers: { Cookie: cookie } }),
+          {},
+          "/api/chats",
+        ),
+      ),
+    )
+  ).body.chats;
 
 async function guest() {
   const resolved = await resolveGuest(new Request("http://localhost/"));
@@ -64,7 +79,10 @@ function dataFilesMentioning(needle: string) {
   const dir = engine.dataDir;
   return fs
     .readdirSync(dir, { recursive: true, encoding: "utf8" })
-    .filter((name) => fs.statSync(path.join(dir, name)).isFile() && fs.readFileSync(path.join(dir, name), "utf8").includes(needle));
+    .filter(
+      (name) =>
+        fs.statSync(path.join(dir, name)).isFile() && fs.readFileSync(path.join(dir, name), "utf8").includes(needle),
+    );
 }
 
 describe("deleting a chat in local mode", () => {
@@ -75,20 +93,30 @@ describe("deleting a chat in local mode", () => {
     const transport = new TriggerChatTransport({
       task: "chat",
       baseURL: engine.apiURL,
-      accessToken: async () => (await answer<{ token: string }>(tokenAction(chatRoute(chatId, "token", owner)))).body.token,
-      startSession: async () => (await answer<{ publicAccessToken: string }>(sessionAction(chatRoute(chatId, "session", owner, { title: `About ${phrase}` })))).body,
+      accessToken: async () =>
+        (await answer<{ token: string }>(tokenAction(chatRoute(chatId, "token", owner)))).body.token,
+      startSession: async () =>
+        (
+          await answer<{ publicAccessToken: string }>(
+            sessionAction(chatRoute(chatId, "session", owner, { title: `About ${phrase}` })),
+          )
+        ).body,
     });
     const chat = new NodeChat({ id: chatId, transport });
     await chat.sendMessage({ text: `Tell me about ${phrase}` });
     expect(chat.status).toBe("ready");
-    const transcript = () => answer<{ messages: unknown[] }>(transcriptAction(chatRoute(chatId, "transcript", owner, {})));
+    const transcript = () =>
+      answer<{ messages: unknown[] }>(transcriptAction(chatRoute(chatId, "transcript", owner, {})));
     // The transcript is saved just after the answer streams.
     await waitFor(async () => (await transcript()).body.messages.length === 2);
     expect(await listChats(owner)).toContainEqual(expect.objectContaining({ id: chatId, title: `About ${phrase}` }));
     expect(dataFilesMentioning(phrase).length).toBeGreaterThan(0);
     const { body: minted } = await answer<{ token: string }>(tokenAction(chatRoute(chatId, "token", owner)));
 
-    expect(await answer(deleteAction(chatRoute(chatId, "delete", owner)))).toEqual({ status: 200, body: { deleted: chatId } });
+    expect(await answer(deleteAction(chatRoute(chatId, "delete", owner)))).toEqual({
+      status: 200,
+      body: { deleted: chatId },
+    });
 
     for (const route of [`/api/v1/sessions/${chatId}`, `/realtime/v1/sessions/${chatId}/out/records`]) {
       const read = await fetch(`${engine.apiURL}${route}`, { headers: { Authorization: `Bearer ${minted.token}` } });
@@ -100,7 +128,9 @@ describe("deleting a chat in local mode", () => {
     expect((await answer(transcriptAction(chatRoute(chatId, "transcript", owner, {})))).status).toBe(404);
     expect((await answer(deleteAction(chatRoute(chatId, "delete", owner)))).status).toBe(404);
     // Neither its owner nor anyone else can start it again.
-    expect((await answer(sessionAction(chatRoute(chatId, "session", owner, { title: "Starting it again" })))).status).toBe(404);
+    expect(
+      (await answer(sessionAction(chatRoute(chatId, "session", owner, { title: "Starting it again" })))).status,
+    ).toBe(404);
     expect((await answer(sessionAction(chatRoute(chatId, "session", await guest(), {})))).status).toBe(404);
     expect((await listChats(owner)).map((listed) => listed.id)).not.toContain(chatId);
   });

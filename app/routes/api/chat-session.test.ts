@@ -15,11 +15,16 @@ vi.mock("~/lib/trigger.server", () => ({
   connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })),
   startChatSession: vi.fn(async () => ({ publicAccessToken: "session-token", runId: "run_1", sessionId: "session_1" })),
 }));
-vi.mock("~/lib/env.server", async (importOriginal) => (await import("~/lib/test-support.server")).localEnvModule(importOriginal));
+vi.mock("~/lib/env.server", async (importOriginal) =>
+  (await import("~/lib/test-support.server")).localEnvModule(importOriginal),
+);
 
 const CHAT_ID = "0b9c5f4e-7d2a-4c1e-9f3b-2a6d8e1c4b7a";
 
-function post(chatId: string, { body, cookie, method = "POST" }: { body?: string; cookie?: string; method?: string } = {}) {
+function post(
+  chatId: string,
+  { body, cookie, method = "POST" }: { body?: string; cookie?: string; method?: string } = {},
+) {
   const request = new Request(`http://localhost/api/chats/${chatId}/session`, {
     method,
     body,
@@ -52,7 +57,9 @@ describe("POST /api/chats/:chatId/session", () => {
     expect(response.status).toBe(400);
     expect((await response.json()).error).toMatch(/title/);
     const tooLong = await post(CHAT_ID, { body: JSON.stringify({ title: "x".repeat(501) }) });
-    expect(await tooLong.json()).toEqual({ error: "Invalid request body: title: title must be at most 500 characters" });
+    expect(await tooLong.json()).toEqual({
+      error: "Invalid request body: title: title must be at most 500 characters",
+    });
     expect(startChatSession).not.toHaveBeenCalled();
   });
 
@@ -74,13 +81,18 @@ describe("POST /api/chats/:chatId/session", () => {
     const guestId = await import("~/lib/guest.server").then(({ readGuestId }) =>
       readGuestId(new Request("http://localhost/", { headers: { Cookie: cookieFrom(setCookie!) } })),
     );
-    expect(startChatSession).toHaveBeenCalledWith(CHAT_ID, `guest:${guestId}`, { title: "How do streams work?", titleFormat: "text" });
+    expect(startChatSession).toHaveBeenCalledWith(CHAT_ID, `guest:${guestId}`, {
+      title: "How do streams work?",
+      titleFormat: "text",
+    });
     expect(sdk.update).not.toHaveBeenCalled();
   });
 
   it("rejoins the guest's own chat without renaming it or re-setting the cookie", async () => {
     const guest = await guestCookie();
-    sdk.retrieve.mockResolvedValue(sessionRow({ externalId: CHAT_ID, tags: [`guest:${guest.id}`], metadata: { title: "Original" } }));
+    sdk.retrieve.mockResolvedValue(
+      sessionRow({ externalId: CHAT_ID, tags: [`guest:${guest.id}`], metadata: { title: "Original" } }),
+    );
 
     const response = await post(CHAT_ID, { cookie: guest.cookie, body: JSON.stringify({ title: "Something else" }) });
 
@@ -104,7 +116,9 @@ describe("POST /api/chats/:chatId/session", () => {
 
   it("answers 404 for a deleted chat, even to its owner", async () => {
     const owner = await guestCookie();
-    sdk.retrieve.mockResolvedValue(sessionRow({ externalId: CHAT_ID, tags: [`guest:${owner.id}`], closedAt: new Date() }));
+    sdk.retrieve.mockResolvedValue(
+      sessionRow({ externalId: CHAT_ID, tags: [`guest:${owner.id}`], closedAt: new Date() }),
+    );
     expect((await post(CHAT_ID, { cookie: owner.cookie })).status).toBe(404);
     expect(startChatSession).not.toHaveBeenCalled();
   });
@@ -112,23 +126,26 @@ describe("POST /api/chats/:chatId/session", () => {
   it.each([
     [429, "The chat service is busy right now. Please try again in a moment."],
     [503, "The chat service is unavailable right now. Please try again in a moment."],
-  ])("passes Trigger.dev's %i on as the same status with a plain message, one log line and no stack", async (status, message) => {
-    const logs = captureLogs();
-    vi.mocked(startChatSession).mockRejectedValueOnce(
-      new ApiError(status, { error: "Too many runs queued" }, undefined, { "retry-after": "7" }),
-    );
+  ])(
+    "passes Trigger.dev's %i on as the same status with a plain message, one log line and no stack",
+    async (status, message) => {
+      const logs = captureLogs();
+      vi.mocked(startChatSession).mockRejectedValueOnce(
+        new ApiError(status, { error: "Too many runs queued" }, undefined, { "retry-after": "7" }),
+      );
 
-    const response = await post(CHAT_ID, { body: JSON.stringify({ title: "Hi" }) });
+      const response = await post(CHAT_ID, { body: JSON.stringify({ title: "Hi" }) });
 
-    expect(response.status).toBe(status);
-    expect(await response.json()).toEqual({ error: message });
-    expect(response.headers.get("Retry-After")).toBe("7");
-    logs.stop();
-    expect(logs.lines.map(({ level, component }) => [level, component])).toEqual([["warn", "trigger"]]);
-    const line = new RegExp(`^starting a chat session refused with ${status}, retry after 7 s: [^\n]*Too many runs`);
-    expect(logs.lines[0]!.msg).toMatch(line);
-    expect(logs.lines[0]).not.toHaveProperty("err");
-  });
+      expect(response.status).toBe(status);
+      expect(await response.json()).toEqual({ error: message });
+      expect(response.headers.get("Retry-After")).toBe("7");
+      logs.stop();
+      expect(logs.lines.map(({ level, component }) => [level, component])).toEqual([["warn", "trigger"]]);
+      const line = new RegExp(`^starting a chat session refused with ${status}, retry after 7 s: [^\n]*Too many runs`);
+      expect(logs.lines[0]!.msg).toMatch(line);
+      expect(logs.lines[0]).not.toHaveProperty("err");
+    },
+  );
 
   it("still treats any other failure as the server error it is", async () => {
     vi.mocked(startChatSession).mockRejectedValueOnce(new ApiError(500, { error: "boom" }, undefined, undefined));

@@ -25,7 +25,10 @@ vi.mock("~/lib/env.server", async (importOriginal) => {
 const CHAT_ID = "0b9c5f4e-7d2a-4c1e-9f3b-2a6d8e1c4b7a";
 
 function post(chatId: string, cookie?: string) {
-  const request = new Request(`http://localhost/api/chats/${chatId}/token`, { method: "POST", headers: cookie ? { Cookie: cookie } : {} });
+  const request = new Request(`http://localhost/api/chats/${chatId}/token`, {
+    method: "POST",
+    headers: cookie ? { Cookie: cookie } : {},
+  });
   return settle(action(routeArgs(request, { chatId }, "/api/chats/:chatId/token")));
 }
 
@@ -44,7 +47,8 @@ describe("POST /api/chats/:chatId/token", () => {
     vi.stubGlobal(
       "fetch",
       vi.fn(async (input: RequestInfo | URL) => {
-        if (String(input) === "http://trigger.test/api/v1/auth/jwt/claims") return Response.json({ sub: "env_test", pub: true });
+        if (String(input) === "http://trigger.test/api/v1/auth/jwt/claims")
+          return Response.json({ sub: "env_test", pub: true });
         return new Response("unexpected request in test", { status: 500 });
       }),
     );

@@ -11,7 +11,10 @@ export const loader = postOnlyLoader;
 /** A fresh token for one chat the caller owns; the transport asks for it when its token expires. */
 export async function action({ request, params, context }: Route.ActionArgs) {
   requirePost(request);
-  await enforceRateLimit("tokenMints", { guestId: await readGuestId(request), address: context.get(clientAddressContext) });
+  await enforceRateLimit("tokenMints", {
+    guestId: await readGuestId(request),
+    address: context.get(clientAddressContext),
+  });
   return orCapacityError("minting a chat token", async () => {
     // A chat not started yet has no session to read or write, so it is as unknown here as a foreign one.
     const chatId = await requireOwnedChat(request, params.chatId);

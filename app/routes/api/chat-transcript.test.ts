@@ -12,8 +12,12 @@ vi.mock("@trigger.dev/sdk/ai", () => ({
   chat: { createLoadTranscriptAction: () => sdk.loadTranscript },
   defaultStorage: {},
 }));
-vi.mock("~/lib/trigger.server", () => ({ connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })) }));
-vi.mock("~/lib/env.server", async (importOriginal) => (await import("~/lib/test-support.server")).localEnvModule(importOriginal));
+vi.mock("~/lib/trigger.server", () => ({
+  connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })),
+}));
+vi.mock("~/lib/env.server", async (importOriginal) =>
+  (await import("~/lib/test-support.server")).localEnvModule(importOriginal),
+);
 
 const CHAT_ID = "0b9c5f4e-7d2a-4c1e-9f3b-2a6d8e1c4b7a";
 const older = [{ id: "m1", role: "user", parts: [{ type: "text", text: "Hi" }] }];
@@ -54,7 +58,12 @@ describe("POST /api/chats/:chatId/transcript", () => {
 
   it("returns the owner a page of messages and the cursor for the page before it", async () => {
     const cookie = await ownedChat();
-    sdk.loadTranscript.mockResolvedValue({ messages: older, state: null, nextCursor: "m0", cursors: { lastOutEventId: "7" } });
+    sdk.loadTranscript.mockResolvedValue({
+      messages: older,
+      state: null,
+      nextCursor: "m0",
+      cursors: { lastOutEventId: "7" },
+    });
 
     const response = await post(CHAT_ID, { cookie, body: { before: "m2", limit: 10 } });
 
@@ -66,7 +75,12 @@ describe("POST /api/chats/:chatId/transcript", () => {
 
   it("gives the latest page with the stream position it was saved at", async () => {
     const cookie = await ownedChat();
-    sdk.loadTranscript.mockResolvedValue({ messages: older, state: null, nextCursor: "m0", cursors: { lastOutEventId: "7" } });
+    sdk.loadTranscript.mockResolvedValue({
+      messages: older,
+      state: null,
+      nextCursor: "m0",
+      cursors: { lastOutEventId: "7" },
+    });
 
     const response = await post(CHAT_ID, { cookie });
 

@@ -18,5 +18,7 @@ export async function action({ request }: Route.ActionArgs) {
   requirePost(request);
   const { cursor } = await readJsonBody(request, ListChatsBody);
   const guestId = await readGuestId(request);
-  return orCapacityError("listing chats", async () => Response.json(guestId ? await listGuestChats(guestId, cursor) : { chats: [] }));
+  return orCapacityError("listing chats", async () =>
+    Response.json(guestId ? await listGuestChats(guestId, cursor) : { chats: [] }),
+  );
 }

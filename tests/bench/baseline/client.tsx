@@ -26,7 +26,13 @@ function BaselineChat() {
       <div className="flex-1 overflow-y-auto">
         <MessageList messages={messages} busy={busy} streaming={status === "streaming"} stoppedHere={undefined} />
       </div>
-      <Composer text={draft} onTextChange={setDraft} busy={busy} onSend={(text) => void sendMessage({ text })} onStop={stop} />
+      <Composer
+        text={draft}
+        onTextChange={setDraft}
+        busy={busy}
+        onSend={(text) => void sendMessage({ text })}
+        onStop={stop}
+      />
     </main>
   );
 }

@@ -37,5 +37,10 @@ export const echoAgent = chat.agent({
     await sessions.update(chatId, { metadata: { ...lifecycle } });
   },
   run: async ({ messages, signal }) =>
-    streamText({ ...chat.toStreamTextOptions(), model: createScriptedModel({ delayMs, beforeWord: crashOnce }), messages, abortSignal: signal }),
+    streamText({
+      ...chat.toStreamTextOptions(),
+      model: createScriptedModel({ delayMs, beforeWord: crashOnce }),
+      messages,
+      abortSignal: signal,
+    }),
 });
