@@ -32,11 +32,11 @@ const CORS_HEADERS: Record<string, string> = {
  */
 export function createRouter(routes: Route[], log: EngineLog) {
   async function route(request: Request, url: URL, pathname: string, basePath: string) {
-    let pathMatched = false;
+    const allowed = new Set<string>();
     for (const candidate of routes) {
       const match = candidate.pattern.exec(pathname);
       if (!match) continue;
-      pathMatched = true;
+      allowed.add(candidate.method);
       if (candidate.method !== request.method) continue;
       let params: string[];
       try {
@@ -46,7 +46,11 @@ export function createRouter(routes: Route[], log: EngineLog) {
       }
       return candidate.handler({ request, url, basePath, params });
     }
-    if (pathMatched) throw new HttpError(405, { error: `Method ${request.method} is not allowed on ${pathname}` });
+    if (allowed.size > 0) {
+      // As HTTP asks of a 405: the methods the path does take (OPTIONS, the CORS preflight, on every path).
+      const allow = [...allowed, "OPTIONS"].join(", ");
+      throw new HttpError(405, { error: `Method ${request.method} is not allowed on ${pathname}` }, { Allow: allow });
+    }
     throw notFound(`No route for ${request.method} ${pathname}`);
   }
 

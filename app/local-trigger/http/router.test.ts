@@ -58,7 +58,9 @@ describe("createRouter", () => {
 
   it("tells 405 from 404, strips the mount path and rejects bad percent-encoding", async () => {
     const { handle } = serve(() => new Response("ok"));
-    expect((await handle(new Request("http://x/thing/1", { method: "POST" }), "")).status).toBe(405);
+    const wrongMethod = await handle(new Request("http://x/thing/1", { method: "POST" }), "");
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("Allow")).toBe("GET, OPTIONS");
     expect((await handle(new Request("http://x/other"), "")).status).toBe(404);
     expect((await handle(new Request("http://x/mount/thing/1"), "/mount")).status).toBe(200);
     expect((await handle(new Request("http://x/thing/%E0%A4%A"), "")).status).toBe(400);
