@@ -9,6 +9,7 @@ import { build as viteBuild } from "vite";
 import { composeOfflineAnswer } from "../../trigger/offline-model";
 import { highlightAliases } from "../../vite.config";
 import { AppServer } from "../e2e/app-server";
+import { send } from "./composer";
 
 /*
  * `npm run bench`: this app against what a developer would write instead, a
@@ -77,14 +78,7 @@ function instrumentPage() {
 type Probe = { sentAt: number; answersBefore: number; firstTextAt: number; lastTextAt: number; length: number };
 
 async function sendTurn(page: Page, text: string): Promise<Turn> {
-  const input = page.getByRole("textbox", { name: "Message" });
-  // Typed until Send takes it: text typed before the page has hydrated is not the composer's yet.
-  for (;;) {
-    await input.fill(text);
-    if (await page.getByTestId("send-button").isEnabled()) break;
-    await page.waitForTimeout(20);
-  }
-  await input.press("Enter");
+  await send(page, text);
   // Done when the answer is on screen and Send is back: the turn is over.
   await page
     .waitForFunction(

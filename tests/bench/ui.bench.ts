@@ -3,6 +3,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { type Browser, type BrowserContext, chromium, type Page } from "@playwright/test";
 import { AppServer } from "../e2e/app-server";
+import { send } from "./composer";
 
 /*
  * `npm run bench:ui`: how the chat page copes with a long answer, in real
@@ -140,16 +141,6 @@ async function newChat(browser: Browser, server: AppServer, throttle: number) {
   await page.getByTestId("offline-badge").first().waitFor();
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: throttle });
   return { context, page, chatId };
-}
-
-async function send(page: Page, text: string) {
-  const input = page.getByRole("textbox", { name: "Message" });
-  for (;;) {
-    await input.fill(text);
-    if (await page.getByTestId("send-button").isEnabled()) break;
-    await page.waitForTimeout(50);
-  }
-  await input.press("Enter");
 }
 
 async function streamRun(browser: Browser, server: AppServer, throttle: number): Promise<StreamRun> {
