@@ -11,7 +11,14 @@ import { json } from "./http/errors.server";
 import { createNodeServer, listen, serveHttp2Beside } from "./http/listener.server";
 import { createRouter, type EngineLog, withCors } from "./http/router.server";
 import type { LiveSse } from "./http/sse.server";
-import { INPUT_QUOTAS, type InputQuotas, MAX_OPEN_STREAMS, RUN_QUEUE, STREAM_MEMORY } from "./limits.server";
+import {
+  INPUT_QUOTAS,
+  type InputQuotas,
+  MAX_OPEN_STREAMS,
+  MAX_READERS_WAITING_FOR_SESSIONS,
+  RUN_QUEUE,
+  STREAM_MEMORY,
+} from "./limits.server";
 import { bundleWorker, type WorkerBundle } from "./runs/bundle.server";
 import { RunManager } from "./runs/run-manager.server";
 import { WorkerPool } from "./runs/worker-pool.server";
@@ -45,6 +52,8 @@ export type LocalEngineOptions = {
   trimDelayMs?: number;
   /** Lifetime of the token `POST /api/v1/sessions` returns. Default "1h". */
   sessionTokenTTL?: string;
+  /** SSE readers that may wait for sessions not yet created. Default: MAX_READERS_WAITING_FOR_SESSIONS. */
+  maxReadersWaitingForSessions?: number;
   /** Idle SSE ping interval. Default 5 s. */
   pingIntervalMs?: number;
   /** Rebundle the tasks when a file in the task dirs changes (development). */
@@ -92,7 +101,11 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         "open chats then fetch new tokens on their own, and apps pointed at this engine need the new key",
       log,
     });
-    const store = new SessionStore(data, { maxOpenStreams: MAX_OPEN_STREAMS, streamMemory: STREAM_MEMORY });
+    const store = new SessionStore(data, {
+      maxOpenStreams: MAX_OPEN_STREAMS,
+      streamMemory: STREAM_MEMORY,
+      maxWaitingForCreation: options.maxReadersWaitingForSessions ?? MAX_READERS_WAITING_FOR_SESSIONS,
+    });
 
     // Workers need the listener's URL, so it opens first and answers 503 until the routes below exist.
     let serve: ((request: Request, basePath: string) => Promise<Response>) | undefined;
@@ -189,6 +202,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
           bootingWorkers: pool.bootingCount,
           openStreams: liveStreams.size,
           openLogs: store.openStreamCount,
+          readersWaitingForSessions: store.awaitingCreationCount,
         };
       },
       /**

@@ -42,5 +42,13 @@ export const MAX_PARTS_PER_MESSAGE = 1_000;
 export const STREAM_MEMORY = { records: 256, bytes: 256 * KiB } as const;
 export const MAX_OPEN_STREAMS = 512;
 
+/**
+ * SSE readers that may wait, all together, for a session that does not exist
+ * yet (upstream lets a client subscribe to a chat id before its session is
+ * created). Each holds a connection until the session comes or its
+ * Timeout-Seconds window ends; past this many, more are refused with a 503.
+ */
+export const MAX_READERS_WAITING_FOR_SESSIONS = 1_024;
+
 /** How long new work waits for a run slot when every slot is mid-turn, and how many may wait. */
 export const RUN_QUEUE = { waitMs: 15_000, maxWaiting: 256 } as const;

@@ -73,7 +73,29 @@ export class RequestAuth {
     if (!visible) throw new HttpError(404, { error: `Session "${key}" not found` });
     return { caller, session };
   }
+
+  /**
+   * As `session`, for the read routes upstream serves before a session
+   * exists: a chat id with no session yet gives no session rather than 404,
+   * if the caller may read that id. A `session_*` id must name a real
+   * session, and a deleted one stays not found.
+   */
+  async sessionOrChatId(
+    request: Request,
+    key: string,
+    operation: SessionOperation,
+  ): Promise<{ caller: Caller; session: Session | undefined }> {
+    const caller = await this.caller(request);
+    const session = this.store.resolve(key);
+    if (!canOnSession(caller, operation, sessionKeys(key, session))) throw forbidden();
+    if (session?.purgedAt || (!session && key.startsWith(FRIENDLY_ID_PREFIX))) {
+      throw new HttpError(404, { error: `Session "${key}" not found` });
+    }
+    return { caller, session };
+  }
 }
+
+const FRIENDLY_ID_PREFIX = "session_";
 
 /** The ids a scope may name a session by: the key in the URL, its friendly id and its external id. */
 export const sessionKeys = (urlKey: string, session?: Session): string[] => [

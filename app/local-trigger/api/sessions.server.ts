@@ -5,8 +5,9 @@ import {
   ListSessionsQueryParams,
   UpdateSessionRequestBody,
 } from "@trigger.dev/core/v3";
+import parseDuration from "parse-duration";
 import { readJson } from "../http/body.server";
-import { badRequest, forbidden, HttpError, json, NO_RETRY } from "../http/errors.server";
+import { badRequest, forbidden, HttpError, json, NO_RETRY, notFound } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
 import { BODY_LIMITS } from "../limits.server";
 import type { Session } from "../sessions/session-store.server";
@@ -126,6 +127,16 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     const tags = list(q["filter[tags]"]);
     const tasks = list(q["filter[taskIdentifier]"]);
     const statuses = list(q["filter[status]"]);
+    const period = q["filter[createdAt][period]"];
+    let periodMs: number | undefined;
+    if (period !== undefined) {
+      // Upstream reads the period with parse-duration ("1h", "7d", "90m", "1h30m") and counts back from now.
+      // It ignores one it cannot read; here that is a 400, so a typo does not silently list everything.
+      periodMs = parseDuration(period) ?? Number.NaN;
+      if (!(periodMs > 0))
+        throw badRequest(`Invalid filter[createdAt][period] "${period}": use a duration like 1h or 7d`);
+    }
+    const periodStart = periodMs === undefined ? undefined : Date.now() - periodMs;
     const from = q["filter[createdAt][from]"];
     const to = q["filter[createdAt][to]"];
     const status = (session: Session) =>
@@ -140,6 +151,7 @@ export function sessionRoutes(engine: EngineContext): Route[] {
       (!tasks || tasks.includes(session.taskIdentifier)) &&
       (!q["filter[externalId]"] || session.externalId === q["filter[externalId]"]) &&
       (!statuses || statuses.includes(status(session))) &&
+      (periodStart === undefined || Date.parse(session.createdAt) >= periodStart) &&
       (from === undefined || Date.parse(session.createdAt) >= from) &&
       (to === undefined || Date.parse(session.createdAt) <= to)
         ? [{ session, position }]
@@ -196,16 +208,19 @@ export function sessionRoutes(engine: EngineContext): Route[] {
     }
     // Checked after the body is read, as it may have been deleted meanwhile. Its tombstone keeps its id taken, so it never changes.
     if (store.isPurged(session)) throw new HttpError(409, { error: `Session "${params[0]}" was deleted` }, NO_RETRY);
-    if (
-      body.externalId !== undefined &&
-      body.externalId !== null &&
-      body.externalId !== session.externalId &&
-      store.hasExternalId(body.externalId)
-    ) {
-      throw new HttpError(409, { error: `Another session already uses externalId "${body.externalId}"` }, NO_RETRY);
+    // As upstream: the external id is the session's addressing key (its streams, its tokens' scope), so re-keying
+    // would orphan them. Sending the same value stays idempotent.
+    if (body.externalId !== undefined && body.externalId !== session.externalId) {
+      throw new HttpError(
+        422,
+        {
+          error:
+            "externalId cannot be changed after creation; close this session and create a new one with the desired externalId",
+        },
+        NO_RETRY,
+      );
     }
     store.change(session, {
-      ...(body.externalId !== undefined ? { externalId: body.externalId } : {}),
       ...(body.tags ? { tags: body.tags } : {}),
       ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
     });
@@ -233,7 +248,12 @@ export function sessionRoutes(engine: EngineContext): Route[] {
   async function endAndContinue({ request, params }: RouteContext) {
     const { session } = await auth.session(request, params[0]!, { kind: "manage" }, { secretKeySeesDeleted: true });
     const body = await readJson(request, EndAndContinueSessionRequestBody, BODY_LIMITS.endAndContinue);
-    if (session.closedAt) throw new HttpError(409, { error: "Session is closed", code: "session_closed" }, NO_RETRY);
+    // Upstream's answers: its own 400 for a closed or expired session, and 404 for a run it does not know.
+    if (session.closedAt) throw new HttpError(400, { error: "Cannot end-and-continue a closed session" }, NO_RETRY);
+    if (store.isExpired(session)) {
+      throw new HttpError(400, { error: "Cannot end-and-continue an expired session" }, NO_RETRY);
+    }
+    if (!engine.runs.get(body.callingRunId)) throw notFound("callingRunId not found in this environment");
     return json(200, sessionRuns.endAndContinue(session, body.callingRunId));
   }
 

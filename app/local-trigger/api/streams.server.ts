@@ -2,7 +2,7 @@ import { safeValidateUIMessages } from "ai";
 import { formatBytes, nestingDepth, parseJson, readBody } from "../http/body.server";
 import { badRequest, HttpError, json, NO_RETRY, notFound, tooBusy } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
-import { sseResponse } from "../http/sse.server";
+import { type AwaitedStream, sseResponse } from "../http/sse.server";
 import {
   BODY_LIMITS,
   CHANNEL_NAME,
@@ -13,7 +13,7 @@ import {
 import { CapacityError, type Run } from "../runs/run-manager.server";
 import { isTurnStarting } from "../sessions/session-runs.server";
 import { envelopeOf, type Session } from "../sessions/session-store.server";
-import { isCommandRecord } from "../storage/record-stream.server";
+import { isCommandRecord, type RecordStream } from "../storage/record-stream.server";
 import { randomId } from "../storage/data-folder.server";
 import type { EngineContext } from "./context.server";
 
@@ -171,7 +171,7 @@ export function streamRoutes(engine: EngineContext): Route[] {
 
   async function subscribe({ request, params }: RouteContext) {
     const address = addressOf(params);
-    const { session } = await auth.session(request, address.key, { kind: "read-stream", ...streamOf(address) });
+    const { session } = await auth.sessionOrChatId(request, address.key, { kind: "read-stream", ...streamOf(address) });
     const lastEventId = request.headers.get("last-event-id");
     if (lastEventId !== null && !/^\d{1,15}$/.test(lastEventId))
       throw badRequest("Last-Event-ID must be a sequence number");
@@ -183,15 +183,16 @@ export function streamRoutes(engine: EngineContext): Route[] {
       if (waitSeconds < 1) throw badRequest("Timeout-Seconds must be greater than 0");
       if (waitSeconds > 600) throw badRequest("Timeout-Seconds must be at most 600");
     }
-    const target = store.stream(session, address.channelKey);
+    const target = session ? store.stream(session, address.channelKey) : undefined;
     if (request.method === "HEAD") {
+      const lastIndex = target ? Math.max(0, target.tail.seq_num - 1) : 0;
       return new Response(null, {
         status: 200,
-        headers: { "X-Last-Chunk-Index": String(Math.max(0, target.tail.seq_num - 1)), "X-Stream-Version": "v2" },
+        headers: { "X-Last-Chunk-Index": String(lastIndex), "X-Stream-Version": "v2" },
       });
     }
     return sseResponse(
-      target,
+      target ?? awaitSession(address),
       {
         fromSeq: lastEventId === null ? 0 : Number(lastEventId) + 1,
         waitSeconds,
@@ -203,11 +204,42 @@ export function streamRoutes(engine: EngineContext): Route[] {
     );
   }
 
+  /**
+   * The channel of a chat id whose session does not exist yet, as upstream
+   * serves it: the reader waits, within its Timeout-Seconds window, and gets
+   * the records once the session is created. The number waiting is bounded.
+   */
+  function awaitSession(address: StreamAddress): AwaitedStream {
+    let ready: ((open: () => RecordStream) => void) | undefined;
+    let created: Session | undefined;
+    const deliver = (session: Session) => ready?.(() => store.stream(session, address.channelKey));
+    const stop = store.awaitCreation(address.key, (session) => {
+      created = session;
+      deliver(session);
+    });
+    if (!stop) {
+      throw new HttpError(
+        503,
+        { error: "Too many readers are waiting for chats that do not exist yet; try again later" },
+        { "Retry-After": "5" },
+      );
+    }
+    return {
+      wait(onReady) {
+        ready = onReady;
+        if (created) deliver(created);
+        return stop;
+      },
+    };
+  }
+
   async function readRecords({ request, url, params }: RouteContext) {
     const address = addressOf(params);
-    const { session } = await auth.session(request, address.key, { kind: "read-stream", ...streamOf(address) });
+    const { session } = await auth.sessionOrChatId(request, address.key, { kind: "read-stream", ...streamOf(address) });
     const after = url.searchParams.get("afterEventId");
     if (after !== null && !/^\d{1,15}$/.test(after)) throw badRequest("afterEventId must be a sequence number");
+    // As upstream: a chat id with no session yet has an empty channel.
+    if (!session) return json(200, { records: [] });
     const records = store
       .stream(session, address.channelKey)
       .readFrom(after === null ? 0 : Number(after) + 1)

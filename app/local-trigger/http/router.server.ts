@@ -1,4 +1,4 @@
-import { badRequest, HttpError, json, notFound } from "./errors.server";
+import { badRequest, HttpError, json, NO_RETRY, notFound } from "./errors.server";
 
 export type RouteContext = {
   request: Request;
@@ -78,7 +78,9 @@ export function createRouter(routes: Route[], log: EngineLog) {
       if (error instanceof HttpError) {
         const level = error.status >= 500 ? "warn" : "info";
         log(`${request.method} ${clip(pathname, 160)}: ${error.status} ${clip(error.message, 300)}`, level);
-        response = json(error.status, error.body, error.headers);
+        // Every 404, whichever route raised it, tells the SDK not to retry, as upstream's route builder does.
+        const headers = error.status === 404 ? { ...NO_RETRY, ...error.headers } : error.headers;
+        response = json(error.status, error.body, headers);
       } else if (isOutOfDescriptors(error)) {
         const code = (error as NodeJS.ErrnoException).code;
         log(`${request.method} ${clip(pathname, 160)}: 503 out of file descriptors (${code})`, "error");

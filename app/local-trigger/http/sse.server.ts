@@ -23,12 +23,25 @@ export type LiveSse = {
 };
 
 /**
+ * A channel whose session does not exist yet: `wait` calls back with its log
+ * once the session is created, and returns the way to stop waiting.
+ */
+export type AwaitedStream = { wait: (onReady: (open: () => RecordStream) => void) => () => void };
+
+/**
  * Serves a channel as the v2 SSE stream the SDK's `SSEStreamSubscription`
  * parses: `batch` events of S2 records, `ping` while idle, `[DONE]` before a
- * clean close. The SDK reads `X-Stream-Version` to pick its parser.
+ * clean close. The SDK reads `X-Stream-Version` to pick its parser. For an
+ * awaited channel it pings until the session is created, then serves it; the
+ * Timeout-Seconds window bounds the wait.
  */
-export function sseResponse(stream: RecordStream, options: SseOptions, registry: Set<LiveSse>): Response {
-  const settled = options.peekSettled && controlSubtype(stream.lastNonCommand()) === "turn-complete";
+export function sseResponse(
+  source: RecordStream | AwaitedStream,
+  options: SseOptions,
+  registry: Set<LiveSse>,
+): Response {
+  let stream = "wait" in source ? undefined : source;
+  const settled = !!stream && options.peekSettled && controlSubtype(stream.lastNonCommand()) === "turn-complete";
   let cursor = options.fromSeq;
   let cleanup = () => {};
 
@@ -52,6 +65,7 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
         }
       };
       const sendAvailable = () => {
+        if (!stream) return;
         for (;;) {
           const records = stream.readFrom(cursor, MAX_RECORDS_PER_BATCH);
           if (records.length === 0) break;
@@ -72,19 +86,39 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
         clearTimeout(idleTimer);
         idleTimer = setTimeout(finish, options.waitSeconds * 1000);
       };
-      // Coalesce appends into one batch event: all that land in the same tick, and all the worker messages
-      // handled in the same turn of the event loop (a fast model sends many), at no cost in latency.
-      const unsubscribe = stream.onAppend(() => {
-        if (flushScheduled) return;
-        flushScheduled = true;
-        setImmediate(flush);
-      });
-      // A deleted session's readers are ended, as a long-poll window ends; reconnecting finds no session.
-      const unsubscribeDeleted = stream.onDeleted(() => finish());
-      const ping = setInterval(
-        () => write(`event: ping\ndata: ${JSON.stringify({ timestamp: Date.now(), tail: stream.tail })}\n\n`),
-        options.pingIntervalMs,
-      );
+      let unsubscribe = () => {};
+      let unsubscribeDeleted = () => {};
+      const follow = (ready: RecordStream) => {
+        stream = ready;
+        // Coalesce appends into one batch event: all that land in the same tick, and all the worker messages
+        // handled in the same turn of the event loop (a fast model sends many), at no cost in latency.
+        unsubscribe = ready.onAppend(() => {
+          if (flushScheduled) return;
+          flushScheduled = true;
+          setImmediate(flush);
+        });
+        // A deleted session's readers are ended, as a long-poll window ends; reconnecting finds no session.
+        unsubscribeDeleted = ready.onDeleted(() => finish());
+      };
+      let stopWaiting = () => {};
+      if (stream) follow(stream);
+      else
+        stopWaiting = (source as AwaitedStream).wait((open) => {
+          stopWaiting = () => {};
+          if (closed) return;
+          try {
+            follow(open());
+          } catch {
+            // Its log cannot be opened (a failing disk, or deleted at once): the client reconnects and is told.
+            live.drop();
+            return;
+          }
+          flush();
+        });
+      const ping = setInterval(() => {
+        const tail = stream?.tail ?? { seq_num: 0, timestamp: Date.now() };
+        write(`event: ping\ndata: ${JSON.stringify({ timestamp: Date.now(), tail })}\n\n`);
+      }, options.pingIntervalMs);
       const live: LiveSse = {
         end: () => finish(),
         drop() {
@@ -103,6 +137,7 @@ export function sseResponse(stream: RecordStream, options: SseOptions, registry:
       cleanup = () => {
         clearTimeout(idleTimer);
         clearInterval(ping);
+        stopWaiting();
         unsubscribe();
         unsubscribeDeleted();
         registry.delete(live);

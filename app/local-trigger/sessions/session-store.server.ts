@@ -11,6 +11,8 @@ export type SessionStoreOptions = {
   maxOpenStreams: number;
   /** How much of each open log stays in memory. */
   streamMemory: { records: number; bytes: number };
+  /** Readers that may wait, all sessions together, for a session to be created. */
+  maxWaitingForCreation: number;
 };
 
 /** Retried appends are recognised by their X-Part-Id within this many recent appends per channel. */
@@ -31,6 +33,9 @@ export class SessionStore {
   /** Open channel logs by `${friendlyId}/${channelKey}`, least recently used first. */
   private readonly streams = new Map<string, RecordStream>();
   private readonly partIds = new Map<string, Map<string, number>>();
+  /** Readers waiting for a session with this external id to be created. */
+  private readonly creationListeners = new Map<string, Set<(session: Session) => void>>();
+  private waitingForCreation = 0;
 
   constructor(
     private readonly data: DataFolder,
@@ -49,7 +54,16 @@ export class SessionStore {
   /** A new session: on disk first, so a failed write leaves nothing half-made in memory. */
   create(row: SessionRow): Session {
     this.data.saveSession(row);
-    return this.add(row);
+    const session = this.add(row);
+    const listeners = session.externalId ? this.creationListeners.get(session.externalId) : undefined;
+    if (listeners) {
+      this.creationListeners.delete(session.externalId!);
+      const waiting = [...listeners];
+      listeners.clear();
+      this.waitingForCreation -= waiting.length;
+      for (const listener of waiting) listener(session);
+    }
+    return session;
   }
 
   /**
@@ -115,8 +129,30 @@ export class SessionStore {
     return session;
   }
 
-  hasExternalId(externalId: string) {
-    return this.byExternalId.has(externalId);
+  /**
+   * Calls `listener` once when a session with this external id is created, as
+   * upstream's subscribe waits on a chat id before its session exists. Returns
+   * the way to stop waiting, or undefined when `maxWaiting` readers already
+   * wait, so waiting on ids that never come cannot grow without bound.
+   */
+  awaitCreation(externalId: string, listener: (session: Session) => void): (() => void) | undefined {
+    if (this.waitingForCreation >= this.options.maxWaitingForCreation) return undefined;
+    let listeners = this.creationListeners.get(externalId);
+    if (!listeners) this.creationListeners.set(externalId, (listeners = new Set()));
+    listeners.add(listener);
+    this.waitingForCreation++;
+    return () => {
+      if (!listeners.delete(listener)) return;
+      this.waitingForCreation--;
+      if (listeners.size === 0 && this.creationListeners.get(externalId) === listeners) {
+        this.creationListeners.delete(externalId);
+      }
+    };
+  }
+
+  /** How many readers wait for a session to be created. */
+  get awaitingCreationCount() {
+    return this.waitingForCreation;
   }
 
   /** Newest first. */
