@@ -60,23 +60,6 @@ describe("404 (upstream's route builder: x-should-retry: false, so the SDK does 
       expect(response.headers.get("x-should-retry")).toBe("false");
     }
   });
-
-  it("is not retried by the SDK's client", async () => {
-    const requests: string[] = [];
-    const original = globalThis.fetch;
-    vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
-      requests.push(String(input instanceof Request ? input.url : input));
-      return original(input, init);
-    });
-    try {
-      const error = await sessions.retrieve("no-such-chat").catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(ApiError);
-      expect((error as ApiError).status).toBe(404);
-    } finally {
-      vi.restoreAllMocks();
-    }
-    expect(requests.filter((url) => url.includes("/no-such-chat"))).toHaveLength(1);
-  });
 });
 
 describe("PATCH /api/v1/sessions/:id (upstream: externalId is immutable, 422)", () => {
