@@ -343,7 +343,7 @@ describe("realtime streams", () => {
       expect(response.json?.error).toMatch(/Timeout-Seconds/);
     }
     expect((await subscribe({ "Last-Event-ID": "not-a-number" })).status).toBe(400);
-    expect((await call("/realtime/v1/sessions/no-such-chat/out")).status).toBe(404);
+    expect((await call("/realtime/v1/sessions/session_nosuchsession/out")).status).toBe(404);
     expect((await call(`/realtime/v1/sessions/${chatId}/out/records?afterEventId=x`)).status).toBe(400);
   });
 

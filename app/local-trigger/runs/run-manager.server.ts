@@ -17,6 +17,12 @@ export type Run = {
   evictableAt: number;
   lastActivityAt: number;
   error?: string;
+  /** The attempt under way, from 1; a failed attempt is retried as the task's `retry` config asks. */
+  attempt: number;
+  /** Set while a failed attempt waits out its backoff; the run keeps its slot meanwhile. */
+  retryTimer?: NodeJS.Timeout;
+  /** How a FAILED run failed: its task threw (for good), or its thread crashed. */
+  failure?: "error" | "crash";
   worker?: PoolWorker;
   /** Set while the run waits for a slot, so concurrent callers share one wait. */
   starting?: Promise<void>;
@@ -115,6 +121,7 @@ export class RunManager {
       busy: !!options.busy,
       evictableAt: 0,
       lastActivityAt: Date.now(),
+      attempt: 1,
     };
     this.runs.set(run.id, run);
     if (this.waiters.length === 0 && this.executing.size < this.options.maxLiveRuns) this.begin(run, run.busy);
@@ -195,6 +202,7 @@ export class RunManager {
       waiter.reject(new Error("The local engine is shutting down"));
     }
     for (const run of this.runs.values()) {
+      clearTimeout(run.retryTimer);
       if (run.status === "EXECUTING" || run.status === "QUEUED") run.status = "CANCELED";
     }
     await this.pool.close();
@@ -227,10 +235,16 @@ export class RunManager {
     run.busy = busy;
     run.lastActivityAt = Date.now();
     this.executing.add(run);
+    this.startAttempt(run);
+    this.options.log(`run ${run.id} started for ${run.sessionId}${run.payload.continuation ? " (continuation)" : ""}`);
+  }
+
+  /** Runs the run's current attempt on a worker of its own, as each attempt gets a fresh process on Trigger.dev. */
+  private startAttempt(run: Run) {
     const worker = this.pool.take();
     run.worker = worker;
     worker.assign(
-      { runId: run.id, taskId: run.taskId, payload: run.payload, attempt: 1 },
+      { runId: run.id, taskId: run.taskId, payload: run.payload, attempt: run.attempt },
       {
         onCall: (call) => {
           if (run.status !== "EXECUTING") throw new Error(`run ${run.id} has ended`);
@@ -240,19 +254,36 @@ export class RunManager {
         onLog: (level, line) => this.options.log(`run ${run.id} ${level}: ${line}`, level),
       },
     );
-    this.options.log(`run ${run.id} started for ${run.sessionId}${run.payload.continuation ? " (continuation)" : ""}`);
   }
 
   /** Cancels a run and ends its thread (or its pending boot). */
   private stop(run: Run, options: { handOutSlots: boolean }) {
+    clearTimeout(run.retryTimer);
+    run.retryTimer = undefined;
     if (options.handOutSlots) this.finish(run, "CANCELED");
     else this.end(run, "CANCELED");
     if (run.worker) this.pool.release(run.worker);
   }
 
   private onWorkerExit(run: Run, exit: WorkerExit) {
-    if (exit.error && !run.error) run.error = exit.error;
-    if (exit.status === "FAILED" && exit.error) this.options.log(`run ${run.id} failed: ${exit.error}`);
+    if (exit.error) run.error = exit.error;
+    if (exit.status === "FAILED" && exit.error) {
+      this.options.log(`run ${run.id} attempt ${run.attempt} failed: ${exit.error}`, "warn");
+    }
+    if (exit.status === "FAILED" && exit.retryInMs !== undefined && !this.closed && run.status === "EXECUTING") {
+      // Trigger.dev retries the run after the backoff its task's `retry` config gives; the run keeps its slot.
+      const delay = Math.max(0, exit.retryInMs);
+      this.options.log(`run ${run.id} retries in ${delay} ms as attempt ${run.attempt + 1}`);
+      run.worker = undefined;
+      run.retryTimer = setTimeout(() => {
+        run.retryTimer = undefined;
+        if (run.status !== "EXECUTING" || this.closed) return;
+        run.attempt++;
+        this.startAttempt(run);
+      }, delay);
+      return;
+    }
+    if (exit.status === "FAILED") run.failure = exit.crashed ? "crash" : "error";
     this.finish(run, this.closed ? "CANCELED" : exit.status);
   }
 

@@ -9,7 +9,12 @@ import type {
 import type { ForwardedLogLevel } from "../worker/task-logger.server";
 import type { WorkerBundle } from "./bundle.server";
 
-export type WorkerExit = { status: "COMPLETED" | "FAILED"; error?: string };
+/**
+ * How a worker's run ended. `crashed`: the thread died (process.exit, out of
+ * memory) rather than the task throwing. `retryInMs`: the task asks for
+ * another attempt after that long.
+ */
+export type WorkerExit = { status: "COMPLETED" | "FAILED"; error?: string; crashed?: boolean; retryInMs?: number };
 
 type RunHooks = {
   /** Serves a run's call into the engine; synchronous, so calls apply in the order the agent made them. */
@@ -95,13 +100,13 @@ export class PoolWorker {
           if (this.hooks) return this.hooks.onLog(message.level, message.line);
           return this.log(`worker ${message.level} before its run: ${message.line}`);
         case "exit":
-          return this.exit({ status: message.status, error: message.error });
+          return this.exit({ status: message.status, error: message.error, retryInMs: message.retryInMs });
       }
     });
     thread.on("error", (error) => {
       this.rejectBoot(error);
       booted(false);
-      this.exit({ status: "FAILED", error: error.stack ?? error.message });
+      this.exit({ status: "FAILED", error: error.stack ?? error.message, crashed: true });
     });
     thread.on("exit", (code) => {
       this.rejectBoot(new Error(`The worker exited with code ${code} before it booted`));
@@ -110,6 +115,7 @@ export class PoolWorker {
       this.exit({
         status: code === 0 ? "COMPLETED" : "FAILED",
         error: code === 0 ? undefined : `the worker exited with code ${code}`,
+        crashed: code !== 0,
       });
     });
   }

@@ -18,6 +18,8 @@ const RECOVERY_WAIT_MS = 5 * 60 * 1000;
 const END_TURN_RETRY_MS = 5_000;
 
 export const CRASHED_TURN_MESSAGE = "The agent stopped unexpectedly while answering. Please try again.";
+/** Shown for a run whose task failed on its last attempt; the cause is in the server's log, not sent to the browser. */
+export const FAILED_RUN_MESSAGE = "The agent failed and could not answer. Please try again.";
 export const BUSY_TURN_MESSAGE = "The server was too busy to finish this answer. Please try again in a moment.";
 
 const SESSION_IN_EVENT_ID = "session-in-event-id";
@@ -76,6 +78,12 @@ export class SessionRuns {
     const session = this.store.resolve(run.sessionId);
     if (!session || session.currentRunId !== run.id || !this.store.isOpen(session) || !session.turnInProgress) return;
     if (run.status === "CANCELED") return;
+    if (run.failure === "error") {
+      // The task threw and its retries (if its config allows any) are spent: a new run would only fail the same way.
+      this.options.log(`run ${run.id} failed for good; ending the turn of ${label(session)} with an error`);
+      this.endTurnWithErrorSoon(session, FAILED_RUN_MESSAGE);
+      return;
+    }
     const attempts = (this.recoveries.get(session.friendlyId) ?? 0) + 1;
     if (attempts > CONTINUATIONS_PER_TURN) {
       this.options.log(`run ${run.id} ended mid-turn again; ending the turn of ${label(session)} with an error`);

@@ -47,4 +47,5 @@ export type WorkerToParent =
   | { type: "log"; level: ForwardedLogLevel; line: string }
   | { type: "boot-failed"; error: string }
   | { type: "call"; requestId: number; call: EngineCall }
-  | { type: "exit"; status: "COMPLETED" | "FAILED"; error?: string };
+  /** A failed run's `retryInMs` says when to start its next attempt, as the SDK's task executor decides; none: fail for good. */
+  | { type: "exit"; status: "COMPLETED" | "FAILED"; error?: string; retryInMs?: number };

@@ -1,6 +1,6 @@
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
-import { apiClientManager, logger, resourceCatalog } from "@trigger.dev/core/v3";
+import { apiClientManager, calculateNextRetryDelay, logger, resourceCatalog } from "@trigger.dev/core/v3";
 import {
   installSessionWaitpointBackend,
   runInMockTaskContext,
@@ -66,6 +66,24 @@ async function execute(run: RunAssignment, signal: AbortSignal): Promise<void> {
   }
 }
 
+/**
+ * When the run's next attempt should start, or undefined to fail for good:
+ * the task's `retry` config and the errors that skip retrying, as the SDK's
+ * task executor decides in production (its `catchError` hooks are not run).
+ * A task without `retry` gets one attempt, as this project's config default.
+ */
+function retryDelayFor(run: RunAssignment, error: unknown): number | undefined {
+  if (error instanceof Error) {
+    if (error.name === "AbortTaskRunError" || error.name === "TaskPayloadParsedError") return undefined;
+    const status = (error as { status?: unknown }).status;
+    if (error.name === "TriggerApiError" && typeof status === "number" && status >= 400 && status < 500) {
+      if (status !== 408 && status !== 429) return undefined;
+    }
+  }
+  const retry = resourceCatalog.getTask(run.taskId)?.retry;
+  return retry ? calculateNextRetryDelay(retry, run.attempt) : undefined;
+}
+
 // Cancelling a run terminates its thread, so this signal only has to exist for the task's API.
 const runSignal = new AbortController().signal;
 let started = false;
@@ -81,6 +99,7 @@ port.on("message", (message: ParentToWorker) => {
           type: "exit",
           status: "FAILED",
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          retryInMs: retryDelayFor(message.run, error),
         }),
     )
     .finally(() => {
