@@ -415,6 +415,7 @@ describe("limits", () => {
   it("refuses each body past its route's limit, from the declared length, before reading it", async () => {
     const pad = (bytes: number) =>
       JSON.stringify({ type: "chat.agent", taskIdentifier: "echo", triggerConfig: {}, pad: "x".repeat(bytes) });
+    // 32 KiB to create a session: upstream's maxContentLength on POST /api/v1/sessions.
     expect((await call("/api/v1/sessions", { method: "POST", body: pad(33 * KiB) })).status).toBe(413);
     expect((await call("/api/v1/sessions", { method: "POST", body: pad(30 * KiB) })).status).toBe(400);
     const close = await call(`/api/v1/sessions/${chatId}/close`, {
