@@ -106,6 +106,15 @@ describe("retries (Trigger.dev: a failed attempt is retried per the task's retry
     expect(lines.some((line) => /failed for good; ending the turn/.test(line))).toBe(true);
   });
 
+  it("does not retry an AbortTaskRunError, as the SDK's task executor does not", async () => {
+    const chatSession = chatWith("retrying", { abort: true });
+    await chatSession.sendMessage({ text: "hello" });
+    expect(chatSession.error?.message).toBe(FAILED_RUN_MESSAGE);
+    const lines = runLog(await sessionIdOf(chatSession));
+    expect(lines.some((line) => / attempt 1 failed: AbortTaskRunError/.test(line))).toBe(true);
+    expect(lines.some((line) => / retries in /.test(line))).toBe(false);
+  });
+
   it("gives a chat.agent (one attempt, as the SDK sets) that fails on a clientDataSchema mismatch an error at once", async () => {
     const chatSession = chatWith("strict", { userId: 42 });
     await chatSession.sendMessage({ text: "hello" });
