@@ -45,7 +45,8 @@ export function createOfflineModel({ wordDelayMs }: OfflineModelOptions): Langua
       const content: LanguageModelV3Content[] = [];
       if (plan.reasoning) content.push({ type: "reasoning", text: plan.reasoning });
       if (plan.text) content.push({ type: "text", text: plan.text });
-      if (plan.toolCall) content.push({ type: "tool-call", ...plan.toolCall, input: JSON.stringify(plan.toolCall.input) });
+      if (plan.toolCall)
+        content.push({ type: "tool-call", ...plan.toolCall, input: JSON.stringify(plan.toolCall.input) });
       const finish = plan.toolCall ? "tool-calls" : "stop";
       return {
         content,
@@ -127,7 +128,10 @@ const GEMINI_ADVICE = [
  * calls `calculate`; any other message is quoted back. A message with the
  * word "think" gets a short reasoning part first.
  */
-export function planOfflineAnswer(prompt: LanguageModelV3Prompt, toolNames: ReadonlySet<string> = new Set()): OfflinePlan {
+export function planOfflineAnswer(
+  prompt: LanguageModelV3Prompt,
+  toolNames: ReadonlySet<string> = new Set(),
+): OfflinePlan {
   const last = prompt.at(-1);
   if (last?.role === "tool") return { text: [reportToolResults(prompt), "", ...GEMINI_ADVICE].join("\n") };
 

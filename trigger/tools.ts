@@ -36,7 +36,9 @@ export function currentTimeIn(timeZone: string, now: Date = new Date()): Current
         .formatToParts(now)
         .find((part) => part.type === "timeZoneName")?.value ?? "GMT";
   } catch {
-    throw new ToolInputError(`"${timeZone}" is not a time zone. Use an IANA name such as "Asia/Tokyo" or "Europe/Paris".`);
+    throw new ToolInputError(
+      `"${timeZone}" is not a time zone. Use an IANA name such as "Asia/Tokyo" or "Europe/Paris".`,
+    );
   }
   return { timeZone, iso: now.toISOString(), local, utcOffset };
 }
@@ -101,9 +103,15 @@ export async function calculate(expression: string): Promise<CalculateOutput> {
   try {
     value = math.evaluate(trimmed);
   } catch (error) {
-    throw new ToolInputError(`Could not calculate "${trimmed}": ${error instanceof Error ? error.message : String(error)}`);
+    throw new ToolInputError(
+      `Could not calculate "${trimmed}": ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-  if (value === undefined || typeof value === "function" || (typeof value === "object" && value !== null && "entries" in value)) {
+  if (
+    value === undefined ||
+    typeof value === "function" ||
+    (typeof value === "object" && value !== null && "entries" in value)
+  ) {
     throw new ToolInputError(`"${trimmed}" does not give a single value.`);
   }
   return { expression: trimmed, result: math.format(value, { precision: 14 }) };
