@@ -361,42 +361,42 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode, models }: ChatPa
   const canActOnLast = !busy && !failure;
 
   return (
-    <ModelOptionsContext value={models.models}>
-      <div className="relative flex min-h-0 flex-1 flex-col">
-        <p role="status" data-testid="chat-status" className="sr-only">
-          {announcement}
-        </p>
-        <div
-          ref={scrollRef}
-          onScroll={(event) => {
-            const { scrollHeight, scrollTop, clientHeight } = event.currentTarget;
-            followRef.current = scrollHeight - scrollTop - clientHeight < 80;
-            setAwayFromLatest(!followRef.current);
-          }}
-          className="flex-1 overflow-y-auto"
-        >
-          <div className="mx-auto w-full max-w-3xl px-4 py-8 sm:px-6">
-            {olderCursor && (
-              <div className="mb-8 flex flex-col items-center gap-2">
-                <button
-                  type="button"
-                  onClick={loadOlder}
-                  disabled={loadingOlder}
-                  className="rounded-full border border-zinc-200 px-4 py-1.5 text-sm text-zinc-600 hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:border-zinc-800 dark:text-zinc-300 dark:hover:bg-zinc-900"
-                >
-                  {loadingOlder ? "Loading…" : "Load earlier messages"}
-                </button>
-                {olderError && (
-                  <p role="alert" className="text-sm text-red-600 dark:text-red-400">
-                    {olderError}
-                  </p>
-                )}
-              </div>
-            )}
-            {messages.length === 0 ? (
-              <EmptyState onPick={send} />
-            ) : (
-              <ServerHighlightedCode value={highlightedCode}>
+    <div className="relative flex min-h-0 flex-1 flex-col">
+      <p role="status" data-testid="chat-status" className="sr-only">
+        {announcement}
+      </p>
+      <div
+        ref={scrollRef}
+        onScroll={(event) => {
+          const { scrollHeight, scrollTop, clientHeight } = event.currentTarget;
+          followRef.current = scrollHeight - scrollTop - clientHeight < 80;
+          setAwayFromLatest(!followRef.current);
+        }}
+        className="flex-1 overflow-y-auto"
+      >
+        <div className="mx-auto w-full max-w-3xl px-4 py-8 sm:px-6">
+          {olderCursor && (
+            <div className="mb-8 flex flex-col items-center gap-2">
+              <button
+                type="button"
+                onClick={loadOlder}
+                disabled={loadingOlder}
+                className="rounded-full border border-zinc-200 px-4 py-1.5 text-sm text-zinc-600 hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:border-zinc-800 dark:text-zinc-300 dark:hover:bg-zinc-900"
+              >
+                {loadingOlder ? "Loading…" : "Load earlier messages"}
+              </button>
+              {olderError && (
+                <p role="alert" className="text-sm text-red-600 dark:text-red-400">
+                  {olderError}
+                </p>
+              )}
+            </div>
+          )}
+          {messages.length === 0 ? (
+            <EmptyState onPick={send} />
+          ) : (
+            <ServerHighlightedCode value={highlightedCode}>
+              <ModelOptionsContext value={models.models}>
                 <MessageList
                   messages={messages}
                   busy={busy}
@@ -406,52 +406,52 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode, models }: ChatPa
                   onRegenerate={canActOnLast ? regenerateLast : undefined}
                   onApprovalResponse={busy ? undefined : answerApproval}
                 />
-              </ServerHighlightedCode>
-            )}
-            <PendingMessages pending={steering.pending} />
-          </div>
-        </div>
-
-        <div className="relative mx-auto w-full max-w-3xl space-y-3 px-4 pb-4 sm:px-6">
-          {awayFromLatest && messages.length > 0 && (
-            <button
-              type="button"
-              onClick={jumpToLatest}
-              data-testid="jump-to-latest"
-              className="absolute -top-12 left-1/2 flex -translate-x-1/2 items-center gap-1.5 rounded-full border border-zinc-200 bg-white px-3 py-1.5 text-sm font-medium text-zinc-700 shadow-md hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-200 dark:hover:bg-zinc-800"
-            >
-              <ArrowDownIcon className="size-4" />
-              {busy ? "Jump to the answer" : "Jump to latest"}
-            </button>
+              </ModelOptionsContext>
+            </ServerHighlightedCode>
           )}
-          {(connection === "offline" || (connection === "stalled" && busy)) && (
-            <p data-testid="connection-notice" className="text-center text-sm text-amber-800 dark:text-amber-300">
-              {connection === "offline" && !busy ? OFFLINE_IDLE_NOTICE : CONNECTION_NOTICES[connection]}
-            </p>
-          )}
-          {failure && (
-            <ChatError
-              message={failure.message}
-              onRetry={failure.tooManyRequests || answeringElsewhere ? undefined : retry}
-            />
-          )}
-          <Composer
-            text={draft}
-            onTextChange={writeDraft}
-            busy={busy}
-            busyReason={answeringElsewhere ? ANSWERING_ELSEWHERE : undefined}
-            onSend={send}
-            onQueue={status === "streaming" && !answeringElsewhere ? queueWhileAnswering : undefined}
-            onStop={stopAnswer}
-            inputRef={composerRef}
-          />
-          <div className="flex flex-wrap items-center justify-between gap-2">
-            <ModelPicker models={models.models} value={model} onChange={setModel} />
-            <p className="text-xs text-zinc-600 dark:text-zinc-400">Answers can be wrong. Check anything important.</p>
-          </div>
+          <PendingMessages pending={steering.pending} />
         </div>
       </div>
-    </ModelOptionsContext>
+
+      <div className="relative mx-auto w-full max-w-3xl space-y-3 px-4 pb-4 sm:px-6">
+        {awayFromLatest && messages.length > 0 && (
+          <button
+            type="button"
+            onClick={jumpToLatest}
+            data-testid="jump-to-latest"
+            className="absolute -top-12 left-1/2 flex -translate-x-1/2 items-center gap-1.5 rounded-full border border-zinc-200 bg-white px-3 py-1.5 text-sm font-medium text-zinc-700 shadow-md hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-200 dark:hover:bg-zinc-800"
+          >
+            <ArrowDownIcon className="size-4" />
+            {busy ? "Jump to the answer" : "Jump to latest"}
+          </button>
+        )}
+        {(connection === "offline" || (connection === "stalled" && busy)) && (
+          <p data-testid="connection-notice" className="text-center text-sm text-amber-800 dark:text-amber-300">
+            {connection === "offline" && !busy ? OFFLINE_IDLE_NOTICE : CONNECTION_NOTICES[connection]}
+          </p>
+        )}
+        {failure && (
+          <ChatError
+            message={failure.message}
+            onRetry={failure.tooManyRequests || answeringElsewhere ? undefined : retry}
+          />
+        )}
+        <Composer
+          text={draft}
+          onTextChange={writeDraft}
+          busy={busy}
+          busyReason={answeringElsewhere ? ANSWERING_ELSEWHERE : undefined}
+          onSend={send}
+          onQueue={status === "streaming" && !answeringElsewhere ? queueWhileAnswering : undefined}
+          onStop={stopAnswer}
+          inputRef={composerRef}
+        />
+        <div className="flex flex-wrap items-center justify-between gap-2">
+          <ModelPicker models={models.models} value={model} onChange={setModel} />
+          <p className="text-xs text-zinc-600 dark:text-zinc-400">Answers can be wrong. Check anything important.</p>
+        </div>
+      </div>
+    </div>
   );
 }
 
