@@ -1,10 +1,12 @@
 import { logger } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { stepCountIs, streamText, type UIMessage } from "ai";
+import { z } from "zod";
 import { getAgentEnv } from "./env";
-import { describeChatModel, getChatModel } from "./model";
+import { chooseChatModel, getChatModel, ModelChoiceError } from "./model";
 import { CHAT_ERROR_MESSAGE, describeModelFailure, reportModelRefusals } from "./model-failures";
 import { CHAT_SYSTEM_PROMPT } from "./prompts";
+import { chatTools, type ChatTools, ToolInputError } from "./tools";
 
 /** Sent on each assistant message so the UI can label which model answered. */
 export type ChatMessageMetadata = {
@@ -17,9 +19,22 @@ export type ChatMessageMetadata = {
 export type ChatDataParts = {
   /** The user stopped this answer before it was finished: kept in the transcript so a reload still says so. */
   stopped: Record<string, never>;
+  /** Written by the SDK where messages the user sent mid-answer were taken into it (`pendingMessages`). */
+  "pending-message-injected": { messageIds: string[]; messages: { id: string; text: string }[] };
 };
 
-export type ChatUIMessage = UIMessage<ChatMessageMetadata, ChatDataParts>;
+export type ChatUIMessage = UIMessage<ChatMessageMetadata, ChatDataParts, ChatTools>;
+
+/** Stands for a malformed choice: a schema error would end the run, so run() refuses it in words instead. */
+const MALFORMED_CHOICE = "(not a model id)";
+
+/** Sent with every message: the model the user picked, if any. */
+export const chatClientDataSchema = z
+  .object({ model: z.string().min(1).max(200).optional().catch(MALFORMED_CHOICE) })
+  .optional()
+  .catch({ model: MALFORMED_CHOICE });
+
+export type ChatClientData = z.infer<typeof chatClientDataSchema>;
 
 const env = getAgentEnv();
 
@@ -29,15 +44,16 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
   system: CHAT_SYSTEM_PROMPT,
   idleTimeoutInSeconds: env.CHAT_IDLE_TIMEOUT_SECONDS,
   turnTimeout: env.CHAT_TURN_TIMEOUT,
+  clientDataSchema: chatClientDataSchema,
+  tools: chatTools,
+  // A message sent while an answer is written is taken in at the next step boundary (after a tool call);
+  // otherwise the SDK answers it as the next turn.
+  pendingMessages: { shouldInject: ({ steps }) => steps.length > 0 },
   uiMessageStreamOptions: {
-    messageMetadata: ({ part }) => {
-      if (part.type !== "start") return undefined;
-      const { id, offline } = describeChatModel();
-      return { model: id, offline };
-    },
     // The real error is logged by streamText's onError in run(); provider messages can carry internals,
     // so the user gets a sentence chosen by the kind of failure.
-    onError: (error) => describeModelFailure(error).userMessage,
+    // A tool's own refusal ("not a time zone") is written for the user and shown on the tool call.
+    onError: (error) => (error instanceof ToolInputError ? error.message : describeModelFailure(error).userMessage),
   },
   onBeforeTurnComplete: ({ stopped, responseMessage, writer }) => {
     // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
@@ -45,24 +61,36 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     const hasWords = responseMessage?.parts.some((part) => part.type === "text" && part.text.trim() !== "");
     if (stopped && hasWords) writer.write({ type: "data-stopped", data: {} });
   },
-  run: async ({ messages, signal }) =>
-    streamText({
-      ...chat.toStreamTextOptions(),
-      model: resolveModelForTurn(),
+  run: async ({ messages, signal, tools, clientData }) => {
+    const { model, description } = resolveModelForTurn(clientData?.model);
+    // Each answer says which model wrote it.
+    chat.setUIMessageStreamOptions({
+      messageMetadata: ({ part }) =>
+        part.type === "start" ? { model: description.id, offline: description.offline } : undefined,
+    });
+    return streamText({
+      ...chat.toStreamTextOptions({ tools }),
+      model,
       messages,
+      tools,
       abortSignal: signal,
       stopWhen: stepCountIs(5),
+      // Gemini's thoughts arrive as reasoning parts, which the page shows collapsed above the answer.
+      providerOptions: { google: { thinkingConfig: { includeThoughts: true } } },
       experimental_transform: reportModelRefusals,
       onError: ({ error }) => logger.error("Chat model stream failed", describeModelFailure(error).details),
-    }),
+    });
+  },
 });
 
-// The SDK sends an error thrown from run() to the browser verbatim, so log the
-// configuration problem here and hand the user the generic message.
-function resolveModelForTurn() {
+// The SDK sends an error thrown from run() to the browser verbatim: a refused choice says why in words, and a
+// configuration problem is logged here and the user gets the generic message.
+function resolveModelForTurn(choice: string | undefined) {
   try {
-    return getChatModel();
+    const description = chooseChatModel(choice);
+    return { description, model: getChatModel(undefined, description.id) };
   } catch (error) {
+    if (error instanceof ModelChoiceError) throw error;
     logger.error("Chat model could not be resolved", { error });
     throw new Error(CHAT_ERROR_MESSAGE, { cause: error });
   }

@@ -1,4 +1,4 @@
-import { APICallError, RetryError, type StreamTextTransform, type ToolSet } from "ai";
+import { APICallError, RetryError, type TextStreamPart, type ToolSet } from "ai";
 
 /** What the user sees when a turn fails for a reason they cannot act on; the real error goes to the run logs. */
 export const CHAT_ERROR_MESSAGE = "Sorry, something went wrong while writing this answer. Please try again.";
@@ -34,9 +34,9 @@ export class ModelRefusalError extends Error {
   }
 }
 
-/** A stream transform for `streamText` that turns a content-filter finish into a `ModelRefusalError`. */
-export const reportModelRefusals: StreamTextTransform<ToolSet> = () =>
-  new TransformStream({
+/** A stream transform for `streamText` that turns a content-filter finish into a `ModelRefusalError`. Generic over the tools, so it fits any tool set. */
+export const reportModelRefusals = <TOOLS extends ToolSet>() =>
+  new TransformStream<TextStreamPart<TOOLS>, TextStreamPart<TOOLS>>({
     transform(part, controller) {
       if (part.type === "finish-step" && part.finishReason === "content-filter") {
         const error = new ModelRefusalError(part.rawFinishReason, part.providerMetadata);

@@ -9,10 +9,10 @@ import {
   type ProviderRegistryProvider,
 } from "ai";
 import { getAgentEnv, type AgentEnv } from "./env";
+import { chatModelCatalog, DEFAULT_GOOGLE_CHAT_MODEL, OFFLINE_CHAT_MODEL, refuseModelChoice } from "./model-catalog";
 import { createOfflineModel, OFFLINE_MODEL_ID } from "./offline-model";
 
-export const DEFAULT_GOOGLE_CHAT_MODEL = "google:gemini-2.5-flash";
-export const OFFLINE_CHAT_MODEL = `offline:${OFFLINE_MODEL_ID}`;
+export { DEFAULT_GOOGLE_CHAT_MODEL, OFFLINE_CHAT_MODEL };
 
 type ApiKeyName = Extract<keyof AgentEnv, `${string}_API_KEY`>;
 
@@ -32,8 +32,25 @@ export function createChatModelRegistry(env: AgentEnv): ProviderRegistryProvider
 
 /** `CHAT_MODEL` if set, else Gemini when its key is present, else the offline model. */
 export function resolveChatModelId(env: AgentEnv): string {
-  if (env.CHAT_MODEL) return env.CHAT_MODEL;
-  return env.GOOGLE_GENERATIVE_AI_API_KEY ? DEFAULT_GOOGLE_CHAT_MODEL : OFFLINE_CHAT_MODEL;
+  return chatModelCatalog(env).defaultModel;
+}
+
+/** A model the user chose that this deployment does not offer; its message is for the user. */
+export class ModelChoiceError extends Error {
+  override readonly name = "ModelChoiceError";
+}
+
+/**
+ * The model a turn answers with: the user's choice (the picker's, sent as
+ * client data) when there is one, else the default. A choice this deployment
+ * is not configured for is refused, never swapped for another model.
+ */
+export function chooseChatModel(choice: string | undefined, env: AgentEnv = getAgentEnv()): ChatModelDescription {
+  const catalog = chatModelCatalog(env);
+  const id = choice ?? catalog.defaultModel;
+  const refusal = refuseModelChoice(id, catalog);
+  if (refusal) throw new ModelChoiceError(refusal);
+  return { id, offline: id === OFFLINE_CHAT_MODEL };
 }
 
 /**
@@ -41,12 +58,12 @@ export function resolveChatModelId(env: AgentEnv): string {
  * guessing another model would hide a typo, and an unknown id only fails later,
  * mid-conversation.
  */
-export function getChatModel(env: AgentEnv = getAgentEnv()): LanguageModelV3 {
-  const id = resolveChatModelId(env);
+export function getChatModel(env: AgentEnv = getAgentEnv(), chosen?: string): LanguageModelV3 {
+  const id = chosen ?? resolveChatModelId(env);
   try {
     return createChatModelRegistry(env).languageModel(id as `${string}:${string}`);
   } catch (error) {
-    const source = env.CHAT_MODEL ? "CHAT_MODEL" : "Default chat model";
+    const source = chosen !== undefined ? "Chosen model" : env.CHAT_MODEL ? "CHAT_MODEL" : "Default chat model";
     throw new Error(`${source} "${id}": ${explainResolutionError(error, id)}`, { cause: error });
   }
 }

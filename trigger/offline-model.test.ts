@@ -1,6 +1,6 @@
 import type { LanguageModelV3Prompt, LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { describe, expect, it } from "vitest";
-import { composeOfflineAnswer, createOfflineModel } from "./offline-model";
+import { composeOfflineAnswer, createOfflineModel, planOfflineAnswer } from "./offline-model";
 
 function userMessage(text: string): LanguageModelV3Prompt[number] {
   return { role: "user", content: [{ type: "text", text }] };
@@ -171,5 +171,101 @@ describe("offline model", () => {
     controller.abort();
 
     await expect(pendingWord).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  describe("tools and reasoning", () => {
+    const tools = new Set(["currentTime", "calculate"]);
+    const functionTools = [...tools].map((name) => ({
+      type: "function" as const,
+      name,
+      inputSchema: { type: "object" as const },
+    }));
+
+    function toolResult(toolName: string, output: LanguageModelV3Prompt[number]["content"]): LanguageModelV3Prompt {
+      return [
+        userMessage("What time is it in Tokyo?"),
+        {
+          role: "assistant",
+          content: [{ type: "tool-call", toolCallId: "c1", toolName, input: { timeZone: "Asia/Tokyo" } }],
+        },
+        { role: "tool", content: output } as LanguageModelV3Prompt[number],
+      ];
+    }
+
+    it("calls currentTime for a place it knows, or passes the name on as written", () => {
+      expect(planOfflineAnswer([userMessage("What time is it in Tokyo?")], tools).toolCall).toEqual({
+        toolCallId: "offline-call-1",
+        toolName: "currentTime",
+        input: { timeZone: "Asia/Tokyo" },
+      });
+      expect(planOfflineAnswer([userMessage("what's the time in Europe/Paris")], tools).toolCall?.input).toEqual({
+        timeZone: "Europe/Paris",
+      });
+    });
+
+    it("calls calculate with the expression after calculate, compute or convert", () => {
+      expect(planOfflineAnswer([userMessage("calculate 12 * (3 + 4)")], tools).toolCall).toMatchObject({
+        toolName: "calculate",
+        input: { expression: "12 * (3 + 4)" },
+      });
+      expect(planOfflineAnswer([userMessage("Convert 5 km to mile?")], tools).toolCall?.input).toEqual({
+        expression: "5 km to mile",
+      });
+    });
+
+    it("calls no tool the agent does not offer, and quotes the message instead", () => {
+      const plan = planOfflineAnswer([userMessage("calculate 1 + 1")], new Set());
+      expect(plan.toolCall).toBeUndefined();
+      expect(plan.text).toContain("> calculate 1 + 1");
+    });
+
+    it("streams the tool call after its short preamble, and finishes for tool calls", async () => {
+      const { stream } = await model.doStream({
+        prompt: [userMessage("What time is it in Tokyo?")],
+        tools: functionTools,
+      });
+      const parts = await readAll(stream);
+      expect(deltasOf(parts).join("")).toBe("Let me look at the clock in Tokyo.");
+      expect(parts.find((part) => part.type === "tool-call")).toEqual({
+        type: "tool-call",
+        toolCallId: "offline-call-1",
+        toolName: "currentTime",
+        input: '{"timeZone":"Asia/Tokyo"}',
+      });
+      expect(parts.at(-1)).toMatchObject({ type: "finish", finishReason: { unified: "tool-calls" } });
+    });
+
+    it("reports each kind of tool result in words", () => {
+      const reported = (output: unknown) =>
+        planOfflineAnswer(
+          toolResult("currentTime", [
+            { type: "tool-result", toolCallId: "c1", toolName: "currentTime", output },
+          ] as never),
+          tools,
+        );
+      const time = reported({
+        type: "json",
+        value: { timeZone: "Asia/Tokyo", local: "Thursday, 3 December 2026 at 21:00", utcOffset: "GMT+9" },
+      });
+      expect(time.toolCall).toBeUndefined();
+      expect(time.text).toContain("In Asia/Tokyo it is Thursday, 3 December 2026 at 21:00 (GMT+9).");
+      expect(reported({ type: "execution-denied", reason: "no" }).text).toContain(
+        "You declined the currentTime call, so I did not run it.",
+      );
+      expect(reported({ type: "error-text", value: "boom" }).text).toContain("The currentTime tool failed: boom");
+      expect(reported({ type: "json", value: { expression: "1 + 1", result: "2" } }).text).toContain(
+        "The currentTime tool returned",
+      );
+    });
+
+    it("reasons first when asked to think, and only then", async () => {
+      const { stream } = await model.doStream({ prompt: [userMessage("Think about it")] });
+      const parts = await readAll(stream);
+      const types = parts.map((part) => part.type);
+      expect(types.slice(0, 2)).toEqual(["stream-start", "reasoning-start"]);
+      expect(types.indexOf("reasoning-end")).toBeLessThan(types.indexOf("text-start"));
+      expect(planOfflineAnswer([userMessage("Think about it")]).reasoning).toContain("The user asks me to think");
+      expect(planOfflineAnswer([userMessage("Rethinking is not thinking")]).reasoning).toBeUndefined();
+    });
   });
 });

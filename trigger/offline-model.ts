@@ -1,8 +1,10 @@
 import type {
   LanguageModelV3,
   LanguageModelV3CallOptions,
+  LanguageModelV3Content,
   LanguageModelV3Prompt,
   LanguageModelV3StreamPart,
+  LanguageModelV3ToolResultOutput,
   LanguageModelV3Usage,
 } from "@ai-sdk/provider";
 
@@ -11,6 +13,7 @@ export const OFFLINE_MODEL_ID = "offline-chat";
 /** The echo quotes this much of a message; a pasted book would otherwise stream for an hour. */
 const QUOTE_WORD_LIMIT = 2_000;
 const TEXT_ID = "offline-answer";
+const REASONING_ID = "offline-reasoning";
 
 /** `/long` asks for a long markdown answer, `/long 600` for one of about 600 words. */
 const LONG_REQUEST = /^\/long(?:\s+(\d+))?\s*$/;
@@ -38,18 +41,23 @@ export function createOfflineModel({ wordDelayMs }: OfflineModelOptions): Langua
 
     async doGenerate(options) {
       throwIfAborted(options.abortSignal);
-      const text = composeOfflineAnswer(options.prompt);
+      const plan = planOfflineAnswer(options.prompt, toolNamesOf(options));
+      const content: LanguageModelV3Content[] = [];
+      if (plan.reasoning) content.push({ type: "reasoning", text: plan.reasoning });
+      if (plan.text) content.push({ type: "text", text: plan.text });
+      if (plan.toolCall)
+        content.push({ type: "tool-call", ...plan.toolCall, input: JSON.stringify(plan.toolCall.input) });
+      const finish = plan.toolCall ? "tool-calls" : "stop";
       return {
-        content: [{ type: "text", text }],
-        finishReason: { unified: "stop", raw: "stop" },
-        usage: usageFor(options.prompt, splitIntoWords(text).length),
+        content,
+        finishReason: { unified: finish, raw: finish },
+        usage: usageFor(options.prompt, splitIntoWords(plan.text).length),
         warnings: [],
       };
     },
 
     async doStream(options) {
-      const words = splitIntoWords(composeOfflineAnswer(options.prompt));
-      const parts = streamParts(words, options.prompt);
+      const parts = streamParts(planOfflineAnswer(options.prompt, toolNamesOf(options)), options.prompt);
       return {
         stream: new ReadableStream<LanguageModelV3StreamPart>({
           async pull(controller) {
@@ -59,7 +67,7 @@ export function createOfflineModel({ wordDelayMs }: OfflineModelOptions): Langua
               return;
             }
             try {
-              if (next.value.type === "text-delta" && wordDelayMs > 0) {
+              if ((next.value.type === "text-delta" || next.value.type === "reasoning-delta") && wordDelayMs > 0) {
                 await sleep(wordDelayMs, options.abortSignal);
               }
               throwIfAborted(options.abortSignal);
@@ -74,7 +82,130 @@ export function createOfflineModel({ wordDelayMs }: OfflineModelOptions): Langua
   };
 }
 
-/** The answer the offline model gives to a prompt; exported for tests. */
+/** What the offline model answers: optionally its reasoning first, then text, then optionally one tool call. */
+export type OfflinePlan = {
+  reasoning?: string;
+  text: string;
+  toolCall?: { toolCallId: string; toolName: string; input: Record<string, string> };
+};
+
+/** "What time is it in Tokyo?", "what's the time in Europe/Paris" */
+const TIME_REQUEST = /\bwhat(?:'s|’s| is) the time in\s+([^?!.\n]+)|\bwhat time is it in\s+([^?!.\n]+)/i;
+/** "calculate 12 * (3 + 4)", "compute sqrt(2)", "convert 5 km to mile" */
+const CALCULATION_REQUEST = /^\s*(calculate|compute|convert)\s+(.+?)\s*\??\s*$/is;
+/** A message that asks to think it through gets a short reasoning part before its answer. */
+const THINK_REQUEST = /\bthink\b/i;
+
+/** Places the offline model knows by name; anything else is passed on as written (an IANA name works). */
+const TIME_ZONES: Record<string, string> = {
+  tokyo: "Asia/Tokyo",
+  london: "Europe/London",
+  paris: "Europe/Paris",
+  berlin: "Europe/Berlin",
+  "new york": "America/New_York",
+  "los angeles": "America/Los_Angeles",
+  "san francisco": "America/Los_Angeles",
+  sydney: "Australia/Sydney",
+  singapore: "Asia/Singapore",
+  mumbai: "Asia/Kolkata",
+  delhi: "Asia/Kolkata",
+  beijing: "Asia/Shanghai",
+  utc: "UTC",
+};
+
+const GEMINI_ADVICE = [
+  "To get real answers from Gemini:",
+  "",
+  "- Set `GOOGLE_GENERATIVE_AI_API_KEY` in the agent's environment.",
+  "- Optionally choose the model with `CHAT_MODEL=google:gemini-2.5-flash`.",
+  "- Restart the agent and send another message.",
+];
+
+/**
+ * What the offline model does with a prompt, the same every time. After tool
+ * results it reports them. Otherwise, when the agent offers the tools, "what
+ * time is it in <place>" calls `currentTime` and "calculate <expression>"
+ * calls `calculate`; any other message is quoted back. A message with the
+ * word "think" gets a short reasoning part first.
+ */
+export function planOfflineAnswer(
+  prompt: LanguageModelV3Prompt,
+  toolNames: ReadonlySet<string> = new Set(),
+): OfflinePlan {
+  const last = prompt.at(-1);
+  if (last?.role === "tool") return { text: [reportToolResults(prompt), "", ...GEMINI_ADVICE].join("\n") };
+
+  const userMessages = prompt.filter((message) => message.role === "user");
+  const latestText = userMessages.at(-1) ? textOf(userMessages.at(-1)!.content) : "";
+  const turn = userMessages.length;
+  const reasoning = THINK_REQUEST.test(latestText)
+    ? `The user asks me to think before answering. I am the offline demo model, so I cannot reason about it for real: I will quote the message back and say how to switch to Gemini.`
+    : undefined;
+
+  const time = TIME_REQUEST.exec(latestText);
+  if (time && toolNames.has("currentTime")) {
+    const place = (time[1] ?? time[2] ?? "").trim();
+    const timeZone = TIME_ZONES[place.toLowerCase()] ?? place;
+    return {
+      reasoning,
+      text: `Let me look at the clock in ${place}.`,
+      toolCall: { toolCallId: `offline-call-${turn}`, toolName: "currentTime", input: { timeZone } },
+    };
+  }
+  const calculation = CALCULATION_REQUEST.exec(latestText);
+  if (calculation && toolNames.has("calculate")) {
+    return {
+      reasoning,
+      text: "I’ll use the calculator for that.",
+      toolCall: { toolCallId: `offline-call-${turn}`, toolName: "calculate", input: { expression: calculation[2]! } },
+    };
+  }
+  return { reasoning, text: composeOfflineAnswer(prompt) };
+}
+
+/** What the tools returned since the model last spoke, in a sentence each. */
+function reportToolResults(prompt: LanguageModelV3Prompt): string {
+  const results: string[] = [];
+  for (let index = prompt.length - 1; index >= 0 && prompt[index]!.role === "tool"; index--) {
+    const message = prompt[index]!;
+    if (message.role !== "tool") break;
+    for (const part of message.content) {
+      if (part.type === "tool-result") results.unshift(describeToolResult(part.toolName, part.output));
+    }
+  }
+  return results.length > 0 ? results.join("\n\n") : "The tool gave no result.";
+}
+
+function describeToolResult(toolName: string, output: LanguageModelV3ToolResultOutput): string {
+  switch (output.type) {
+    case "execution-denied":
+      return `You declined the ${toolName} call, so I did not run it.`;
+    case "error-text":
+      return `The ${toolName} tool failed: ${output.value}`;
+    case "error-json":
+      return `The ${toolName} tool failed: ${JSON.stringify(output.value)}`;
+    case "json": {
+      const value = output.value as Record<string, unknown> | null;
+      if (toolName === "currentTime" && value && typeof value.local === "string") {
+        return `In ${String(value.timeZone)} it is ${value.local} (${String(value.utcOffset)}).`;
+      }
+      if (toolName === "calculate" && value && typeof value.result === "string") {
+        return `\`${String(value.expression)}\` = **${value.result}**`;
+      }
+      return `The ${toolName} tool returned \`${JSON.stringify(output.value)}\`.`;
+    }
+    case "text":
+      return `The ${toolName} tool returned: ${output.value}`;
+    default:
+      return `The ${toolName} tool returned a result.`;
+  }
+}
+
+function toolNamesOf(options: LanguageModelV3CallOptions): Set<string> {
+  return new Set((options.tools ?? []).flatMap((tool) => (tool.type === "function" ? [tool.name] : [])));
+}
+
+/** The text the offline model writes when it calls no tool: it quotes the latest message. */
 export function composeOfflineAnswer(prompt: LanguageModelV3Prompt): string {
   const userMessages = prompt.filter((message) => message.role === "user");
   const latest = userMessages.at(-1);
@@ -93,15 +224,7 @@ export function composeOfflineAnswer(prompt: LanguageModelV3Prompt): string {
         "",
         latestText ? blockquote(latestText) : "> (a message without text)",
       ];
-  return [
-    ...body,
-    "",
-    "To get real answers from Gemini:",
-    "",
-    "- Set `GOOGLE_GENERATIVE_AI_API_KEY` in the agent's environment.",
-    "- Optionally choose the model with `CHAT_MODEL=google:gemini-2.5-flash`.",
-    "- Restart the agent and send another message.",
-  ].join("\n");
+  return [...body, "", ...GEMINI_ADVICE].join("\n");
 }
 
 const TOPICS = ["streams", "sessions", "snapshots", "tokens", "retries", "queues", "workers", "transcripts"];
@@ -164,16 +287,31 @@ function longMarkdown(targetWords: number): string {
   return blocks.join("\n\n");
 }
 
-function* streamParts(words: string[], prompt: LanguageModelV3Prompt): Generator<LanguageModelV3StreamPart> {
+function* streamParts(plan: OfflinePlan, prompt: LanguageModelV3Prompt): Generator<LanguageModelV3StreamPart> {
   yield { type: "stream-start", warnings: [] };
+  if (plan.reasoning) {
+    yield { type: "reasoning-start", id: REASONING_ID };
+    for (const word of splitIntoWords(plan.reasoning)) yield { type: "reasoning-delta", id: REASONING_ID, delta: word };
+    yield { type: "reasoning-end", id: REASONING_ID };
+  }
+  const words = splitIntoWords(plan.text);
   yield { type: "text-start", id: TEXT_ID };
   for (const word of words) {
     yield { type: "text-delta", id: TEXT_ID, delta: word };
   }
   yield { type: "text-end", id: TEXT_ID };
+  if (plan.toolCall) {
+    const { toolCallId, toolName, input } = plan.toolCall;
+    const json = JSON.stringify(input);
+    yield { type: "tool-input-start", id: toolCallId, toolName };
+    yield { type: "tool-input-delta", id: toolCallId, delta: json };
+    yield { type: "tool-input-end", id: toolCallId };
+    yield { type: "tool-call", toolCallId, toolName, input: json };
+  }
+  const finish = plan.toolCall ? "tool-calls" : "stop";
   yield {
     type: "finish",
-    finishReason: { unified: "stop", raw: "stop" },
+    finishReason: { unified: finish, raw: finish },
     usage: usageFor(prompt, words.length),
   };
 }

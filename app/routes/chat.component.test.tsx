@@ -13,6 +13,7 @@ const transport = vi.hoisted(() => ({
   sendMessages: vi.fn(),
   reconnectToStream: vi.fn(),
   stopGeneration: vi.fn(async (_chatId: string) => true),
+  sdk: { sendPendingMessage: vi.fn(async (_chatId: string, _message: unknown, _clientData: unknown) => true) },
 }));
 // One tab here: nothing to coordinate.
 const transportOptions = vi.hoisted(() => ({
@@ -32,6 +33,12 @@ vi.mock("~/components/chat/use-chat-transport", () => ({
 vi.mock("~/lib/chats.server", () => ({}));
 vi.mock("~/lib/guest.server", () => ({}));
 vi.mock("~/lib/trigger.server", () => ({}));
+vi.mock("~/lib/models.server", () => ({}));
+
+const OFFERED_MODELS = {
+  models: [{ id: "offline:offline-chat", label: "Offline demo model", offline: true }],
+  defaultModel: "offline:offline-chat",
+};
 
 /** An answer that has started and is still being written, until `signal` aborts it. */
 function openAnswer(signal: AbortSignal | undefined): ReadableStream<UIMessageChunk> {
@@ -48,7 +55,8 @@ function openAnswer(signal: AbortSignal | undefined): ReadableStream<UIMessageCh
 let container: HTMLElement;
 let root: Root;
 
-function renderChat(loaderData: Route.ComponentProps["loaderData"]) {
+function renderChat(data: Omit<Route.ComponentProps["loaderData"], "models">) {
+  const loaderData = { ...data, models: OFFERED_MODELS } as Route.ComponentProps["loaderData"];
   const Stub = createRoutesStub([
     { id: "routes/chat", path: "/chat/:chatId", Component: ChatRoute, loader: () => loaderData },
   ]);
@@ -189,7 +197,7 @@ describe("Stop in the chat page", () => {
     await vi.waitFor(() => expect(container.querySelector('[data-testid="stopped-marker"]')).toBeNull());
   });
 
-  it("says why Enter does not send while an answer is being written", async () => {
+  it("queues a message typed while the answer is written, through the SDK's steering path, with the model choice", async () => {
     renderChat({
       chatId: CHAT_ID,
       baseURL: "/local-trigger",
@@ -198,19 +206,26 @@ describe("Stop in the chat page", () => {
       highlightedCode: {},
     });
     (await find('[data-testid="suggested-prompt"]')).click();
-    await find('[data-testid="stop-button"]');
+    await find('[data-testid="message-assistant"]');
     const input = (await find('[data-testid="composer-input"]')) as HTMLTextAreaElement;
-    expect(container.querySelector('[data-testid="composer-hint"]')).toBeNull();
 
     const setValue = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value")!.set!;
     setValue.call(input, "A second question");
     input.dispatchEvent(new Event("input", { bubbles: true }));
     input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
 
-    const hint = await find('[data-testid="composer-hint"]');
-    expect(hint.textContent).toContain("still being written");
-    expect(input.value).toBe("A second question");
+    const queued = await find('[data-testid="queued-message"][data-state="queued"]');
+    expect(queued.textContent).toContain("A second question");
+    expect(queued.textContent).toContain("Queued");
+    expect(input.value).toBe("");
+    expect(transport.sdk.sendPendingMessage).toHaveBeenCalledExactlyOnceWith(
+      CHAT_ID,
+      expect.objectContaining({ role: "user", parts: [{ type: "text", text: "A second question" }] }),
+      { model: "offline:offline-chat" },
+    );
+    // The answer being written goes on: no second turn is started from here.
     expect(transport.sendMessages).toHaveBeenCalledOnce();
+    expect(container.querySelector('[data-testid="composer-hint"]')).toBeNull();
   });
 
   it("says the answer is still coming when no word has arrived for a while, and stops saying it when words come", async () => {

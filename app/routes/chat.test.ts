@@ -24,6 +24,11 @@ vi.mock("~/lib/env.server", async (importOriginal) =>
 );
 
 const CHAT_ID = "0b9c5f4e-7d2a-4c1e-9f3b-2a6d8e1c4b7a";
+/** The picker's list with no provider key set: the offline model alone. */
+const OFFLINE_ONLY = {
+  models: [{ id: "offline:offline-chat", label: "Offline demo model", offline: true }],
+  defaultModel: "offline:offline-chat",
+};
 const history = [
   { id: "u1", role: "user", parts: [{ type: "text", text: "Hi" }] },
   {
@@ -61,6 +66,7 @@ describe("/chat/:chatId loader", () => {
       title: undefined,
       history: undefined,
       highlightedCode: {},
+      models: OFFLINE_ONLY,
     });
     expect(mintChatToken).not.toHaveBeenCalled();
   });
@@ -82,6 +88,7 @@ describe("/chat/:chatId loader", () => {
         session: { publicAccessToken: "chat-token", lastEventId: "41" },
       },
       highlightedCode: {},
+      models: OFFLINE_ONLY,
     });
     expect(mintChatToken).toHaveBeenCalledWith(CHAT_ID);
   });

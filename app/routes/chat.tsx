@@ -1,5 +1,5 @@
 import { useChat } from "@ai-sdk/react";
-import type { ChatStatus } from "ai";
+import { type ChatStatus, lastAssistantMessageIsCompleteWithApprovalResponses } from "ai";
 import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
 import {
   data,
@@ -18,6 +18,9 @@ import { EmptyState } from "~/components/chat/empty-state";
 import { ServerHighlightedCode } from "~/components/chat/highlight";
 import { isStopped, MessageList, messageText, preloadMarkdown } from "~/components/chat/message-list";
 import { ArrowDownIcon } from "~/components/chat/icons";
+import { initialModelChoice, ModelOptionsContext, ModelPicker } from "~/components/chat/model-picker";
+import { PendingMessages } from "~/components/chat/pending-messages";
+import { useSteering } from "~/components/chat/use-steering";
 import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from "~/components/chat/use-chat-transport";
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
@@ -25,6 +28,7 @@ import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.serv
 import { highlightAnswerCode } from "~/lib/code-highlight.server";
 import { readGuestId } from "~/lib/guest.server";
 import { loadOrThrowCapacity } from "~/lib/http.server";
+import { offeredChatModels } from "~/lib/models.server";
 import { connectTrigger, mintChatToken } from "~/lib/trigger.server";
 import type { ChatUIMessage } from "../../trigger/chat";
 import type { Route } from "./+types/chat";
@@ -34,7 +38,11 @@ const NOT_FOUND = "This chat doesn’t exist, or it belongs to someone else.";
 const RENDER_INTERVAL_MS = 50;
 
 export function loader(args: Route.LoaderArgs) {
-  return loadOrThrowCapacity("loading a chat page", () => loadChat(args));
+  // The picker's list comes from the server, which knows which models are configured.
+  return loadOrThrowCapacity("loading a chat page", async () => ({
+    ...(await loadChat(args)),
+    models: offeredChatModels(),
+  }));
 }
 
 async function loadChat({ request, params }: Route.LoaderArgs) {
@@ -86,8 +94,16 @@ export default function ChatRoute({ loaderData }: Route.ComponentProps) {
 
 type ChatPanelProps = Route.ComponentProps["loaderData"];
 
-function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps) {
+function ChatPanel({ chatId, baseURL, history, highlightedCode, models }: ChatPanelProps) {
   const initialMessages = history?.messages ?? [];
+  // The choice lives in the session: a reload picks the model of the chat's last answer.
+  const [model, setModel] = useState(() =>
+    initialModelChoice(
+      models.models,
+      models.defaultModel,
+      initialMessages.findLast((message) => message.role === "assistant")?.metadata?.model,
+    ),
+  );
   const { revalidate } = useRevalidator();
   const titleRef = useRef<string>(undefined);
   const deliveredIds = useRef(new Set(initialMessages.map((message) => message.id)));
@@ -97,6 +113,7 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
     baseURL,
     session: history?.session,
     takeTitle: () => titleRef.current,
+    clientData: { model },
     // Refreshes the sidebar, which now lists this chat under its title.
     onSessionStarted: revalidate,
     onMessageDelivered: (id) => {
@@ -119,28 +136,50 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
   const stopOnDelivery = useRef<string>(undefined);
   const stopAgainTimers = useRef<ReturnType<typeof setTimeout>[]>([]);
   useEffect(() => () => stopAgainTimers.current.forEach(clearTimeout), []);
-  const { messages, sendMessage, setMessages, status, error, stop, regenerate, clearError, resumeStream } =
-    useChat<ChatUIMessage>({
-      id: chatId,
-      messages: initialMessages,
-      transport,
-      // Models stream a word or two per chunk, often 100 chunks a second: one render per frame-ish is as
-      // smooth to read and leaves the main thread free for input.
-      experimental_throttle: RENDER_INTERVAL_MS,
-      // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
-      resume: history !== undefined,
-      onData: (part) => {
-        const abandoned = abandonedMessageId(part);
-        // A dead run's cut-off answer, replayed ahead of the answer that replaced it. One the saved transcript holds stays.
-        if (abandoned !== undefined && !savedIds.current.has(abandoned)) {
-          setMessages((current) => current.filter((message) => message.id !== abandoned));
-        }
-      },
-    });
+  const {
+    messages,
+    sendMessage,
+    setMessages,
+    status,
+    error,
+    stop,
+    regenerate,
+    clearError,
+    resumeStream,
+    addToolApprovalResponse,
+  } = useChat<ChatUIMessage>({
+    id: chatId,
+    messages: initialMessages,
+    transport,
+    // Approve or Deny on a tool call sends the answer on to the agent, which runs the tool or not.
+    sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
+    // Models stream a word or two per chunk, often 100 chunks a second: one render per frame-ish is as
+    // smooth to read and leaves the main thread free for input.
+    experimental_throttle: RENDER_INTERVAL_MS,
+    // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
+    resume: history !== undefined,
+    onData: (part) => {
+      const abandoned = abandonedMessageId(part);
+      // A dead run's cut-off answer, replayed ahead of the answer that replaced it. One the saved transcript holds stays.
+      if (abandoned !== undefined && !savedIds.current.has(abandoned)) {
+        setMessages((current) => current.filter((message) => message.id !== abandoned));
+      }
+    },
+  });
   const answeringElsewhere = useTabSync(transport, chatId, { messages, setMessages, status, resumeStream });
   const answeringHere = status === "submitted" || status === "streaming";
   const busy = answeringHere || answeringElsewhere;
   const [draft, setDraft] = useState("");
+  const steering = useSteering({
+    transport,
+    chatId,
+    status,
+    messages,
+    setMessages,
+    resumeStream,
+    clientData: { model },
+    onUnsent: (text) => setDraft((current) => current || text),
+  });
   const failure = error ? describeChatFailure(error) : undefined;
   /** The answer this tab stopped ("" when stopped before its first word), until the next turn. */
   const [stoppedHere, setStoppedHere] = useState<string>();
@@ -205,6 +244,18 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
     setStoppedHere(undefined);
     stoppedTurn.current = undefined;
     void sendMessage({ text });
+    focusComposer();
+  }
+
+  function queueWhileAnswering(text: string) {
+    followRef.current = true;
+    void steering.queue(text);
+    focusComposer();
+  }
+
+  function answerApproval(approvalId: string, approved: boolean) {
+    followRef.current = true;
+    void addToolApprovalResponse({ id: approvalId, approved, ...(approved ? {} : { reason: "The user denied it." }) });
     focusComposer();
   }
 
@@ -345,16 +396,20 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
             <EmptyState onPick={send} />
           ) : (
             <ServerHighlightedCode value={highlightedCode}>
-              <MessageList
-                messages={messages}
-                busy={busy}
-                streaming={status === "streaming" || answeringElsewhere}
-                stoppedHere={stoppedHere}
-                onContinue={canActOnLast ? () => send(CONTINUE_PROMPT) : undefined}
-                onRegenerate={canActOnLast ? regenerateLast : undefined}
-              />
+              <ModelOptionsContext value={models.models}>
+                <MessageList
+                  messages={messages}
+                  busy={busy}
+                  streaming={status === "streaming" || answeringElsewhere}
+                  stoppedHere={stoppedHere}
+                  onContinue={canActOnLast ? () => send(CONTINUE_PROMPT) : undefined}
+                  onRegenerate={canActOnLast ? regenerateLast : undefined}
+                  onApprovalResponse={busy ? undefined : answerApproval}
+                />
+              </ModelOptionsContext>
             </ServerHighlightedCode>
           )}
+          <PendingMessages pending={steering.pending} />
         </div>
       </div>
 
@@ -387,12 +442,14 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
           busy={busy}
           busyReason={answeringElsewhere ? ANSWERING_ELSEWHERE : undefined}
           onSend={send}
+          onQueue={status === "streaming" && !answeringElsewhere ? queueWhileAnswering : undefined}
           onStop={stopAnswer}
           inputRef={composerRef}
         />
-        <p className="text-center text-xs text-zinc-600 dark:text-zinc-400">
-          Answers can be wrong. Check anything important.
-        </p>
+        <div className="flex flex-wrap items-center justify-between gap-2">
+          <ModelPicker models={models.models} value={model} onChange={setModel} />
+          <p className="text-xs text-zinc-600 dark:text-zinc-400">Answers can be wrong. Check anything important.</p>
+        </div>
       </div>
     </div>
   );

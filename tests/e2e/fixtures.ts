@@ -184,9 +184,12 @@ export class Messages {
     return this.answer(index).getByTestId("stopped-marker");
   }
 
-  /** How much of the answer's text is on screen: its words only, not the actions and marks around them. */
+  /**
+   * How much of the answer's text is on screen: its words only, not the actions and marks around them. An
+   * answer with tool calls has a text block before and after each; the last is the one being written.
+   */
   async answerLength(index = -1) {
-    return (await this.answer(index).locator(".markdown").innerText()).length;
+    return (await this.answer(index).locator(".markdown").last().innerText()).length;
   }
 
   /**
@@ -199,7 +202,7 @@ export class Messages {
     if (usesOfflineModel()) await expect(answer).toContainText(ANSWER_END, { timeout: ANSWER_TIMEOUT_MS });
     await expect(answer).toHaveAttribute("data-streaming", "false", { timeout: ANSWER_TIMEOUT_MS });
     await expect(this.page.getByRole("button", { name: "Stop generating" })).toBeHidden({ timeout: ANSWER_TIMEOUT_MS });
-    await expect(answer.locator(".markdown")).not.toBeEmpty();
+    await expect(answer.locator(".markdown").last()).not.toBeEmpty();
     await expect(answer.getByTestId("stopped-marker")).toHaveCount(0);
     if (usesOfflineModel()) await expect(answer.getByTestId("offline-badge")).toHaveText("Offline demo model");
   }

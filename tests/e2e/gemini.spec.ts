@@ -50,7 +50,10 @@ test("Gemini's answer streams onto the page, and its 429 reads as a plain senten
   await chat.expectGrowing(3);
   await expect(chat.answer().locator(".markdown")).toHaveText(answer);
   await expect(chat.stopButton).toBeHidden();
-  await expect(chat.answer()).not.toContainText(thought);
+  // The thought is the answer's reasoning, collapsed above it, not part of its text.
+  await expect(chat.answer().locator(".markdown")).not.toContainText(thought);
+  await expect(chat.answer().getByTestId("reasoning-text")).toHaveText(thought);
+  await expect(chat.answer().getByTestId("reasoning-text")).toBeHidden();
   await expect(chat.answer().getByTestId("offline-badge")).toHaveCount(0);
   expect(standIn.requests.at(-1)?.body.contents.at(-1)).toEqual({
     role: "user",

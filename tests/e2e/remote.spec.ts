@@ -166,4 +166,34 @@ test.describe("remote mode: the app on a Trigger.dev of another origin", () => {
     expect(await cspViolations(page)).toEqual([]);
     expect(refusals).toEqual([]);
   });
+
+  test("a tool call waiting for approval survives a reload, and a message queued mid-answer is answered", async ({
+    page,
+    context,
+  }) => {
+    const { refusals } = await watchTraffic(context);
+    const chat = new ChatPage(page);
+    await chat.open(server.url);
+    await chat.composer.hydrated();
+    await chat.composer.send("calculate 12 * (3 + 4)");
+    const card = chat.messages.answer().locator('[data-testid="tool-call"][data-tool="calculate"]');
+    await expect(card).toHaveAttribute("data-state", "approval-requested", { timeout: 30_000 });
+
+    await page.reload();
+    await chat.composer.hydrated();
+    await card.getByRole("button", { name: "Approve" }).click();
+    await expect(card.getByTestId("tool-output")).toHaveText("84", { timeout: 30_000 });
+    await chat.messages.waitForAnswer();
+
+    await chat.composer.send(LONG_PROMPT);
+    await chat.messages.expectGrowing(2);
+    await chat.composer.input.fill("Queued from afar");
+    await chat.composer.input.press("Enter");
+    await expect(page.getByTestId("queued-message")).toContainText("Queued");
+    await expect(chat.messages.answers).toHaveCount(3, { timeout: 30_000 });
+    await chat.messages.waitForAnswer();
+    await expect(chat.messages.answer().locator("blockquote")).toHaveText("Queued from afar");
+    expect(await cspViolations(page)).toEqual([]);
+    expect(refusals).toEqual([]);
+  });
 });

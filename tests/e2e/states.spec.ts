@@ -115,22 +115,6 @@ test.describe("what the page says about an answer", () => {
     await chat.expectComplete();
     await expect(chat.userMessages).toHaveText(["Hello", "Sent while offline"]);
   });
-
-  test("Enter while an answer is written keeps the message and says why", async ({ page }) => {
-    needsOfflineModel("types while the offline model's long answer streams");
-    const chat = new ChatPage(page);
-    await chat.open();
-    await chat.send(LONG_PROMPT);
-    await expect(chat.stopButton).toBeVisible();
-    await chat.input.fill("A follow-up");
-    await chat.input.press("Enter");
-    await expect(page.getByTestId("composer-hint")).toContainText("still being written");
-    await expect(chat.input).toHaveValue("A follow-up");
-    await chat.expectComplete();
-    await expect(page.getByTestId("composer-hint")).toBeHidden();
-    await chat.input.press("Enter");
-    await expect(chat.userMessages).toHaveText([LONG_PROMPT, "A follow-up"]);
-  });
 });
 
 // A slow model (60 ms a word) and a long answer, so there is time to scroll away while it streams.

@@ -10,11 +10,22 @@ type ComposerProps = {
   /** Why sending waits, when it is not this tab's own answer (another tab is answering). */
   busyReason?: string;
   onSend: (text: string) => void;
+  /** Set while this tab's answer is written: Enter then queues the message for the agent instead of waiting. */
+  onQueue?: (text: string) => void;
   onStop: () => void;
   inputRef?: Ref<HTMLTextAreaElement>;
 };
 
-export function Composer({ text, onTextChange: setText, busy, busyReason, onSend, onStop, inputRef }: ComposerProps) {
+export function Composer({
+  text,
+  onTextChange: setText,
+  busy,
+  busyReason,
+  onSend,
+  onQueue,
+  onStop,
+  inputRef,
+}: ComposerProps) {
   const inputId = useId();
   const canSend = !busy && text.trim() !== "";
   // Set when Enter was pressed while an answer streams: sending then waits, and the hint says why.
@@ -23,6 +34,11 @@ export function Composer({ text, onTextChange: setText, busy, busyReason, onSend
   const hint = busy && (busyReason ?? (triedWhileBusy && text.trim() !== "" ? BUSY_HINT : undefined));
 
   function send() {
+    if (busy && onQueue && text.trim() !== "") {
+      onQueue(text.trim());
+      setText("");
+      return;
+    }
     if (busy && text.trim() !== "") setTriedWhileBusy(true);
     if (!canSend) return;
     setTriedWhileBusy(false);
@@ -76,7 +92,8 @@ export function Composer({ text, onTextChange: setText, busy, busyReason, onSend
         className="field-sizing-content block max-h-52 min-h-14 w-full resize-none bg-transparent py-4 pr-16 pl-5 text-[15px] leading-6 placeholder:text-zinc-500 focus:outline-none dark:placeholder:text-zinc-400"
       />
       <p id={`${inputId}-keys`} className="sr-only">
-        Enter to send, Shift+Enter for a new line, Escape to stop an answer.
+        Enter to send (while an answer is written, Enter queues the message for the agent), Shift+Enter for a new line,
+        Escape to stop an answer.
       </p>
       {/* Keyed so Send and Stop are separate elements: one never animates into the other. */}
       <div className="absolute right-2.5 bottom-2.5">

@@ -1,7 +1,10 @@
 import { memo, useEffect, useReducer } from "react";
 import type { ChatUIMessage } from "../../../trigger/chat";
+import { AnswerPart, answerSegments } from "./answer-parts";
 import { CopyButton } from "./copy-button";
 import { RetryIcon, SparkleIcon, StopIcon } from "./icons";
+import { AnswerModel } from "./model-picker";
+import type { ApprovalResponse } from "./tool-call";
 
 let markdownModule: typeof import("./markdown") | undefined;
 let markdownLoading: Promise<typeof import("./markdown")> | undefined;
@@ -55,9 +58,19 @@ type MessageListProps = {
   /** Set when the last answer may be continued or written again now. */
   onContinue?: () => void;
   onRegenerate?: () => void;
+  /** Set when a tool call waiting for approval may be answered now. */
+  onApprovalResponse?: ApprovalResponse;
 };
 
-export function MessageList({ messages, busy, streaming, stoppedHere, onContinue, onRegenerate }: MessageListProps) {
+export function MessageList({
+  messages,
+  busy,
+  streaming,
+  stoppedHere,
+  onContinue,
+  onRegenerate,
+  onApprovalResponse,
+}: MessageListProps) {
   const last = messages.at(-1);
   // Between sending and the first chunk of the answer there is nothing to show but a pulse.
   const awaitingAnswer = busy && last?.role !== "assistant";
@@ -79,6 +92,7 @@ export function MessageList({ messages, busy, streaming, stoppedHere, onContinue
               streaming={streaming && message === last}
               stopped={message.id === stoppedHere || isStopped(message)}
               actions={message === last ? actions : undefined}
+              onApprovalResponse={message === last ? onApprovalResponse : undefined}
             />
           )}
         </li>
@@ -164,6 +178,7 @@ type AssistantMessageProps = {
   streaming: boolean;
   stopped: boolean;
   actions: StoppedActions | undefined;
+  onApprovalResponse: ApprovalResponse | undefined;
 };
 
 const AssistantMessage = memo(function AssistantMessage({
@@ -171,15 +186,32 @@ const AssistantMessage = memo(function AssistantMessage({
   streaming,
   stopped,
   actions,
+  onApprovalResponse,
 }: AssistantMessageProps) {
   const text = messageText(message);
   const Markdown = useMarkdown();
+  const segments = answerSegments(message);
+  // Always one text block, even before the first word: it is where the words will stream in.
+  if (!segments.some((segment) => segment.kind === "text")) segments.push({ kind: "text", text: "" });
   return (
     <AssistantFrame>
-      <div data-testid="message-assistant" data-streaming={streaming} aria-busy={streaming}>
-        {/* Not a component made here: the lazily imported module's own, the same function on every render. */}
-        {/* eslint-disable-next-line react-hooks/static-components -- see above */}
-        {Markdown ? <Markdown text={text} streaming={streaming} /> : <PlainText text={text} />}
+      <div
+        data-testid="message-assistant"
+        data-streaming={streaming}
+        data-model={message.metadata?.model}
+        aria-busy={streaming}
+      >
+        {segments.map((segment, index) => {
+          const writing = streaming && index === segments.length - 1;
+          if (segment.kind !== "text") {
+            return (
+              <AnswerPart key={index} segment={segment} streaming={writing} onApprovalResponse={onApprovalResponse} />
+            );
+          }
+          // Markdown is the lazily imported module's own component, the same function on every render.
+          if (Markdown) return <Markdown key={index} text={segment.text} streaming={writing} />;
+          return <PlainText key={index} text={segment.text} />;
+        })}
         {!streaming && stopped && <StoppedMarker actions={actions} />}
         {!streaming && (
           <div className="mt-2 flex items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
@@ -190,6 +222,7 @@ const AssistantMessage = memo(function AssistantMessage({
                 className="-ml-1.5 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
               />
             )}
+            {message.metadata && !message.metadata.offline && <AnswerModel id={message.metadata.model} />}
             {message.metadata?.offline && (
               <span
                 data-testid="offline-badge"

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { href } from "react-router";
 import { postJson } from "~/lib/api-client";
 import { CHAT_TASK_ID } from "~/lib/chats";
-import type { chatAgent, ChatUIMessage } from "../../../trigger/chat";
+import type { chatAgent, ChatClientData, ChatUIMessage } from "../../../trigger/chat";
 import { markAbandonedMessages } from "./abandoned-messages";
 
 type ChatTransportOptions = {
@@ -19,6 +19,8 @@ type ChatTransportOptions = {
   onSessionStarted: () => void;
   /** A user message reached the agent's input stream. */
   onMessageDelivered: (messageId: string) => void;
+  /** Sent with every message and validated by the agent (its `clientDataSchema`): the model choice. */
+  clientData?: ChatClientData;
 };
 
 /**
@@ -33,10 +35,13 @@ export function useChatTransport({
   takeTitle,
   onSessionStarted,
   onMessageDelivered,
+  clientData,
 }: ChatTransportOptions) {
   const transport = useTriggerChatTransport<typeof chatAgent>({
     task: CHAT_TASK_ID,
     baseURL,
+    // The SDK keeps this one option current between renders.
+    clientData,
     sessions: session ? { [chatId]: session } : undefined,
     // The same chat open in several tabs: one sends at a time, the others follow its turn (see useTabSync).
     // Browsers only: Node has a BroadcastChannel too, and a server render would leave one open, with its
