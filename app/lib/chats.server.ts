@@ -12,6 +12,7 @@ import { getServerEnv } from "./env.server";
 import { ownerTag, readGuestId } from "./guest.server";
 import { errorResponse } from "./http.server";
 import { getLocalEngine } from "./local-engine.server";
+import { logger } from "./logger.server";
 import { getRedis, withRedisLock } from "./redis.server";
 import { connectTrigger, startChatSession } from "./trigger.server";
 
@@ -109,6 +110,39 @@ export function startOwnedChat(chatId: string, guestId: string, title: string | 
     const existing = access.session.metadata;
     if (title && !storedTitle(existing)) await setChatTitle(chatId, titleFromText(title), existing);
     return { kind: "started", publicAccessToken };
+  });
+}
+
+export type HeadStart =
+  | { kind: "started"; response: Response }
+  /** The chat has started already (in another tab): its messages go to the agent, not through a head start. */
+  | { kind: "exists" }
+  | { kind: "unavailable" };
+
+/**
+ * Starts a new chat with its first answer written on this server while the
+ * agent's run boots (`handle` is the `chat.headStart` handler, which creates
+ * the session). Under the same lock as {@link startOwnedChat}, so ownership
+ * is decided once. The title is saved beside the answer, and the answer's
+ * stream ends only once it is, so a sidebar refreshed after the answer lists
+ * the chat under its title.
+ */
+export function startOwnedChatWithHeadStart(
+  chatId: string,
+  guestId: string,
+  title: string,
+  handle: () => Promise<Response>,
+): Promise<HeadStart> {
+  return oneStartAtATime(chatId, async () => {
+    const access = await getChatAccess(chatId, guestId);
+    if (access.kind !== "new") return { kind: access.kind === "owned" ? "exists" : "unavailable" };
+    const response = await handle();
+    const titled = setChatTitle(chatId, titleFromText(title)).catch((error: unknown) =>
+      logger("trigger").warn({ err: error }, "could not save a head-started chat's title"),
+    );
+    if (!response.body) return { kind: "started", response };
+    const body = response.body.pipeThrough(new TransformStream({ flush: () => titled }));
+    return { kind: "started", response: new Response(body, response) };
   });
 }
 

@@ -22,6 +22,7 @@ import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from 
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
+import { getServerEnv } from "~/lib/env.server";
 import { highlightAnswerCode } from "~/lib/code-highlight.server";
 import { readGuestId } from "~/lib/guest.server";
 import { loadOrThrowCapacity } from "~/lib/http.server";
@@ -46,8 +47,13 @@ async function loadChat({ request, params }: Route.LoaderArgs) {
 
   const access = await getChatAccess(chatId, guestId);
   if (access.kind === "unavailable") throw data(NOT_FOUND, { status: 404 });
-  if (access.kind === "new")
-    return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined, highlightedCode: {} };
+  if (access.kind === "new") {
+    // A new chat's first answer may stream from this server while the agent boots (see the head-start route).
+    const headStart = getServerEnv().CHAT_HEAD_START
+      ? { headStart: href("/api/chats/:chatId/head-start", { chatId }) }
+      : {};
+    return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined, highlightedCode: {}, ...headStart };
+  }
 
   const [page, publicAccessToken] = await Promise.all([loadChatTranscript(chatId), mintChatToken(chatId)]);
   return {
@@ -86,7 +92,9 @@ export default function ChatRoute({ loaderData }: Route.ComponentProps) {
 
 type ChatPanelProps = Route.ComponentProps["loaderData"];
 
-function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps) {
+function ChatPanel(props: ChatPanelProps) {
+  const { chatId, baseURL, history, highlightedCode } = props;
+  const headStart = "headStart" in props ? props.headStart : undefined;
   const initialMessages = history?.messages ?? [];
   const { revalidate } = useRevalidator();
   const titleRef = useRef<string>(undefined);
@@ -96,6 +104,7 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode }: ChatPanelProps
     chatId,
     baseURL,
     session: history?.session,
+    headStart,
     takeTitle: () => titleRef.current,
     // Refreshes the sidebar, which now lists this chat under its title.
     onSessionStarted: revalidate,
