@@ -44,6 +44,11 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     // A stop before the first word leaves no answer to mark (the page then shows the question alone).
     const hasWords = responseMessage?.parts.some((part) => part.type === "text" && part.text.trim() !== "");
     if (stopped && hasWords) writer.write({ type: "data-stopped", data: {} });
+    // A head-started first answer was written by the web server, and the handover does not carry its metadata.
+    if (responseMessage && !responseMessage.metadata) {
+      const { id, offline } = describeChatModel();
+      chat.history.replace(responseMessage.id, { ...responseMessage, metadata: { model: id, offline } });
+    }
   },
   run: async ({ messages, signal }) =>
     streamText({

@@ -141,8 +141,31 @@ export function startOwnedChatWithHeadStart(
       logger("trigger").warn({ err: error }, "could not save a head-started chat's title"),
     );
     if (!response.body) return { kind: "started", response };
-    const body = response.body.pipeThrough(new TransformStream({ flush: () => titled }));
-    return { kind: "started", response: new Response(body, response) };
+    return { kind: "started", response: new Response(finishingWithoutReader(response.body, titled), response) };
+  });
+}
+
+/**
+ * The answer's stream, which ends once `after` has settled, and which the
+ * SDK keeps writing when its reader goes (a reload, Stop): cancelling the
+ * SDK's stream would abort the answer mid-way and hand the agent no turn,
+ * losing the first message. So the answer is written to the end into the
+ * chat's stream, where a reloaded page picks it up, and handed over.
+ */
+function finishingWithoutReader(body: ReadableStream<Uint8Array>, after: Promise<unknown>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!done) return controller.enqueue(value);
+      await after;
+      controller.close();
+    },
+    cancel() {
+      void (async () => {
+        while (!(await reader.read()).done);
+      })().catch(() => {});
+    },
   });
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sessions } from "@trigger.dev/sdk";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { loadChatTranscript } from "~/lib/chats.server";
 import { getServerEnv } from "~/lib/env.server";
 import { resolveGuest } from "~/lib/guest.server";
 import { getLocalEngine } from "~/lib/local-engine.server";
@@ -70,6 +71,11 @@ describe("POST /api/chats/:chatId/head-start on the embedded engine", () => {
       expect(answer.metadata).toEqual({ model: "offline:offline-chat", offline: true });
       // The agent took the turn over and ended it.
       expect(answer.types).toContain("trigger:turn-complete");
+
+      // Saved by the agent as it was shown, with the metadata that labels the model.
+      const saved = await loadChatTranscript(chatId);
+      expect(saved.messages.map((message) => message.role)).toEqual(["user", "assistant"]);
+      expect(saved.messages[1]!.metadata).toEqual({ model: "offline:offline-chat", offline: true });
 
       const session = await sessions.retrieve(chatId);
       expect(session.tags).toEqual([`guest:${guest.id}`]);

@@ -65,12 +65,12 @@ export async function action({ request, params, context }: Route.ActionArgs) {
 
   return orCapacityError("starting a chat with a head start", async () => {
     const handle = createHeadStartHandler(ownerTag(guest.id));
-    // The body was read here, so the handler gets it again in a request of its own, which ends with the caller's.
+    // The body was read here, so the handler gets it again in a request of its own. Not with the caller's
+    // signal: the first answer is written to the end and handed to the agent even if the caller goes.
     const forwarded = new Request(request.url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
-      signal: request.signal,
     });
     const start = await startOwnedChatWithHeadStart(chatId, guest.id, title, () => handle(forwarded));
     if (start.kind === "unavailable") return errorResponse(404, "Chat not found", { headers: guestHeaders(guest) });
