@@ -28,6 +28,8 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
   // Set here rather than on streamText so instructions injected by the SDK are appended to it, not replaced.
   system: CHAT_SYSTEM_PROMPT,
   idleTimeoutInSeconds: env.CHAT_IDLE_TIMEOUT_SECONDS,
+  // The page starts a chat's run while its first message is typed; a draft never sent must not hold the run.
+  exitAfterPreloadIdle: true,
   turnTimeout: env.CHAT_TURN_TIMEOUT,
   uiMessageStreamOptions: {
     messageMetadata: ({ part }) => {

@@ -84,7 +84,8 @@ async function oneStartAtATime<T>(chatId: string, work: () => Promise<T>): Promi
   }
 }
 
-export type ChatStart = { kind: "started"; publicAccessToken: string } | { kind: "unavailable" };
+/** `created`: the chat is new; otherwise the guest rejoined a chat it owns. */
+export type ChatStart = { kind: "started"; publicAccessToken: string; created: boolean } | { kind: "unavailable" };
 
 /**
  * Starts a new chat for the guest, or rejoins one the guest owns. Ownership
@@ -99,17 +100,19 @@ export function startOwnedChat(chatId: string, guestId: string, title: string | 
     const access = await getChatAccess(chatId, guestId);
     if (access.kind === "unavailable") return { kind: "unavailable" };
     if (access.kind === "new") {
-      // A new chat is created with its title, in one call rather than two.
-      const metadata = title ? { title: titleFromText(title), ...PLAIN_TITLE } : undefined;
+      // A new chat is created with its title, in one call rather than two. One started before its first
+      // message (started early, while the user types) is a draft until that message names it.
+      const metadata = title ? { title: titleFromText(title), ...PLAIN_TITLE } : DRAFT;
       return {
         kind: "started",
         publicAccessToken: (await startChatSession(chatId, ownerTag(guestId), metadata)).publicAccessToken,
+        created: true,
       };
     }
     const { publicAccessToken } = await startChatSession(chatId, ownerTag(guestId));
     const existing = access.session.metadata;
     if (title && !storedTitle(existing)) await setChatTitle(chatId, titleFromText(title), existing);
-    return { kind: "started", publicAccessToken };
+    return { kind: "started", publicAccessToken, created: false };
   });
 }
 
@@ -187,7 +190,8 @@ export async function listGuestChats(guestId: string, cursor?: string): Promise<
   }
   const chats = page.data.flatMap((session) =>
     // The tag filter is "any of"; re-check so a list can never include another guest's chat.
-    session.externalId && session.tags.includes(tag)
+    // A draft has no message yet: it is listed once its first message names it.
+    session.externalId && session.tags.includes(tag) && !isDraft(session.metadata)
       ? [{ id: session.externalId, title: titleOf(session.metadata), createdAt: session.createdAt.toISOString() }]
       : [],
   );
@@ -211,6 +215,9 @@ export async function loadChatTranscript(
 
 /** Marks titles stored as plain text; titles without it were stored as the first message's raw markdown. */
 const PLAIN_TITLE = { titleFormat: "text" } as const;
+/** Marks a chat started before its first message was sent. */
+const DRAFT = { draft: true } as const;
+const isDraft = (metadata: Record<string, unknown> | null | undefined) => metadata?.draft === true;
 
 /** Stores the chat's title in its session metadata, keeping any other metadata. */
 export async function setChatTitle(
@@ -219,7 +226,9 @@ export async function setChatTitle(
   metadata?: Record<string, unknown> | null,
 ): Promise<void> {
   await connectTrigger();
-  await sessions.update(chatId, { metadata: { ...metadata, title, ...PLAIN_TITLE } });
+  // A titled chat is no longer a draft.
+  const kept = Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => key !== "draft"));
+  await sessions.update(chatId, { metadata: { ...kept, title, ...PLAIN_TITLE } });
 }
 
 export const CHAT_DELETED_REASON = "Deleted by its owner";

@@ -22,6 +22,7 @@ import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from 
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
+import { postJson } from "~/lib/api-client";
 import { getServerEnv } from "~/lib/env.server";
 import { highlightAnswerCode } from "~/lib/code-highlight.server";
 import { readGuestId } from "~/lib/guest.server";
@@ -207,9 +208,28 @@ function ChatPanel(props: ChatPanelProps) {
     focusComposer();
   }
 
+  /** The start of a new chat's session and run while its first message is typed; unset until then. */
+  const earlyStart = useRef<Promise<unknown>>(undefined);
+
+  function startEarly() {
+    // A new chat only, and not with a head start, which starts the chat with its first message instead.
+    if (history || headStart || earlyStart.current || messages.length > 0) return;
+    earlyStart.current = transport.sdk.preload(chatId);
+    // Refused (a rate limit, say): Send starts the chat as it would have.
+    earlyStart.current.catch(() => {});
+  }
+
   function send(text: string) {
     preloadMarkdown();
-    if (messages.length === 0) titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
+    if (messages.length === 0) {
+      titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
+      // A chat started early got no title: its first message names it now, beside the answer.
+      earlyStart.current
+        ?.then(() =>
+          postJson(href("/api/chats/:chatId/session", { chatId }), { title: titleRef.current }).then(revalidate),
+        )
+        .catch(() => {});
+    }
     followRef.current = true;
     setStoppedHere(undefined);
     stoppedTurn.current = undefined;
@@ -219,8 +239,11 @@ function ChatPanel(props: ChatPanelProps) {
 
   function writeDraft(text: string) {
     setDraft(text);
-    // The answer will need the markdown renderer: fetch it while the user writes.
-    if (text) preloadMarkdown();
+    // The answer will need the markdown renderer, and a new chat its run: start both while the user writes.
+    if (text) {
+      preloadMarkdown();
+      startEarly();
+    }
   }
 
   function stopAnswer() {

@@ -52,11 +52,13 @@ export function useChatTransport({
       return token;
     },
     startSession: async ({ chatId }) => {
+      const title = takeTitle();
       const { publicAccessToken } = await postJson<{ publicAccessToken: string }>(
         href("/api/chats/:chatId/session", { chatId }),
-        { title: takeTitle() },
+        { title },
       );
-      onSessionStarted();
+      // Started early, with no message yet: the chat is listed once its first message names it.
+      if (title !== undefined) onSessionStarted();
       return { publicAccessToken };
     },
     onEvent: (event) => {
