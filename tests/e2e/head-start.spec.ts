@@ -1,4 +1,5 @@
 import { AppServer } from "./app-server";
+import { StandaloneEngine } from "./engine-server";
 import { ChatPage, expect, needsLocalServer, test } from "./fixtures";
 
 // CHAT_HEAD_START=1: a new chat's first answer streams from the web server (chat.headStart) while the
@@ -61,5 +62,45 @@ test.describe("head start", () => {
     await chat.expectComplete(0);
     await chat.ask("Carry on");
     await expect(chat.answers).toHaveCount(2);
+  });
+});
+
+test.describe("head start in remote mode", () => {
+  needsLocalServer("starts its own engine, standing in for Trigger.dev, and app server");
+  test.describe.configure({ timeout: 120_000 });
+  let engine: StandaloneEngine;
+  let server: AppServer;
+  test.beforeAll(async ({}, testInfo) => {
+    testInfo.setTimeout(180_000);
+    engine = await StandaloneEngine.start();
+    server = await AppServer.start({
+      remote: engine.remote,
+      env: { CHAT_HEAD_START: "1", CHAT_MODEL: "offline:offline-chat" },
+    });
+  });
+  test.afterAll(async () => {
+    await server?.close();
+    await engine?.close();
+  });
+
+  test("the web server writes the first answer into Trigger.dev's stream, and the agent there answers the next", async ({
+    page,
+  }) => {
+    const chat = new ChatPage(page);
+    const headStarts: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().endsWith("/head-start")) headStarts.push(request.url());
+    });
+    await chat.open(server.url);
+    await chat.ask("Say **hello**");
+    await chat.ask("And now *goodbye*");
+    expect(headStarts).toEqual([`${server.url}/api/chats/${chat.chatId()}/head-start`]);
+    const answers = await chat.answers.locator(".markdown").allInnerTexts();
+    expect(answers[1]).toContain("turn 2");
+
+    await page.reload();
+    await expect(chat.answers).toHaveCount(2);
+    await chat.expectComplete(1);
+    expect(await chat.answers.locator(".markdown").allInnerTexts()).toEqual(answers);
   });
 });
