@@ -6,6 +6,7 @@ export default [
   ...prefix("api/chats", [
     index("routes/api/chats.ts"),
     route(":chatId/session", "routes/api/chat-session.ts"),
+    route(":chatId/head-start", "routes/api/chat-head-start.ts"),
     route(":chatId/token", "routes/api/chat-token.ts"),
     route(":chatId/transcript", "routes/api/chat-transcript.ts"),
     route(":chatId/delete", "routes/api/chat-delete.ts"),

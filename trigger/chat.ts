@@ -3,7 +3,7 @@ import { chat } from "@trigger.dev/sdk/ai";
 import { stepCountIs, streamText, type UIMessage } from "ai";
 import { z } from "zod";
 import { getAgentEnv } from "./env";
-import { chooseChatModel, getChatModel, ModelChoiceError } from "./model";
+import { chooseChatModel, describeChatModel, getChatModel, ModelChoiceError } from "./model";
 import { CHAT_ERROR_MESSAGE, describeModelFailure, reportModelRefusals } from "./model-failures";
 import { CHAT_SYSTEM_PROMPT } from "./prompts";
 import { chatTools, type ChatTools, ToolInputError } from "./tools";
@@ -43,6 +43,8 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
   // Set here rather than on streamText so instructions injected by the SDK are appended to it, not replaced.
   system: CHAT_SYSTEM_PROMPT,
   idleTimeoutInSeconds: env.CHAT_IDLE_TIMEOUT_SECONDS,
+  // The page starts a chat's run while its first message is typed; a draft never sent must not hold the run.
+  exitAfterPreloadIdle: true,
   turnTimeout: env.CHAT_TURN_TIMEOUT,
   clientDataSchema: chatClientDataSchema,
   tools: chatTools,
@@ -55,11 +57,16 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     // A tool's own refusal ("not a time zone") is written for the user and shown on the tool call.
     onError: (error) => (error instanceof ToolInputError ? error.message : describeModelFailure(error).userMessage),
   },
-  onBeforeTurnComplete: ({ stopped, responseMessage, writer }) => {
+  onBeforeTurnComplete: ({ stopped, responseMessage, writer, clientData }) => {
     // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
     // A stop before the first word leaves no answer to mark (the page then shows the question alone).
     const hasWords = responseMessage?.parts.some((part) => part.type === "text" && part.text.trim() !== "");
     if (stopped && hasWords) writer.write({ type: "data-stopped", data: {} });
+    // A head-started first answer was written by the web server, and the handover does not carry its metadata.
+    if (responseMessage && !responseMessage.metadata) {
+      const { id, offline } = modelOfHeadStartedAnswer(clientData?.model);
+      chat.history.replace(responseMessage.id, { ...responseMessage, metadata: { model: id, offline } });
+    }
   },
   run: async ({ messages, signal, tools, clientData }) => {
     const { model, description } = resolveModelForTurn(clientData?.model);
@@ -82,6 +89,15 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     });
   },
 });
+
+// The head start's route refused any choice it could not answer with, so a failure here means the default.
+function modelOfHeadStartedAnswer(choice: string | undefined) {
+  try {
+    return chooseChatModel(choice);
+  } catch {
+    return describeChatModel();
+  }
+}
 
 // The SDK sends an error thrown from run() to the browser verbatim: a refused choice says why in words, and a
 // configuration problem is logged here and the user gets the generic message.

@@ -5,19 +5,21 @@ import {
   CHAT_TITLE_MAX_LENGTH,
   getChatAccess,
   listGuestChats,
+  startOwnedChat,
   storedTitle,
   titleFromText,
   UNTITLED_CHAT,
 } from "./chats.server";
 import { sessionRow } from "./test-support.server";
 
-const sdk = vi.hoisted(() => ({ retrieve: vi.fn(), list: vi.fn() }));
+const sdk = vi.hoisted(() => ({ retrieve: vi.fn(), list: vi.fn(), update: vi.fn(), start: vi.fn() }));
 vi.mock("@trigger.dev/sdk", async (importOriginal) => ({
   ...(await importOriginal<typeof import("@trigger.dev/sdk")>()),
-  sessions: { retrieve: sdk.retrieve, list: sdk.list },
+  sessions: { retrieve: sdk.retrieve, list: sdk.list, update: sdk.update },
 }));
 vi.mock("./trigger.server", () => ({
   connectTrigger: vi.fn(async () => ({ mode: "local", browserBaseURL: "/local-trigger" })),
+  startChatSession: sdk.start,
 }));
 
 const notFound = () => new ApiError(404, { error: "Session not found" }, undefined, undefined);
@@ -103,6 +105,40 @@ describe("getChatAccess", () => {
   it("does not mistake other failures for a missing chat", async () => {
     sdk.retrieve.mockRejectedValue(new ApiError(500, { error: "boom" }, undefined, undefined));
     await expect(getChatAccess("chat-1", "guest-a")).rejects.toThrow();
+  });
+});
+
+describe("a chat started before its first message (a draft)", () => {
+  beforeEach(() => {
+    sdk.start.mockResolvedValue({ publicAccessToken: "token" });
+    sdk.update.mockResolvedValue({});
+  });
+
+  it("is started as a draft, left out of the list, and named by its first message when that is sent", async () => {
+    sdk.retrieve.mockRejectedValueOnce(new ApiError(404, { error: "not found" }, undefined, undefined));
+    expect(await startOwnedChat("chat-1", "guest-a", undefined)).toEqual({
+      kind: "started",
+      publicAccessToken: "token",
+      created: true,
+    });
+    expect(sdk.start).toHaveBeenCalledWith("chat-1", "guest:guest-a", { draft: true });
+
+    sdk.list.mockResolvedValue({
+      data: [
+        sessionRow({ externalId: "chat-1", tags: ["guest:guest-a"], metadata: { draft: true } }),
+        sessionRow({ externalId: "chat-0", tags: ["guest:guest-a"], metadata: { title: "Sent" } }),
+      ],
+      pagination: {},
+    });
+    expect((await listGuestChats("guest-a")).chats.map((chat) => chat.id)).toEqual(["chat-0"]);
+
+    sdk.retrieve.mockResolvedValueOnce(
+      sessionRow({ externalId: "chat-1", tags: ["guest:guest-a"], metadata: { draft: true, other: 1 } }),
+    );
+    expect(await startOwnedChat("chat-1", "guest-a", "Hello *you*")).toMatchObject({ created: false });
+    expect(sdk.update).toHaveBeenCalledWith("chat-1", {
+      metadata: { other: 1, title: "Hello you", titleFormat: "text" },
+    });
   });
 });
 

@@ -12,6 +12,7 @@ import { getServerEnv } from "./env.server";
 import { ownerTag, readGuestId } from "./guest.server";
 import { errorResponse } from "./http.server";
 import { getLocalEngine } from "./local-engine.server";
+import { logger } from "./logger.server";
 import { getRedis, withRedisLock } from "./redis.server";
 import { connectTrigger, startChatSession } from "./trigger.server";
 
@@ -83,7 +84,8 @@ async function oneStartAtATime<T>(chatId: string, work: () => Promise<T>): Promi
   }
 }
 
-export type ChatStart = { kind: "started"; publicAccessToken: string } | { kind: "unavailable" };
+/** `created`: the chat is new; otherwise the guest rejoined a chat it owns. */
+export type ChatStart = { kind: "started"; publicAccessToken: string; created: boolean } | { kind: "unavailable" };
 
 /**
  * Starts a new chat for the guest, or rejoins one the guest owns. Ownership
@@ -98,17 +100,75 @@ export function startOwnedChat(chatId: string, guestId: string, title: string | 
     const access = await getChatAccess(chatId, guestId);
     if (access.kind === "unavailable") return { kind: "unavailable" };
     if (access.kind === "new") {
-      // A new chat is created with its title, in one call rather than two.
-      const metadata = title ? { title: titleFromText(title), ...PLAIN_TITLE } : undefined;
+      // A new chat is created with its title, in one call rather than two. One started before its first
+      // message (started early, while the user types) is a draft until that message names it.
+      const metadata = title ? { title: titleFromText(title), ...PLAIN_TITLE } : DRAFT;
       return {
         kind: "started",
         publicAccessToken: (await startChatSession(chatId, ownerTag(guestId), metadata)).publicAccessToken,
+        created: true,
       };
     }
     const { publicAccessToken } = await startChatSession(chatId, ownerTag(guestId));
     const existing = access.session.metadata;
     if (title && !storedTitle(existing)) await setChatTitle(chatId, titleFromText(title), existing);
-    return { kind: "started", publicAccessToken };
+    return { kind: "started", publicAccessToken, created: false };
+  });
+}
+
+export type HeadStart =
+  | { kind: "started"; response: Response }
+  /** The chat has started already (in another tab): its messages go to the agent, not through a head start. */
+  | { kind: "exists" }
+  | { kind: "unavailable" };
+
+/**
+ * Starts a new chat with its first answer written on this server while the
+ * agent's run boots (`handle` is the `chat.headStart` handler, which creates
+ * the session). Under the same lock as {@link startOwnedChat}, so ownership
+ * is decided once. The title is saved beside the answer, and the answer's
+ * stream ends only once it is, so a sidebar refreshed after the answer lists
+ * the chat under its title.
+ */
+export function startOwnedChatWithHeadStart(
+  chatId: string,
+  guestId: string,
+  title: string,
+  handle: () => Promise<Response>,
+): Promise<HeadStart> {
+  return oneStartAtATime(chatId, async () => {
+    const access = await getChatAccess(chatId, guestId);
+    if (access.kind !== "new") return { kind: access.kind === "owned" ? "exists" : "unavailable" };
+    const response = await handle();
+    const titled = setChatTitle(chatId, titleFromText(title)).catch((error: unknown) =>
+      logger("trigger").warn({ err: error }, "could not save a head-started chat's title"),
+    );
+    if (!response.body) return { kind: "started", response };
+    return { kind: "started", response: new Response(finishingWithoutReader(response.body, titled), response) };
+  });
+}
+
+/**
+ * The answer's stream, which ends once `after` has settled, and which the
+ * SDK keeps writing when its reader goes (a reload, Stop): cancelling the
+ * SDK's stream would abort the answer mid-way and hand the agent no turn,
+ * losing the first message. So the answer is written to the end into the
+ * chat's stream, where a reloaded page picks it up, and handed over.
+ */
+function finishingWithoutReader(body: ReadableStream<Uint8Array>, after: Promise<unknown>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!done) return controller.enqueue(value);
+      await after;
+      controller.close();
+    },
+    cancel() {
+      void (async () => {
+        while (!(await reader.read()).done);
+      })().catch(() => {});
+    },
   });
 }
 
@@ -130,7 +190,8 @@ export async function listGuestChats(guestId: string, cursor?: string): Promise<
   }
   const chats = page.data.flatMap((session) =>
     // The tag filter is "any of"; re-check so a list can never include another guest's chat.
-    session.externalId && session.tags.includes(tag)
+    // A draft has no message yet: it is listed once its first message names it.
+    session.externalId && session.tags.includes(tag) && !isDraft(session.metadata)
       ? [{ id: session.externalId, title: titleOf(session.metadata), createdAt: session.createdAt.toISOString() }]
       : [],
   );
@@ -154,6 +215,9 @@ export async function loadChatTranscript(
 
 /** Marks titles stored as plain text; titles without it were stored as the first message's raw markdown. */
 const PLAIN_TITLE = { titleFormat: "text" } as const;
+/** Marks a chat started before its first message was sent. */
+const DRAFT = { draft: true } as const;
+const isDraft = (metadata: Record<string, unknown> | null | undefined) => metadata?.draft === true;
 
 /** Stores the chat's title in its session metadata, keeping any other metadata. */
 export async function setChatTitle(
@@ -162,7 +226,9 @@ export async function setChatTitle(
   metadata?: Record<string, unknown> | null,
 ): Promise<void> {
   await connectTrigger();
-  await sessions.update(chatId, { metadata: { ...metadata, title, ...PLAIN_TITLE } });
+  // A titled chat is no longer a draft.
+  const kept = Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => key !== "draft"));
+  await sessions.update(chatId, { metadata: { ...kept, title, ...PLAIN_TITLE } });
 }
 
 export const CHAT_DELETED_REASON = "Deleted by its owner";

@@ -12,6 +12,7 @@ describe("parseServerEnv", () => {
       RATE_LIMITS: "on",
       RATE_LIMIT_MULTIPLIER: 1,
       LOCAL_TRIGGER: false,
+      CHAT_HEAD_START: false,
       LOCAL_TRIGGER_DATA_DIR: ".data/local-trigger",
       LOCAL_TRIGGER_MAX_RUNS: 32,
       LOCAL_TRIGGER_WARM_WORKERS: 1,

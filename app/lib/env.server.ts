@@ -56,6 +56,11 @@ const ServerEnvSchema = z.object({
       .url("must be a URL such as redis://localhost:6379")
       .refine((url) => /^rediss?:\/\//.test(url), "must start with redis:// or rediss://"),
   ),
+  /**
+   * A new chat's first answer streams from this server (`chat.headStart`) while the agent's run boots. The
+   * web server then calls the model, so it needs the agent's model settings and key.
+   */
+  CHAT_HEAD_START: flag,
   /** Rate limits: "on" (default) or "off". Off is for load tests on one machine, never for a public server. */
   RATE_LIMITS: z.preprocess(blankAsUnset, z.enum(["on", "off"]).default("on")),
   /** Multiplies every rate limit, for hosts where many people share one address. */

@@ -11,6 +11,10 @@ export function errorResponse(status: number, message: string, init?: ResponseIn
 
 /** The most any of the app's own routes accepts; each route's reader may allow less. */
 export const APP_BODY_LIMIT_BYTES = 16 * 1024;
+/** A head start carries the chat's first message, which may be as large as any message the engine takes. */
+export const HEAD_START_BODY_LIMIT_BYTES = 1024 * 1024;
+/** The head-start route's path: its body is the first message, not a small request. */
+export const HEAD_START_PATH = /^\/api\/chats\/[^/]+\/head-start$/;
 
 /**
  * Reads and validates a JSON body of at most `limitBytes`, refused (413)

@@ -1,17 +1,25 @@
 import type { MiddlewareFunction } from "react-router";
 import { getServerEnv } from "./env.server";
-import { APP_BODY_LIMIT_BYTES, errorResponse, isJsonContentType } from "./http.server";
+import {
+  APP_BODY_LIMIT_BYTES,
+  errorResponse,
+  HEAD_START_BODY_LIMIT_BYTES,
+  HEAD_START_PATH,
+  isJsonContentType,
+} from "./http.server";
 import { LOCAL_TRIGGER_PATH } from "./local-engine.server";
 import { logger } from "./logger.server";
 import { nonceContext } from "./request-context";
 import { appOrigin, createNonce, crossOriginRefusal, SAFE_METHODS, securityHeaders } from "./security-policy.server";
 
-/** A declared body the route could never accept; streamed bodies are capped where they are read. */
-function oversizedBody(request: Request): boolean {
+/** The limit a declared body exceeds, when the route could never accept it; streamed bodies are capped where they are read. */
+function exceededBodyLimit(request: Request): number | undefined {
   // The engine's mount applies its own per-route limits (a message may be up to 1 MiB).
-  if (new URL(request.url).pathname.startsWith(`${LOCAL_TRIGGER_PATH}/`)) return false;
+  const { pathname } = new URL(request.url);
+  if (pathname.startsWith(`${LOCAL_TRIGGER_PATH}/`)) return undefined;
+  const limit = HEAD_START_PATH.test(pathname) ? HEAD_START_BODY_LIMIT_BYTES : APP_BODY_LIMIT_BYTES;
   const declared = Number(request.headers.get("Content-Length") ?? 0);
-  return Number.isFinite(declared) && declared > APP_BODY_LIMIT_BYTES;
+  return Number.isFinite(declared) && declared > limit ? limit : undefined;
 }
 
 /** A body the app could never read: typed as anything but JSON, or sent with no type at all. */
@@ -35,12 +43,13 @@ export const securityMiddleware: MiddlewareFunction<Response> = async ({ request
   context.set(nonceContext, nonce);
 
   let response: Response;
+  const bodyLimit = exceededBodyLimit(request);
   const refusal = crossOriginRefusal(request, appOrigin(request, env));
   if (refusal) {
     logger("security").warn(`refused ${refusal}: ${request.method} ${new URL(request.url).pathname.slice(0, 200)}`);
     response = errorResponse(403, "Cross-site requests are not allowed");
-  } else if (oversizedBody(request)) {
-    response = errorResponse(413, `Request body is larger than the ${APP_BODY_LIMIT_BYTES / 1024} KiB limit`, {
+  } else if (bodyLimit !== undefined) {
+    response = errorResponse(413, `Request body is larger than the ${bodyLimit / 1024} KiB limit`, {
       headers: { Connection: "close" },
     });
   } else if (!SAFE_METHODS.has(request.method) && nonJsonBody(request)) {

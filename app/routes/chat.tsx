@@ -25,6 +25,8 @@ import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from 
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
+import { postJson } from "~/lib/api-client";
+import { getServerEnv } from "~/lib/env.server";
 import { highlightAnswerCode } from "~/lib/code-highlight.server";
 import { readGuestId } from "~/lib/guest.server";
 import { loadOrThrowCapacity } from "~/lib/http.server";
@@ -54,8 +56,13 @@ async function loadChat({ request, params }: Route.LoaderArgs) {
 
   const access = await getChatAccess(chatId, guestId);
   if (access.kind === "unavailable") throw data(NOT_FOUND, { status: 404 });
-  if (access.kind === "new")
-    return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined, highlightedCode: {} };
+  if (access.kind === "new") {
+    // A new chat's first answer may stream from this server while the agent boots (see the head-start route).
+    const headStart = getServerEnv().CHAT_HEAD_START
+      ? { headStart: href("/api/chats/:chatId/head-start", { chatId }) }
+      : {};
+    return { chatId, baseURL: browserBaseURL, title: undefined, history: undefined, highlightedCode: {}, ...headStart };
+  }
 
   const [page, publicAccessToken] = await Promise.all([loadChatTranscript(chatId), mintChatToken(chatId)]);
   return {
@@ -94,7 +101,9 @@ export default function ChatRoute({ loaderData }: Route.ComponentProps) {
 
 type ChatPanelProps = Route.ComponentProps["loaderData"];
 
-function ChatPanel({ chatId, baseURL, history, highlightedCode, models }: ChatPanelProps) {
+function ChatPanel(props: ChatPanelProps) {
+  const { chatId, baseURL, history, highlightedCode, models } = props;
+  const headStart = "headStart" in props ? props.headStart : undefined;
   const initialMessages = history?.messages ?? [];
   // The choice lives in the session: a reload picks the model of the chat's last answer.
   const [model, setModel] = useState(() =>
@@ -112,6 +121,7 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode, models }: ChatPa
     chatId,
     baseURL,
     session: history?.session,
+    headStart,
     takeTitle: () => titleRef.current,
     clientData: { model },
     // Refreshes the sidebar, which now lists this chat under its title.
@@ -237,9 +247,28 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode, models }: ChatPa
     focusComposer();
   }
 
+  /** The start of a new chat's session and run while its first message is typed; unset until then. */
+  const earlyStart = useRef<Promise<unknown>>(undefined);
+
+  function startEarly() {
+    // A new chat only, and not with a head start, which starts the chat with its first message instead.
+    if (history || headStart || earlyStart.current || messages.length > 0) return;
+    earlyStart.current = transport.sdk.preload(chatId);
+    // Refused (a rate limit, say): Send starts the chat as it would have.
+    earlyStart.current.catch(() => {});
+  }
+
   function send(text: string) {
     preloadMarkdown();
-    if (messages.length === 0) titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
+    if (messages.length === 0) {
+      titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
+      // A chat started early got no title: its first message names it now, beside the answer.
+      earlyStart.current
+        ?.then(() =>
+          postJson(href("/api/chats/:chatId/session", { chatId }), { title: titleRef.current }).then(revalidate),
+        )
+        .catch(() => {});
+    }
     followRef.current = true;
     setStoppedHere(undefined);
     stoppedTurn.current = undefined;
@@ -261,8 +290,11 @@ function ChatPanel({ chatId, baseURL, history, highlightedCode, models }: ChatPa
 
   function writeDraft(text: string) {
     setDraft(text);
-    // The answer will need the markdown renderer: fetch it while the user writes.
-    if (text) preloadMarkdown();
+    // The answer will need the markdown renderer, and a new chat its run: start both while the user writes.
+    if (text) {
+      preloadMarkdown();
+      startEarly();
+    }
   }
 
   function stopAnswer() {

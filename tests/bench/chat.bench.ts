@@ -30,6 +30,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 2);
 const CPU_ANSWERS = Number(process.env.BENCH_CPU_ANSWERS ?? 3);
 const CPU_ANSWER_WORDS = 4_000;
+/** How long the first message is typed before Send, from its first keystroke; 0 sends at once, as a paste would. */
+const TYPING_MS = Number(process.env.BENCH_TYPING_MS ?? 0);
 const OUTPUT = process.env.BENCH_OUTPUT ?? "reports/bench.json";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -77,7 +79,16 @@ function instrumentPage() {
 
 type Probe = { sentAt: number; answersBefore: number; firstTextAt: number; lastTextAt: number; length: number };
 
-async function sendTurn(page: Page, text: string): Promise<Turn> {
+async function sendTurn(page: Page, text: string, typingMs = 0): Promise<Turn> {
+  if (typingMs > 0) {
+    // The first keystroke, once the page takes it; Send measures from Enter, as for everyone else.
+    const input = page.getByRole("textbox", { name: "Message" });
+    while (!(await page.getByTestId("send-button").isEnabled())) {
+      await input.fill(text.slice(0, 1));
+      await page.waitForTimeout(20);
+    }
+    await page.waitForTimeout(typingMs);
+  }
   await send(page, text);
   // Done when the answer is on screen and Send is back: the turn is over.
   await page
@@ -207,7 +218,7 @@ async function main() {
       for (const target of order) {
         const { context, page } = await openNewChat(browser, target);
         try {
-          const first = await sendTurn(page, `Hello, round ${round}`);
+          const first = await sendTurn(page, `Hello, round ${round}`, TYPING_MS);
           const followUp = await sendTurn(page, "And a follow-up question");
           if (round < WARMUP_ROUNDS) continue;
           const into = samples[target.name];

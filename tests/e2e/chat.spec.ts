@@ -218,10 +218,11 @@ test.describe("failures", () => {
     const chat = new ChatPage(page);
     await chat.open();
     browserErrors.expect(/Failed to load resource: the server responded with a status of 500/);
+    // Twice: typing starts the chat early, and a failure there is retried by Send.
     await page.route(
       "**/api/chats/*/session",
       (route) => route.fulfill({ status: 500, json: { error: "Internal details" } }),
-      { times: 1 },
+      { times: 2 },
     );
 
     await chat.send("Hello?");

@@ -52,6 +52,21 @@ describe("describeChatFailure", () => {
     ).toBe(false);
   });
 
+  it("reads the status of a refused head start, whose body the transport drops", () => {
+    const headStartError = (status: number) =>
+      Object.assign(new Error(`chat.handover endpoint returned ${status} Whatever`), { status });
+    expect(describeChatFailure(headStartError(429))).toEqual({
+      message: "Too many requests right now. Please wait a moment and send your message again.",
+      tooManyRequests: true,
+    });
+    expect(describeChatFailure(headStartError(409)).message).toBe(
+      "This chat has already started, in another tab. Reload the page to continue it.",
+    );
+    expect(describeChatFailure(headStartError(500)).message).toBe(
+      "The server couldn’t complete the request. Please try again.",
+    );
+  });
+
   it("passes other errors through as they are", () => {
     expect(describeChatFailure(new Error("Couldn’t reach the server."))).toEqual({
       message: "Couldn’t reach the server.",

@@ -27,6 +27,11 @@ export function describeChatFailure(error: Error): ChatFailure {
   if (status === undefined && error.name === "TypeError") return { message: UNREACHABLE, tooManyRequests: false };
   if (status === undefined) return { message: error.message, tooManyRequests: false };
   const serverMessage = errorFieldOf(error.message);
+  if (status === 409 && isHeadStartError(error))
+    return {
+      message: "This chat has already started, in another tab. Reload the page to continue it.",
+      tooManyRequests: false,
+    };
   if (status === 429) {
     return {
       message: serverMessage ?? "Too many requests right now. Please wait a moment and send your message again.",
@@ -44,8 +49,13 @@ export function describeChatFailure(error: Error): ChatFailure {
 }
 
 function statusOf(error: TransportError): number | undefined {
-  return error.name === "TriggerApiError" && typeof error.status === "number" ? error.status : undefined;
+  return (error.name === "TriggerApiError" || isHeadStartError(error)) && typeof error.status === "number"
+    ? error.status
+    : undefined;
 }
+
+/** The transport's error for a head start the app's route refused: it keeps the status, not the body. */
+const isHeadStartError = (error: Error) => error.message.startsWith("chat.handover endpoint returned ");
 
 /** The `error` field of the JSON body the transport quotes after the status, when there is one. */
 function errorFieldOf(message: string): string | undefined {

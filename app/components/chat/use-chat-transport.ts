@@ -14,8 +14,11 @@ type ChatTransportOptions = {
   baseURL: string;
   /** The chat's session when it already exists, so a reload can resume a running answer and stop it. */
   session: Pick<ChatSessionPersistedState, "publicAccessToken" | "lastEventId"> | undefined;
+  /** Where a new chat's first message goes to be answered by this server while the agent boots; unset: no head start. */
+  headStart: string | undefined;
   /** The first message's text, read when the session starts so the chat gets its title. */
   takeTitle: () => string | undefined;
+  /** The chat's session has started and has its title (after a head start: once its first answer has ended). */
   onSessionStarted: () => void;
   /** A user message reached the agent's input stream. */
   onMessageDelivered: (messageId: string) => void;
@@ -32,6 +35,7 @@ export function useChatTransport({
   chatId,
   baseURL,
   session,
+  headStart,
   takeTitle,
   onSessionStarted,
   onMessageDelivered,
@@ -47,25 +51,38 @@ export function useChatTransport({
     // Browsers only: Node has a BroadcastChannel too, and a server render would leave one open, with its
     // heartbeat timer, for every page it renders.
     multiTab: typeof window !== "undefined",
+    headStart,
     accessToken: async ({ chatId }) => {
       const { token } = await postJson<{ token: string }>(href("/api/chats/:chatId/token", { chatId }));
       return token;
     },
     startSession: async ({ chatId }) => {
+      const title = takeTitle();
       const { publicAccessToken } = await postJson<{ publicAccessToken: string }>(
         href("/api/chats/:chatId/session", { chatId }),
-        { title: takeTitle() },
+        { title },
       );
-      onSessionStarted();
+      // Started early, with no message yet: the chat is listed once its first message names it.
+      if (title !== undefined) onSessionStarted();
       return { publicAccessToken };
     },
     onEvent: (event) => {
-      if (event.type === "message-sent" && event.source === "submit-message" && event.messageId) {
+      // A head start's message reached the agent's session as the route created it.
+      if (
+        event.type === "message-sent" &&
+        (event.source === "submit-message" || event.source === "head-start") &&
+        event.messageId
+      ) {
         onMessageDelivered(event.messageId);
       }
     },
   });
-  return useMemo(() => markingAbandonedMessages(transport), [transport]);
+  return useMemo(
+    () => markingAbandonedMessages(transport, headStart ? onSessionStarted : undefined),
+    // onSessionStarted is stable (see above); the transport is made once per chat.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [transport],
+  );
 }
 
 /**
@@ -74,12 +91,15 @@ export function useChatTransport({
  * saved transcript's cursor, so they are what carries a dead run's cut-off
  * answer into a page that never showed it.
  */
-function markingAbandonedMessages(transport: TriggerChatTransport) {
+function markingAbandonedMessages(transport: TriggerChatTransport, onHeadStartEnded?: () => void) {
   return {
     /** The SDK's own transport, for its multi-tab coordination. */
     sdk: transport,
     sendMessages: async (options: Parameters<TriggerChatTransport["sendMessages"]>[0]) => {
-      const stream = await transport.sendMessages(options);
+      // With no session yet, the SDK sends this message as a head start, and the session starts with it.
+      const headStarted = onHeadStartEnded !== undefined && !transport.getSession(options.chatId);
+      const sent = await transport.sendMessages(options);
+      const stream = headStarted ? sent.pipeThrough(new TransformStream({ flush: onHeadStartEnded })) : sent;
       // Stopped while the message was still on its way: the turn's words must not appear after the stop.
       if (options.abortSignal?.aborted) {
         void stream.cancel().catch(() => {});

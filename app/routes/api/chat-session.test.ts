@@ -102,6 +102,19 @@ describe("POST /api/chats/:chatId/session", () => {
     expect(sdk.update).not.toHaveBeenCalled();
   });
 
+  it("does not count rejoining a chat the guest owns as a chat start (naming a chat started early, another tab)", async () => {
+    const guest = await guestCookie();
+    sdk.retrieve.mockResolvedValue(sessionRow({ externalId: CHAT_ID, tags: [`guest:${guest.id}`], metadata: null }));
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await post(CHAT_ID, { cookie: guest.cookie, body: "{}" })).status);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+
+    // New chats still count.
+    sdk.retrieve.mockRejectedValue(new ApiError(404, { error: "Session not found" }, undefined, undefined));
+    for (let i = 0; i < 30; i++) statuses.push((await post(crypto.randomUUID(), { cookie: guest.cookie })).status);
+    expect((await post(crypto.randomUUID(), { cookie: guest.cookie })).status).toBe(429);
+  });
+
   it("answers 404 for another guest's chat and never starts or retags it", async () => {
     const owner = await guestCookie();
     const intruder = await guestCookie();

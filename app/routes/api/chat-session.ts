@@ -4,7 +4,7 @@ import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { startOwnedChat } from "~/lib/chats.server";
 import { guestHeaders, resolveGuest } from "~/lib/guest.server";
 import { errorResponse, orCapacityError, postOnlyLoader, readJsonBody, requirePost } from "~/lib/http.server";
-import { enforceRateLimit } from "~/lib/rate-limit.server";
+import { enforceRateLimit, refundRateLimit } from "~/lib/rate-limit.server";
 import { clientAddressContext } from "~/lib/request-context";
 import type { Route } from "./+types/chat-session";
 
@@ -40,6 +40,8 @@ export async function action({ request, params, context }: Route.ActionArgs) {
   return orCapacityError("starting a chat session", async () => {
     const start = await startOwnedChat(chatId, guest.id, body.title);
     if (start.kind === "unavailable") return errorResponse(404, "Chat not found", { headers: guestHeaders(guest) });
+    // Rejoining a chat the guest owns starts nothing new (another tab joining, or naming a chat started early).
+    if (!start.created) await refundRateLimit("sessionStarts", { guestId: guest.id, address });
     return Response.json({ publicAccessToken: start.publicAccessToken }, { headers: guestHeaders(guest) });
   });
 }

@@ -10,11 +10,16 @@ import { createScriptedModel } from "../scripted-model";
  * saw (prompt size, the user's words) so history is checkable. Suspends and
  * resumes are counted in the session's metadata, where tests can see them.
  * A message containing "crash" kills the run mid-answer, once per marker file;
- * "crash every time" kills every run that tries to answer it.
+ * "crash every time" kills every run that tries to answer it. With
+ * ECHO_AGENT_BOOT_GATE set, a worker's boot (this module's import) waits until
+ * that file exists, so a test decides when the agent's worker is ready.
  */
 const delayMs = Number(process.env.ECHO_AGENT_DELAY_MS ?? 10);
 const lifecycle = { suspends: 0, resumes: 0 };
 const crashMarker = process.env.ECHO_AGENT_CRASH_MARKER;
+const bootGate = process.env.ECHO_AGENT_BOOT_GATE;
+
+while (bootGate && !fs.existsSync(bootGate)) await new Promise((resolve) => setTimeout(resolve, 20));
 
 function crashOnce(index: number, userText: string) {
   if (index < 5) return;
