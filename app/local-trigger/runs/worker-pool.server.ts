@@ -23,6 +23,8 @@ type RunHooks = {
   onExit: (exit: WorkerExit) => void;
   /** A warning or error the run's code logged with the SDK's `logger`. */
   onLog: (level: ForwardedLogLevel, line: string) => void;
+  /** The run is suspending, idle, on an `.in` waitpoint. */
+  onSuspend: () => void;
 };
 
 /**
@@ -99,6 +101,8 @@ export class PoolWorker {
         case "log":
           if (this.hooks) return this.hooks.onLog(message.level, message.line);
           return this.log(`worker ${message.level} before its run: ${message.line}`);
+        case "suspended":
+          return this.hooks?.onSuspend();
         case "exit":
           return this.exit({ status: message.status, error: message.error, retryInMs: message.retryInMs });
       }
@@ -193,6 +197,13 @@ export class WorkerPool {
 
   get bootingCount() {
     return this.booting;
+  }
+
+  /** Worker threads alive: serving runs, booted and waiting, or booting. */
+  get threadCount() {
+    let count = 0;
+    for (const worker of this.all) if (worker.thread && worker.state !== "gone") count++;
+    return count;
   }
 
   /** A worker for a run, taken from the pool or queued for a boot ahead of spares. */
