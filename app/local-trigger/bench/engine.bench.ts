@@ -160,9 +160,13 @@ async function followUpLatency(engine: Engine) {
 
 async function throughput(engine: Engine, chatId: string, token: string, lastSeq: number) {
   const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
   await appendMessage(engine, chatId, token, `words:${THROUGHPUT_WORDS}`);
   const { deltas } = await readOut(engine, chatId, token, lastSeq + 1, true);
-  return { deltas, perSecond: deltas / ((performance.now() - startedAt) / 1000) };
+  const cpu = process.cpuUsage(cpuBefore);
+  // CPU of every thread (engine, run, this client): steadier than wall time on a shared machine.
+  const cpuPerThousand = (cpu.user + cpu.system) / 1000 / (deltas / 1000);
+  return { deltas, perSecond: deltas / ((performance.now() - startedAt) / 1000), cpuPerThousand };
 }
 
 const percentile = (samples: number[], p: number) => {
@@ -189,9 +193,15 @@ await warm.taskIds();
 report("new chat, warm pool: create → first text", await newChatLatency(warm, "warm", true), "p50 < 150 ms");
 const followUp = await followUpLatency(warm);
 report("follow-up turn: .in/append → first text", followUp.samples, "p50 < 30 ms");
-const { deltas, perSecond } = await throughput(warm, followUp.chatId, followUp.publicAccessToken, followUp.lastSeq);
+const { deltas, perSecond, cpuPerThousand } = await throughput(
+  warm,
+  followUp.chatId,
+  followUp.publicAccessToken,
+  followUp.lastSeq,
+);
 console.log(
-  `${"throughput, one session".padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks)`,
+  `${"throughput, one session".padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks), ` +
+    `${cpuPerThousand.toFixed(0)} ms CPU per 1,000 chunks`,
 );
 await warm.close();
 

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { WORKER_RESOURCE_LIMITS } from "../limits.server";
 import type {
   EngineCall,
   ParentToWorker,
@@ -79,7 +80,11 @@ export class PoolWorker {
 
   spawn(boot: WorkerBootData, env: Record<string, string | undefined>, onBooted: (ok: boolean) => void) {
     this.state = "booting";
-    const thread = new Worker(this.bundle.workerEntry, { workerData: boot, env });
+    const thread = new Worker(this.bundle.workerEntry, {
+      workerData: boot,
+      env,
+      resourceLimits: WORKER_RESOURCE_LIMITS,
+    });
     this.thread = thread;
     let settled = false;
     const booted = (ok: boolean) => {
