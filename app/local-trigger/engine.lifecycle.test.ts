@@ -18,8 +18,8 @@ import {
 import { NodeChat, textOf } from "./testing/node-chat";
 
 /*
- * Run lifecycle through the real clients: an idle run suspends and wakes in
- * place, an ended run is continued by the next message, a restarted engine
+ * Run lifecycle through the real clients: an idle run suspends and its thread
+ * ends, an ended run is continued by the next message, a restarted engine
  * loses no conversation, a crashed turn is finished or ended with an error,
  * and run slots go to turns that are running, with a bounded wait for the rest.
  */
@@ -35,18 +35,30 @@ const start = async (options: Parameters<typeof startTestEngine>[0]) => {
 };
 
 describe("run lifecycle", () => {
-  it("suspends an idle run and wakes the same run for the next message", async () => {
+  it("ends an idle run's thread when it suspends, and continues the chat in a new run with its history", async () => {
     const engine = await start({ workerEnv: { ECHO_AGENT_IDLE_SECONDS: "1" } });
     const chatId = uniqueChatId("suspend");
     const chatSession = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
     await chatSession.sendMessage({ text: "before the nap" });
+    await chatSession.sendMessage({ text: "second" });
     const runBefore = engine.runFor(chatId)!.id;
     await waitFor(async () => (await sessions.retrieve(chatId)).metadata?.suspends === 1, { timeoutMs: 15_000 });
 
+    // Suspended, the chat holds no worker thread: the only threads left are the warm pool's.
+    await waitFor(() => engine.runFor(chatId)?.status === "COMPLETED");
+    await waitFor(() => engine.stats().workerThreads === engine.stats().warmWorkers + engine.stats().bootingWorkers);
+    expect(engine.stats().liveRuns).toBe(0);
+
     await chatSession.sendMessage({ text: "wake up" });
-    expect(textOf(chatSession.messages[3])).toBe(expectedReply("wake up", 3));
-    expect(engine.runFor(chatId)!.id).toBe(runBefore);
-    expect((await sessions.retrieve(chatId)).metadata).toMatchObject({ suspends: 1, resumes: 1 });
+    expect(engine.runFor(chatId)!.id).not.toBe(runBefore);
+    expect(chatSession.messages.map(textOf)).toEqual([
+      "before the nap",
+      expectedReply("before the nap", 1),
+      "second",
+      expectedReply("second", 3),
+      "wake up",
+      expectedReply("wake up", 5),
+    ]);
   });
 
   it("continues in a new run with the history restored once the old run has ended", async () => {

@@ -200,6 +200,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
           waitingForSlot: runs.waitingCount,
           warmWorkers: pool.readyCount,
           bootingWorkers: pool.bootingCount,
+          workerThreads: pool.threadCount,
           openStreams: liveStreams.size,
           openLogs: store.openStreamCount,
           readersWaitingForSessions: store.awaitingCreationCount,

@@ -9,6 +9,8 @@ import { createLocalEngine, type LocalEngine } from "../engine.server";
  *   - new chat, cold worker: session create → first `.out` text chunk, no warm pool
  *   - new chat, warm pool:   the same with a booted worker waiting
  *   - follow-up turn:        `.in/append` → first text chunk on a live run
+ *   - follow-up after idle:  the same once the run has suspended and its thread
+ *                            ended, so a new run continues the chat from its snapshot
  *   - throughput:            text chunks per second through one session
  *   - memory:                resident memory each idle live run adds (a run is a worker thread)
  * Figures are printed, not asserted: these machines are shared and noisy.
@@ -19,13 +21,13 @@ const THROUGHPUT_WORDS = 20_000;
 
 type Engine = LocalEngine;
 
-async function startEngine(warmWorkers: number) {
+async function startEngine(warmWorkers: number, workerEnv: Record<string, string> = {}) {
   return createLocalEngine({
     dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "local-trigger-bench-")),
     taskDirs: ["app/local-trigger/testing/tasks"],
     warmWorkers,
     maxLiveRuns: 64,
-    workerEnv: { ECHO_AGENT_DELAY_MS: "0" },
+    workerEnv: { ECHO_AGENT_DELAY_MS: "0", ...workerEnv },
     log: () => {},
   });
 }
@@ -158,11 +160,35 @@ async function followUpLatency(engine: Engine) {
   return { samples, chatId, publicAccessToken, lastSeq };
 }
 
+/** Follow-ups after each turn's run has suspended (idle timeout 1 s) and its thread has ended. */
+async function followUpAfterIdle(engine: Engine, waitForWarmWorker: boolean) {
+  const chatId = `after-idle-${Date.now()}`;
+  const { publicAccessToken } = await createSession(engine, chatId);
+  await appendMessage(engine, chatId, publicAccessToken, "first");
+  let { lastSeq } = await readOut(engine, chatId, publicAccessToken, 0, true);
+  const samples: number[] = [];
+  for (let i = 0; i < Math.min(ITERATIONS, 20); i++) {
+    while (engine.runFor(chatId)?.status === "EXECUTING") await new Promise((resolve) => setTimeout(resolve, 50));
+    if (waitForWarmWorker)
+      while (engine.stats().warmWorkers === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const startedAt = performance.now();
+    await appendMessage(engine, chatId, publicAccessToken, `turn ${i}`);
+    const result = await readOut(engine, chatId, publicAccessToken, lastSeq + 1, true);
+    samples.push(result.firstTextAt - startedAt);
+    lastSeq = result.lastSeq;
+  }
+  return samples;
+}
+
 async function throughput(engine: Engine, chatId: string, token: string, lastSeq: number) {
   const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
   await appendMessage(engine, chatId, token, `words:${THROUGHPUT_WORDS}`);
   const { deltas } = await readOut(engine, chatId, token, lastSeq + 1, true);
-  return { deltas, perSecond: deltas / ((performance.now() - startedAt) / 1000) };
+  const cpu = process.cpuUsage(cpuBefore);
+  // CPU of every thread (engine, run, this client): steadier than wall time on a shared machine.
+  const cpuPerThousand = (cpu.user + cpu.system) / 1000 / (deltas / 1000);
+  return { deltas, perSecond: deltas / ((performance.now() - startedAt) / 1000), cpuPerThousand };
 }
 
 const percentile = (samples: number[], p: number) => {
@@ -171,7 +197,7 @@ const percentile = (samples: number[], p: number) => {
 };
 const report = (label: string, samples: number[], target?: string) =>
   console.log(
-    `${label.padEnd(44)} p50 ${percentile(samples, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(samples, 95).toFixed(1).padStart(7)} ms` +
+    `${label.padEnd(48)} p50 ${percentile(samples, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(samples, 95).toFixed(1).padStart(7)} ms` +
       `   (n=${samples.length}${target ? `, target ${target}` : ""})`,
   );
 
@@ -189,11 +215,26 @@ await warm.taskIds();
 report("new chat, warm pool: create → first text", await newChatLatency(warm, "warm", true), "p50 < 150 ms");
 const followUp = await followUpLatency(warm);
 report("follow-up turn: .in/append → first text", followUp.samples, "p50 < 30 ms");
-const { deltas, perSecond } = await throughput(warm, followUp.chatId, followUp.publicAccessToken, followUp.lastSeq);
+const { deltas, perSecond, cpuPerThousand } = await throughput(
+  warm,
+  followUp.chatId,
+  followUp.publicAccessToken,
+  followUp.lastSeq,
+);
 console.log(
-  `${"throughput, one session".padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks)`,
+  `${"throughput, one session".padEnd(48)} ${Math.round(perSecond).toLocaleString("en-US")} text chunks/s (${deltas.toLocaleString("en-US")} chunks), ` +
+    `${cpuPerThousand.toFixed(0)} ms CPU per 1,000 chunks`,
 );
 await warm.close();
+
+const idling = await startEngine(1, { ECHO_AGENT_IDLE_SECONDS: "1" });
+await idling.taskIds();
+report("follow-up after idle, warm pool: → first text", await followUpAfterIdle(idling, true));
+await idling.close();
+const idlingCold = await startEngine(0, { ECHO_AGENT_IDLE_SECONDS: "1" });
+await idlingCold.taskIds();
+report("follow-up after idle, cold worker: → first text", await followUpAfterIdle(idlingCold, false));
+await idlingCold.close();
 
 const memoryEngine = await startEngine(0);
 await memoryEngine.taskIds();
@@ -208,7 +249,7 @@ for (let i = 0; i < LIVE_RUNS; i++) {
 }
 const perRun = (process.memoryUsage().rss - rssBefore) / LIVE_RUNS / 1024 / 1024;
 console.log(
-  `${"memory per idle live run".padEnd(44)} ${perRun.toFixed(1)} MiB RSS (${LIVE_RUNS} runs, after one turn each)`,
+  `${"memory per live run".padEnd(48)} ${perRun.toFixed(1)} MiB RSS (${LIVE_RUNS} runs, after one turn each, before they suspend)`,
 );
 await memoryEngine.close();
 process.exit(0);

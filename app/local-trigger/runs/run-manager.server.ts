@@ -252,6 +252,7 @@ export class RunManager {
         },
         onExit: (exit) => this.onWorkerExit(run, exit),
         onLog: (level, line) => this.options.log(`run ${run.id} ${level}: ${line}`, level),
+        onSuspend: () => this.onSuspend(run),
       },
     );
   }
@@ -262,6 +263,20 @@ export class RunManager {
     run.retryTimer = undefined;
     if (options.handOutSlots) this.finish(run, "CANCELED");
     else this.end(run, "CANCELED");
+    if (run.worker) this.pool.release(run.worker);
+  }
+
+  /**
+   * The agent's idle timeout passed and it suspends, where Trigger.dev would
+   * checkpoint the run and free its machine. A thread cannot be checkpointed,
+   * so it ends: an idle chat holds no thread, and its next message continues
+   * it in a new run from its snapshot. A run a message has just reached is
+   * busy, and wakes in place instead.
+   */
+  private onSuspend(run: Run) {
+    if (run.status !== "EXECUTING" || run.busy) return;
+    this.options.log(`run ${run.id} suspended while idle; its thread ends, and the next message continues the chat`);
+    this.finish(run, "COMPLETED");
     if (run.worker) this.pool.release(run.worker);
   }
 

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { WORKER_RESOURCE_LIMITS } from "../limits.server";
 import type {
   EngineCall,
   ParentToWorker,
@@ -23,6 +24,8 @@ type RunHooks = {
   onExit: (exit: WorkerExit) => void;
   /** A warning or error the run's code logged with the SDK's `logger`. */
   onLog: (level: ForwardedLogLevel, line: string) => void;
+  /** The run is suspending, idle, on an `.in` waitpoint. */
+  onSuspend: () => void;
 };
 
 /**
@@ -33,6 +36,10 @@ type RunHooks = {
 export class PoolWorker {
   state: "waiting" | "booting" | "ready" | "gone" = "waiting";
   thread?: Worker;
+  /** A spare for the warm pool, not yet asked for by a run: its boot may wait for a quiet moment. */
+  spare = true;
+  /** When it joined the boot queue. */
+  readonly queuedAt = Date.now();
   readonly booted: Promise<string[]>;
   private hooks?: RunHooks;
   private resolveBoot!: (taskIds: string[]) => void;
@@ -77,7 +84,11 @@ export class PoolWorker {
 
   spawn(boot: WorkerBootData, env: Record<string, string | undefined>, onBooted: (ok: boolean) => void) {
     this.state = "booting";
-    const thread = new Worker(this.bundle.workerEntry, { workerData: boot, env });
+    const thread = new Worker(this.bundle.workerEntry, {
+      workerData: boot,
+      env,
+      resourceLimits: WORKER_RESOURCE_LIMITS,
+    });
     this.thread = thread;
     let settled = false;
     const booted = (ok: boolean) => {
@@ -99,6 +110,8 @@ export class PoolWorker {
         case "log":
           if (this.hooks) return this.hooks.onLog(message.level, message.line);
           return this.log(`worker ${message.level} before its run: ${message.line}`);
+        case "suspended":
+          return this.hooks?.onSuspend();
         case "exit":
           return this.exit({ status: message.status, error: message.error, retryInMs: message.retryInMs });
       }
@@ -160,10 +173,20 @@ export type WorkerPoolOptions = {
 };
 
 /**
+ * A spare's boot waits until no run has taken a worker for this long: a run's
+ * first turn on a fresh thread is CPU-bound too, and a boot beside it slows
+ * it. In a burst of new chats, the pool refills once the burst has its
+ * workers and first answers.
+ */
+const SPARE_BOOT_QUIET_MS = 500;
+/** …but no longer than this, so a steady stream of new chats still gets its pool back. */
+const SPARE_BOOT_MAX_DELAY_MS = 3_000;
+
+/**
  * Boots worker threads with bounded concurrency and keeps a few booted ones
  * waiting. A run that needs a worker takes a booted one, else one whose boot
  * is under way, else goes to the front of the boot queue; refilling the pool
- * comes after every run that is waiting.
+ * comes after every run that is waiting, once runs stop arriving for a moment.
  */
 export class WorkerPool {
   private bundle: WorkerBundle;
@@ -176,6 +199,8 @@ export class WorkerPool {
   private closed = false;
   /** After a failed boot the pool waits for demand or new code before booting spares again, so broken tasks do not boot in a loop. */
   private refillPaused = false;
+  private lastTakeAt = 0;
+  private spareTimer?: NodeJS.Timeout;
   taskIds: Promise<string[]>;
 
   constructor(private readonly options: WorkerPoolOptions) {
@@ -195,10 +220,18 @@ export class WorkerPool {
     return this.booting;
   }
 
+  /** Worker threads alive: serving runs, booted and waiting, or booting. */
+  get threadCount() {
+    let count = 0;
+    for (const worker of this.all) if (worker.thread && worker.state !== "gone") count++;
+    return count;
+  }
+
   /** A worker for a run, taken from the pool or queued for a boot ahead of spares. */
   take(): PoolWorker {
     if (this.closed) throw new Error("The local engine is shutting down");
     this.refillPaused = false;
+    this.lastTakeAt = Date.now();
     const readyIndex = this.idle.findIndex((worker) => worker.state === "ready");
     const bootingIndex = this.idle.findIndex((worker) => worker.state === "booting");
     const index = readyIndex !== -1 ? readyIndex : bootingIndex;
@@ -209,6 +242,7 @@ export class WorkerPool {
       // A queued spare becomes this run's worker, at the front of the queue.
       const spareIndex = this.idle.findIndex((candidate) => candidate.state === "waiting");
       worker = spareIndex !== -1 ? this.idle.splice(spareIndex, 1)[0]! : this.enqueue(true);
+      worker.spare = false;
       const queued = this.bootQueue.indexOf(worker);
       if (queued > 0) {
         this.bootQueue.splice(queued, 1);
@@ -242,6 +276,7 @@ export class WorkerPool {
 
   async close() {
     this.closed = true;
+    clearTimeout(this.spareTimer);
     this.bootQueue.length = 0;
     const threads = [...this.all].flatMap((worker) => (worker.thread ? [worker.thread] : []));
     for (const worker of this.all) worker.terminate();
@@ -271,7 +306,9 @@ export class WorkerPool {
 
   private pump() {
     while (!this.closed && this.booting < this.options.maxConcurrentBoots && this.bootQueue.length > 0) {
-      const worker = this.bootQueue.shift()!;
+      const worker = this.bootQueue[0]!;
+      if (worker.state === "waiting" && worker.spare && this.spareMustWait(worker)) return;
+      this.bootQueue.shift();
       if (worker.state !== "waiting") continue;
       this.booting++;
       const boot: WorkerBootData = {
@@ -296,5 +333,16 @@ export class WorkerPool {
         if (index !== -1) this.idle.splice(index, 1);
       });
     }
+  }
+
+  /** True while runs are still arriving; pumps again when the spare may boot. */
+  private spareMustWait(worker: PoolWorker) {
+    const now = Date.now();
+    const bootAt = Math.min(this.lastTakeAt + SPARE_BOOT_QUIET_MS, worker.queuedAt + SPARE_BOOT_MAX_DELAY_MS);
+    if (bootAt <= now) return false;
+    clearTimeout(this.spareTimer);
+    this.spareTimer = setTimeout(() => this.pump(), bootAt - now);
+    this.spareTimer.unref();
+    return true;
   }
 }

@@ -47,5 +47,7 @@ export type WorkerToParent =
   | { type: "log"; level: ForwardedLogLevel; line: string }
   | { type: "boot-failed"; error: string }
   | { type: "call"; requestId: number; call: EngineCall }
+  /** The run is suspending on an `.in` waitpoint after its idle timeout (a checkpoint on Trigger.dev). */
+  | { type: "suspended" }
   /** A failed run's `retryInMs` says when to start its next attempt, as the SDK's task executor decides; none: fail for good. */
   | { type: "exit"; status: "COMPLETED" | "FAILED"; error?: string; retryInMs?: number };

@@ -49,8 +49,22 @@ async function execute(run: RunAssignment, signal: AbortSignal): Promise<void> {
   if (!task) throw new Error(`Task "${run.taskId}" is not defined in the project's task modules`);
   const apiClient = apiClientManager.clientOrThrow();
   const sessionStreamManager = new StandardSessionStreamManager(apiClient, boot.apiURL);
-  // Suspending on a waitpoint becomes an in-memory wait that an `.in` append resolves.
-  const { runtimeManager, restore } = installSessionWaitpointBackend(apiClient);
+  // Suspending on a waitpoint becomes a wait that an `.in` append resolves.
+  const { backend, runtimeManager, restore } = installSessionWaitpointBackend(apiClient);
+  // Where production checkpoints the run and frees its machine, the engine is told, and ends this
+  // thread unless a message is already on its way; the next message continues the chat in a new run.
+  const sessionWaitpoints = new Set<string>();
+  const register = backend.register.bind(backend);
+  backend.register = (body) => {
+    const created = register(body);
+    sessionWaitpoints.add(created.waitpointId);
+    return created;
+  };
+  const waitForWaitpoint = runtimeManager.waitForWaitpoint.bind(runtimeManager);
+  runtimeManager.waitForWaitpoint = (params) => {
+    if (sessionWaitpoints.delete(params.waitpointFriendlyId)) post({ type: "suspended" });
+    return waitForWaitpoint(params);
+  };
   try {
     await runInMockTaskContext(
       (drivers) => task.fns.run(run.payload, { ctx: drivers.ctx, signal } as Parameters<typeof task.fns.run>[1]),
