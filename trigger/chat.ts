@@ -1,6 +1,8 @@
 import { logger } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { stepCountIs, streamText, type UIMessage } from "ai";
+import { applyHistoryAction, parseHistoryAction } from "./chat-history";
+import { beginTitle, finishTitle, type ChatTitlePart } from "./chat-title";
 import { getAgentEnv } from "./env";
 import { describeChatModel, getChatModel } from "./model";
 import { CHAT_ERROR_MESSAGE, describeModelFailure, reportModelRefusals } from "./model-failures";
@@ -17,6 +19,8 @@ export type ChatMessageMetadata = {
 export type ChatDataParts = {
   /** The user stopped this answer before it was finished: kept in the transcript so a reload still says so. */
   stopped: Record<string, never>;
+  /** The agent titled the chat (transient: the title itself is in the session's metadata). */
+  "chat-title": ChatTitlePart;
 };
 
 export type ChatUIMessage = UIMessage<ChatMessageMetadata, ChatDataParts>;
@@ -39,11 +43,16 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     // so the user gets a sentence chosen by the kind of failure.
     onError: (error) => describeModelFailure(error).userMessage,
   },
-  onBeforeTurnComplete: ({ stopped, responseMessage, writer }) => {
+  // Edit, regenerate and undo, applied to the stored history so a reload shows what the page shows.
+  actionSchema: parseHistoryAction,
+  onAction: ({ action }) => applyHistoryAction(action),
+  onTurnStart: beginTitle,
+  onBeforeTurnComplete: async ({ chatId, stopped, responseMessage, writer }) => {
     // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
     // A stop before the first word leaves no answer to mark (the page then shows the question alone).
     const hasWords = responseMessage?.parts.some((part) => part.type === "text" && part.text.trim() !== "");
     if (stopped && hasWords) writer.write({ type: "data-stopped", data: {} });
+    await finishTitle({ chatId, writer });
   },
   run: async ({ messages, signal }) =>
     streamText({
