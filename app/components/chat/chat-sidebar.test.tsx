@@ -21,6 +21,7 @@ function Harness({ initial, more }: { initial: ChatSummary[]; more?: ChatListPag
       deletingIds={new Set()}
       deleteError={undefined}
       onDelete={(deleted) => setChats((list) => list.filter((item) => item.id !== deleted.id))}
+      onRename={async () => undefined}
       hasMore={hasMore}
       loadingMore={false}
       loadMoreError={undefined}

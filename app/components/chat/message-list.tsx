@@ -1,6 +1,7 @@
 import { memo, useEffect, useReducer } from "react";
 import type { ChatUIMessage } from "../../../trigger/chat";
 import { CopyButton } from "./copy-button";
+import { AnswerHistoryActions, EditableUserMessage } from "./message-history";
 import { RetryIcon, SparkleIcon, StopIcon } from "./icons";
 
 let markdownModule: typeof import("./markdown") | undefined;
@@ -55,9 +56,25 @@ type MessageListProps = {
   /** Set when the last answer may be continued or written again now. */
   onContinue?: () => void;
   onRegenerate?: () => void;
+  /** Edit, regenerate and undo; set while the chat may change (not while it answers). Stable functions, for memo. */
+  history?: HistoryControls;
 };
 
-export function MessageList({ messages, busy, streaming, stoppedHere, onContinue, onRegenerate }: MessageListProps) {
+export type HistoryControls = {
+  onEdit: (messageId: string, text: string) => void;
+  onRegenerateAnswer: (messageId: string) => void;
+  onUndo: () => void;
+};
+
+export function MessageList({
+  messages,
+  busy,
+  streaming,
+  stoppedHere,
+  onContinue,
+  onRegenerate,
+  history,
+}: MessageListProps) {
   const last = messages.at(-1);
   // Between sending and the first chunk of the answer there is nothing to show but a pulse.
   const awaitingAnswer = busy && last?.role !== "assistant";
@@ -70,15 +87,19 @@ export function MessageList({ messages, busy, streaming, stoppedHere, onContinue
   return (
     <ol aria-label="Conversation" aria-busy={busy} className="flex flex-col gap-8">
       {messages.map((message) => (
-        <li key={message.id}>
+        <li key={message.id} data-message-id={message.id}>
           {message.role === "user" ? (
-            <UserMessage message={message} />
+            <UserMessage message={message} onEdit={history?.onEdit} />
           ) : (
             <AssistantMessage
               message={message}
               streaming={streaming && message === last}
               stopped={message.id === stoppedHere || isStopped(message)}
               actions={message === last ? actions : undefined}
+              // A stopped last answer already offers Regenerate beside Continue.
+              onRegenerate={message === last && actions ? undefined : history?.onRegenerateAnswer}
+              // The exchange this answer ends, when it is the last: undone as a whole.
+              onUndo={message === last ? history?.onUndo : undefined}
             />
           )}
         </li>
@@ -149,21 +170,38 @@ export function messageText(message: ChatUIMessage): string {
 
 // Memoised on the message object: useChat replaces only the message that changed, so while an
 // answer streams the messages before it are not rendered again.
-const UserMessage = memo(function UserMessage({ message }: { message: ChatUIMessage }) {
+const UserMessage = memo(function UserMessage({
+  message,
+  onEdit,
+}: {
+  message: ChatUIMessage;
+  onEdit: HistoryControls["onEdit"] | undefined;
+}) {
+  const text = messageText(message);
   return (
     <div data-testid="message-user" className="flex justify-end">
-      <div className="max-w-[85%] rounded-3xl bg-zinc-100 px-4 py-2.5 text-[15px] leading-7 whitespace-pre-wrap break-words text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
-        {messageText(message)}
-      </div>
+      <EditableUserMessage text={text} onEdit={onEdit && ((edited) => onEdit(message.id, edited))}>
+        <UserBubble text={text} />
+      </EditableUserMessage>
     </div>
   );
 });
+
+function UserBubble({ text }: { text: string }) {
+  return (
+    <div className="w-fit max-w-full self-end rounded-3xl bg-zinc-100 px-4 py-2.5 text-[15px] leading-7 whitespace-pre-wrap break-words text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
+      {text}
+    </div>
+  );
+}
 
 type AssistantMessageProps = {
   message: ChatUIMessage;
   streaming: boolean;
   stopped: boolean;
   actions: StoppedActions | undefined;
+  onRegenerate: ((messageId: string) => void) | undefined;
+  onUndo: (() => void) | undefined;
 };
 
 const AssistantMessage = memo(function AssistantMessage({
@@ -171,6 +209,8 @@ const AssistantMessage = memo(function AssistantMessage({
   streaming,
   stopped,
   actions,
+  onRegenerate,
+  onUndo,
 }: AssistantMessageProps) {
   const text = messageText(message);
   const Markdown = useMarkdown();
@@ -199,6 +239,7 @@ const AssistantMessage = memo(function AssistantMessage({
                 Offline demo model
               </span>
             )}
+            <AnswerHistoryActions onRegenerate={onRegenerate && (() => onRegenerate(message.id))} onUndo={onUndo} />
           </div>
         )}
       </div>
