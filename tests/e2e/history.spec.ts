@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { ENGINE, engineSecretKey, GUEST_COOKIE, guestIdOf } from "./api";
+import { AppServer } from "./app-server";
 import { ChatPage, expect, needsLocalServer, needsOfflineModel, test } from "./fixtures";
 
 /*
@@ -228,5 +231,78 @@ test.describe("finding chats", () => {
     await chat.sidebar.search.press("Escape");
     await expect(chat.sidebar.groupHeadings).toHaveText(["Today"]);
     await expect(chat.sidebar.items).toHaveCount(50);
+  });
+});
+
+test.describe("chats by date", () => {
+  // The browser groups in its own time zone; the dates below are made in this process's.
+  test.use({ timezoneId: Intl.DateTimeFormat().resolvedOptions().timeZone });
+
+  let server: AppServer;
+  test.beforeAll(async () => {
+    server = await AppServer.start({ wordDelayMs: 0 });
+  });
+  test.afterAll(async () => {
+    await server?.close();
+  });
+
+  test("the sidebar groups chats under Today, Yesterday, Previous 7 days and Older", async ({ page }) => {
+    const chat = new ChatPage(page);
+    await chat.open(server.url);
+    await chat.ask("A chat from today");
+    const todayId = chat.chatId();
+    const cookie = (await page.context().cookies()).find((c) => c.name === GUEST_COOKIE)!;
+    const guestTag = `guest:${guestIdOf(`${GUEST_COOKIE}=${cookie.value}`)}`;
+
+    // Older chats: made now, then dated back in the engine's data folder while the server is down,
+    // as chats from earlier days would have been written. The app has no way to backdate a chat.
+    const noonDaysAgo = (days: number) => {
+      const date = new Date();
+      return new Date(date.getFullYear(), date.getMonth(), date.getDate() - days, 12).toISOString();
+    };
+    const dated = [
+      { title: "Asked yesterday", createdAt: noonDaysAgo(1) },
+      { title: "Asked three days ago", createdAt: noonDaysAgo(3) },
+      { title: "Asked last month", createdAt: noonDaysAgo(40) },
+    ];
+    const secretKey = fs.readFileSync(path.join(server.dataDir, "secret-key"), "utf8").trim();
+    const friendlyIds = new Map<string, string>();
+    for (const { title } of dated) {
+      const chatId = randomUUID();
+      const response = await page.request.post(`${server.url}${ENGINE}/api/v1/sessions`, {
+        headers: { Origin: server.url, Authorization: `Bearer ${secretKey}` },
+        data: {
+          type: "chat.agent",
+          taskIdentifier: "chat",
+          externalId: chatId,
+          tags: [guestTag],
+          metadata: { title, titleFormat: "text" },
+          triggerConfig: { basePayload: { chatId, messages: [], trigger: "preload" } },
+        },
+      });
+      expect(response.status(), await response.text()).toBe(201);
+      friendlyIds.set(title, ((await response.json()) as { id: string }).id);
+    }
+    await server.kill();
+    for (const { title, createdAt } of dated) {
+      const dir = path.join(server.dataDir, "sessions", friendlyIds.get(title)!);
+      for (const file of ["session.json", "created.json"]) {
+        const rowPath = path.join(dir, file);
+        if (!fs.existsSync(rowPath)) continue;
+        const row = JSON.parse(fs.readFileSync(rowPath, "utf8")) as Record<string, unknown>;
+        fs.writeFileSync(rowPath, JSON.stringify({ ...row, createdAt, updatedAt: createdAt }));
+      }
+    }
+    await server.start();
+
+    await chat.openChat(todayId, server.url);
+    await chat.hydrated();
+    await expect(chat.sidebar.groupHeadings).toHaveText(["Today", "Yesterday", "Previous 7 days", "Older"]);
+    await expect(chat.sidebar.group("Today").getByTestId("chat-list-item")).toHaveText(["A chat from today"]);
+    await expect(chat.sidebar.group("Yesterday").getByTestId("chat-list-item")).toHaveText(["Asked yesterday"]);
+    await expect(chat.sidebar.group("Previous 7 days").getByTestId("chat-list-item")).toHaveText([
+      "Asked three days ago",
+    ]);
+    await expect(chat.sidebar.group("Older").getByTestId("chat-list-item")).toHaveText(["Asked last month"]);
   });
 });
