@@ -26,8 +26,12 @@ const user = (id: string, text: string): UIMessage => ({ id, role: "user", parts
 describe("deriveTitle", () => {
   it("takes the first sentence, without markdown, up to eight words", () => {
     expect(deriveTitle("what is the tallest mountain on earth? I want its height")).toBe(
-      "What is the tallest mountain on earth",
+      "What is the tallest mountain on earth?",
     );
+    expect(deriveTitle("Name the nine planets we had before Pluto left the list? Thanks.")).toBe(
+      "Name the nine planets we had before Pluto",
+    );
+    expect(deriveTitle("Fix this bug.")).toBe("Fix this bug");
     expect(deriveTitle("## Plan a **trip** to [Lisbon](https://x.test) in spring, with kids and a dog please")).toBe(
       "Plan a trip to Lisbon in spring, with",
     );
@@ -75,14 +79,40 @@ describe("the agent's title", () => {
     harness = mockChatAgent(chatAgent, { chatId: "chat-title" });
     const first = await harness.sendMessage(user("u1", "what is the tallest mountain on earth? And why"));
     expect(sdk.update).toHaveBeenCalledExactlyOnceWith("chat-title", {
-      metadata: { title: "What is the tallest mountain on earth", titleFormat: "text", titleSource: "agent" },
+      metadata: { title: "What is the tallest mountain on earth?", titleFormat: "text", titleSource: "agent" },
     });
     expect(first.chunks).toContainEqual(
-      expect.objectContaining({ type: "data-chat-title", data: { title: "What is the tallest mountain on earth" } }),
+      expect.objectContaining({ type: "data-chat-title", data: { title: "What is the tallest mountain on earth?" } }),
     );
 
     await harness.sendMessage(user("u2", "and the second?"));
     expect(sdk.update).toHaveBeenCalledTimes(1);
+  });
+
+  it("waits for the next turn's end when the first is stopped, which then ends at once", async () => {
+    const offline = createOfflineModel({ wordDelayMs: 20 });
+    vi.mocked(getChatModel).mockReturnValue(
+      new MockLanguageModelV3({ doStream: (options: LanguageModelV3CallOptions) => offline.doStream(options) }),
+    );
+    harness = mockChatAgent(chatAgent, { chatId: "chat-stopped-title" });
+    const active = harness;
+    const stopped = active.sendMessage(user("u1", "Tell me everything"));
+    await vi.waitFor(() => expect(active.allChunks.some((chunk) => chunk.type === "text-delta")).toBe(true), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    await active.sendStop();
+    expect((await stopped).chunks.some((chunk) => chunk.type === "data-chat-title")).toBe(false);
+    expect(sdk.update).not.toHaveBeenCalled();
+
+    const quick = createOfflineModel({ wordDelayMs: 0 });
+    vi.mocked(getChatModel).mockReturnValue(
+      new MockLanguageModelV3({ doStream: (options: LanguageModelV3CallOptions) => quick.doStream(options) }),
+    );
+    await active.sendMessage(user("u2", "Go on"));
+    expect(sdk.update).toHaveBeenCalledExactlyOnceWith("chat-stopped-title", {
+      metadata: expect.objectContaining({ title: "Tell me everything", titleSource: "agent" }),
+    });
   });
 
   it("asks a real model for a short title, written beside the answer", async () => {

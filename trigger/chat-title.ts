@@ -14,7 +14,7 @@ export type ChatTitlePart = { title: string };
 
 /**
  * A short title from the first question, the same every time for the same
- * text: its first sentence, without markdown, at most eight words.
+ * text: its first sentence, without markdown or a closing period, at most eight words.
  */
 export function deriveTitle(text: string): string | undefined {
   const plain = text
@@ -25,11 +25,13 @@ export function deriveTitle(text: string): string | undefined {
     .replace(/\s+/g, " ")
     .trim();
   const sentence = plain.split(/(?<=[.!?])\s/)[0] ?? "";
-  const words = sentence
-    .replace(/[\s.!?:;,]+$/, "")
+  const all = sentence
+    .replace(/[\s.:;,]+$/, "")
     .split(" ")
-    .filter(Boolean)
-    .slice(0, TITLE_MAX_WORDS);
+    .filter(Boolean);
+  // A short question keeps its question mark; one cut short does not end in one.
+  const words = all.slice(0, TITLE_MAX_WORDS);
+  if (all.length > TITLE_MAX_WORDS) words[words.length - 1] = words.at(-1)!.replace(/[!?]+$/, "");
   let title = words.join(" ");
   if (!title) return undefined;
   if (title.length > AGENT_TITLE_MAX_LENGTH) title = `${title.slice(0, AGENT_TITLE_MAX_LENGTH - 1).trimEnd()}…`;
@@ -88,7 +90,7 @@ async function composeTitle(question: string): Promise<string | undefined> {
 }
 
 /**
- * Saves the title begun for this turn to the chat's session, unless the user
+ * Saves the title begun for the chat's first exchange (this turn, or an earlier one that was stopped) to its session, unless the user
  * has named the chat, and tells the page. Never throws: a title that cannot
  * be saved leaves the chat's title as it was.
  */

@@ -52,7 +52,8 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     // A stop before the first word leaves no answer to mark (the page then shows the question alone).
     const hasWords = responseMessage?.parts.some((part) => part.type === "text" && part.text.trim() !== "");
     if (stopped && hasWords) writer.write({ type: "data-stopped", data: {} });
-    await finishTitle({ chatId, writer });
+    // A stopped turn ends at once (the page then reads the saved turn); its title waits for the next turn's end.
+    if (!stopped) await finishTitle({ chatId, writer });
   },
   run: async ({ messages, signal }) =>
     streamText({

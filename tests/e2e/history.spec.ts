@@ -115,7 +115,7 @@ test.describe("titles", () => {
     const chat = new ChatPage(page);
     await chat.open();
     await chat.ask("what is the tallest mountain on earth? I would like to know its height too");
-    const title = "What is the tallest mountain on earth";
+    const title = "What is the tallest mountain on earth?";
     await expect(chat.sidebar.item(chat.chatId())).toHaveText(title);
     await expect(page).toHaveTitle(`${title} · Chat`);
     await expect(page.getByTestId("chat-title")).toHaveText(title);
