@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { href, NavLink } from "react-router";
 import type { ChatSummary } from "~/lib/chats";
 import { CHAT_RENAME_MAX_LENGTH } from "~/lib/chats";
@@ -25,6 +25,14 @@ export function ChatListItem({ chat, onNavigate, onAskDelete, onRename }: ChatLi
   const [error, setError] = useState<string>();
   const linkRef = useRef<HTMLAnchorElement>(null);
   const renameButtonRef = useRef<HTMLButtonElement>(null);
+  // The form leaves the page with the focus in it: once the link is back, the focus goes to the link
+  // (saved) or to Rename (cancelled), not to <body>.
+  const focusAfterClose = useRef<"link" | "rename">(undefined);
+  useEffect(() => {
+    if (renaming || !focusAfterClose.current) return;
+    (focusAfterClose.current === "link" ? linkRef.current : renameButtonRef.current)?.focus();
+    focusAfterClose.current = undefined;
+  }, [renaming]);
 
   function startRenaming() {
     setDraft(chat.title);
@@ -33,10 +41,9 @@ export function ChatListItem({ chat, onNavigate, onAskDelete, onRename }: ChatLi
   }
 
   function stopRenaming() {
+    focusAfterClose.current = "rename";
     setRenaming(false);
     setError(undefined);
-    // The form leaves the page with the focus in it; the rename button is where the user came from.
-    requestAnimationFrame(() => renameButtonRef.current?.focus());
   }
 
   async function save(event: React.FormEvent) {
@@ -51,8 +58,8 @@ export function ChatListItem({ chat, onNavigate, onAskDelete, onRename }: ChatLi
     setSaving(false);
     // What the user typed stays in the box, to fix and save again.
     if (failure) return setError(failure);
+    focusAfterClose.current = "link";
     setRenaming(false);
-    requestAnimationFrame(() => linkRef.current?.focus());
   }
 
   return (

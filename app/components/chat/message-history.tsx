@@ -1,4 +1,4 @@
-import { useId, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { EDIT_TEXT_MAX_LENGTH } from "~/lib/chats";
 import { PencilIcon, UndoIcon } from "./history-icons";
 import { RetryIcon } from "./icons";
@@ -26,11 +26,18 @@ export function EditableUserMessage({
   const [error, setError] = useState<string>();
   const editButtonRef = useRef<HTMLButtonElement>(null);
   const errorId = useId();
+  // Cancelled: the box leaves the page with the focus in it, which goes back to Edit once it is there again.
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (editing || !refocus.current) return;
+    refocus.current = false;
+    editButtonRef.current?.focus();
+  }, [editing]);
 
   function close() {
+    refocus.current = true;
     setEditing(false);
     setError(undefined);
-    requestAnimationFrame(() => editButtonRef.current?.focus());
   }
 
   function submit(event: React.FormEvent) {
