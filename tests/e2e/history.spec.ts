@@ -184,9 +184,10 @@ test.describe("finding chats", () => {
     const cookie = (await page.context().cookies()).find((c) => c.name === GUEST_COOKIE)!;
     const guestTag = `guest:${guestIdOf(`${GUEST_COOKIE}=${cookie.value}`)}`;
 
-    // Newer chats push the first one past the sidebar's first page of 50.
+    // Newer chats push the first one past the sidebar's first page of 50, and past the first page of 100
+    // that the server reads while it searches.
     const origin = new URL(baseURL!).origin;
-    for (let n = 1; n <= 50; n++) {
+    for (let n = 1; n <= 120; n++) {
       const chatId = randomUUID();
       const response = await page.request.post(`${ENGINE}/api/v1/sessions`, {
         headers: { Origin: origin, Authorization: `Bearer ${engineSecretKey()}` },
