@@ -6,7 +6,8 @@ import type { UIMessage, UIMessageChunk } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { chatAgent } from "./chat";
-import { parseHistoryAction, planHistoryAction } from "./chat-history";
+import { EDIT_TEXT_MAX_LENGTH as PAGE_EDIT_LIMIT } from "../app/lib/chats";
+import { EDIT_TEXT_MAX_LENGTH, parseHistoryAction, planHistoryAction } from "./chat-history";
 import { getChatModel } from "./model";
 import { createOfflineModel } from "./offline-model";
 
@@ -154,7 +155,8 @@ describe("planHistoryAction", () => {
     );
   });
 
-  it("validates what arrives from the browser", () => {
+  it("validates what arrives from the browser, with the page's own limit", () => {
+    expect(PAGE_EDIT_LIMIT).toBe(EDIT_TEXT_MAX_LENGTH);
     expect(parseHistoryAction({ type: "undo", messageId: "u1", extra: 1 })).toEqual({ type: "undo", messageId: "u1" });
     expect(() => parseHistoryAction(null)).toThrow("That change isn’t one the chat knows.");
     expect(() => parseHistoryAction({ type: "undo" })).toThrow("That change names no message of this chat.");
