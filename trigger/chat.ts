@@ -46,7 +46,6 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
   // Edit, regenerate and undo, applied to the stored history so a reload shows what the page shows.
   actionSchema: parseHistoryAction,
   onAction: ({ action }) => applyHistoryAction(action),
-  onTurnStart: beginTitle,
   onBeforeTurnComplete: async ({ chatId, stopped, responseMessage, writer }) => {
     // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
     // A stop before the first word leaves no answer to mark (the page then shows the question alone).
@@ -55,8 +54,10 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     // A stopped turn ends at once (the page then reads the saved turn); its title waits for the next turn's end.
     if (!stopped) await finishTitle({ chatId, writer });
   },
-  run: async ({ messages, signal }) =>
-    streamText({
+  run: async ({ chatId, messages, signal }) => {
+    // Begun here rather than in onTurnStart, which the SDK runs with a writer open on the chat's stream.
+    beginTitle({ chatId, uiMessages: chat.history.all() });
+    return streamText({
       ...chat.toStreamTextOptions(),
       model: resolveModelForTurn(),
       messages,
@@ -64,7 +65,8 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
       stopWhen: stepCountIs(5),
       experimental_transform: reportModelRefusals,
       onError: ({ error }) => logger.error("Chat model stream failed", describeModelFailure(error).details),
-    }),
+    });
+  },
 });
 
 // The SDK sends an error thrown from run() to the browser verbatim, so log the
