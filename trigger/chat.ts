@@ -1,6 +1,8 @@
 import { logger } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { stepCountIs, streamText, type UIMessage } from "ai";
+import { applyHistoryAction, parseHistoryAction } from "./chat-history";
+import { beginTitle, finishTitle, type ChatTitlePart } from "./chat-title";
 import { z } from "zod";
 import { getAgentEnv } from "./env";
 import { chooseChatModel, describeChatModel, getChatModel, ModelChoiceError } from "./model";
@@ -21,6 +23,8 @@ export type ChatDataParts = {
   stopped: Record<string, never>;
   /** Written by the SDK where messages the user sent mid-answer were taken into it (`pendingMessages`). */
   "pending-message-injected": { messageIds: string[]; messages: { id: string; text: string }[] };
+  /** The agent titled the chat (transient: the title itself is in the session's metadata). */
+  "chat-title": ChatTitlePart;
 };
 
 export type ChatUIMessage = UIMessage<ChatMessageMetadata, ChatDataParts, ChatTools>;
@@ -57,7 +61,10 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
     // A tool's own refusal ("not a time zone") is written for the user and shown on the tool call.
     onError: (error) => (error instanceof ToolInputError ? error.message : describeModelFailure(error).userMessage),
   },
-  onBeforeTurnComplete: ({ stopped, responseMessage, writer, clientData }) => {
+  // Edit, regenerate and undo, applied to the stored history so a reload shows what the page shows.
+  actionSchema: parseHistoryAction,
+  onAction: ({ action }) => applyHistoryAction(action),
+  onBeforeTurnComplete: async ({ chatId, stopped, responseMessage, writer, clientData }) => {
     // Written while the stream is still open, so it is part of the saved answer, not only of this tab's copy.
     // A stop before the first word leaves no answer to mark (the page then shows the question alone).
     const hasWords = responseMessage?.parts.some((part) => part.type === "text" && part.text.trim() !== "");
@@ -67,9 +74,13 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
       const { id, offline } = modelOfHeadStartedAnswer(clientData?.model);
       chat.history.replace(responseMessage.id, { ...responseMessage, metadata: { model: id, offline } });
     }
+    // A stopped turn ends at once (the page then reads the saved turn); its title waits for the next turn's end.
+    if (!stopped) await finishTitle({ chatId, writer });
   },
-  run: async ({ messages, signal, tools, clientData }) => {
+  run: async ({ chatId, messages, signal, tools, clientData }) => {
     const { model, description } = resolveModelForTurn(clientData?.model);
+    // Begun here rather than in onTurnStart, which the SDK runs with a writer open on the chat's stream.
+    beginTitle({ chatId, uiMessages: chat.history.all(), model: description });
     // Each answer says which model wrote it.
     chat.setUIMessageStreamOptions({
       messageMetadata: ({ part }) =>

@@ -137,7 +137,7 @@ describe("a chat started before its first message (a draft)", () => {
     );
     expect(await startOwnedChat("chat-1", "guest-a", "Hello *you*")).toMatchObject({ created: false });
     expect(sdk.update).toHaveBeenCalledWith("chat-1", {
-      metadata: { other: 1, title: "Hello you", titleFormat: "text" },
+      metadata: { other: 1, title: "Hello you", titleFormat: "text", titleSource: "message" },
     });
   });
 });

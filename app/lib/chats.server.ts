@@ -7,7 +7,7 @@ import remarkParse from "remark-parse";
 import { unified } from "unified";
 import type { ChatUIMessage } from "../../trigger/chat";
 import { parseChatId } from "./chat-schemas.server";
-import type { ChatListPage } from "./chats";
+import { CHAT_RENAME_MAX_LENGTH, type ChatListPage, type ChatSummary } from "./chats";
 import { getServerEnv } from "./env.server";
 import { ownerTag, readGuestId } from "./guest.server";
 import { errorResponse } from "./http.server";
@@ -102,7 +102,9 @@ export function startOwnedChat(chatId: string, guestId: string, title: string | 
     if (access.kind === "new") {
       // A new chat is created with its title, in one call rather than two. One started before its first
       // message (started early, while the user types) is a draft until that message names it.
-      const metadata = title ? { title: titleFromText(title), ...PLAIN_TITLE } : DRAFT;
+      const metadata = title
+        ? { title: titleFromText(title), ...PLAIN_TITLE, titleSource: "message" satisfies TitleSource }
+        : DRAFT;
       return {
         kind: "started",
         publicAccessToken: (await startChatSession(chatId, ownerTag(guestId), metadata)).publicAccessToken,
@@ -188,14 +190,56 @@ export async function listGuestChats(guestId: string, cursor?: string): Promise<
       throw errorResponse(400, "Unknown cursor: reload the chat list");
     throw error;
   }
-  const chats = page.data.flatMap((session) =>
+  return { chats: summariesOf(page.data, tag), nextCursor: page.pagination.next };
+}
+
+type ListedSession = Awaited<ReturnType<typeof sessions.list>>["data"][number];
+
+function summariesOf(rows: ListedSession[], tag: string): ChatSummary[] {
+  return rows.flatMap((session) =>
     // The tag filter is "any of"; re-check so a list can never include another guest's chat.
     // A draft has no message yet: it is listed once its first message names it.
     session.externalId && session.tags.includes(tag) && !isDraft(session.metadata)
       ? [{ id: session.externalId, title: titleOf(session.metadata), createdAt: session.createdAt.toISOString() }]
       : [],
   );
-  return { chats, nextCursor: page.pagination.next };
+}
+
+/** Sessions fetched per request while searching: the most Trigger.dev's list gives at once. */
+const SEARCH_PAGE_SIZE = 100;
+/** The most matches one search returns; the sidebar asks the user to narrow the search past it. */
+export const CHAT_SEARCH_LIMIT = 100;
+
+/**
+ * The guest's open chats whose title contains `query` (case and accents
+ * ignored), newest first. Titles live in each session's metadata and the list
+ * API cannot filter on them, so this reads every page of the guest's chats,
+ * not only those the sidebar has loaded.
+ */
+export async function searchGuestChats(
+  guestId: string,
+  query: string,
+): Promise<{ chats: ChatSummary[]; truncated: boolean }> {
+  await connectTrigger();
+  const tag = ownerTag(guestId);
+  const needle = foldForSearch(query);
+  const chats: ChatSummary[] = [];
+  let after: string | undefined;
+  do {
+    const page = await sessions.list({ type: "chat.agent", tag, status: "ACTIVE", limit: SEARCH_PAGE_SIZE, after });
+    for (const chat of summariesOf(page.data, tag)) {
+      if (!foldForSearch(chat.title).includes(needle)) continue;
+      if (chats.length === CHAT_SEARCH_LIMIT) return { chats, truncated: true };
+      chats.push(chat);
+    }
+    after = page.pagination.next;
+  } while (after);
+  return { chats, truncated: false };
+}
+
+/** Text as search compares it: lowercase, accents dropped, runs of whitespace as one space. */
+export function foldForSearch(text: string): string {
+  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().replace(/\s+/g, " ").trim();
 }
 
 /** One page of the chat's saved conversation, newest messages last. Authorize the caller first. */
@@ -219,16 +263,23 @@ const PLAIN_TITLE = { titleFormat: "text" } as const;
 const DRAFT = { draft: true } as const;
 const isDraft = (metadata: Record<string, unknown> | null | undefined) => metadata?.draft === true;
 
+/**
+ * Who named the chat: its first message (when it starts), the agent (after
+ * the first exchange) or the user (a rename). The agent never replaces the user's.
+ */
+export type TitleSource = "message" | "agent" | "user";
+
 /** Stores the chat's title in its session metadata, keeping any other metadata. */
 export async function setChatTitle(
   chatId: string,
   title: string,
   metadata?: Record<string, unknown> | null,
+  source: TitleSource = "message",
 ): Promise<void> {
   await connectTrigger();
   // A titled chat is no longer a draft.
   const kept = Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => key !== "draft"));
-  await sessions.update(chatId, { metadata: { ...kept, title, ...PLAIN_TITLE } });
+  await sessions.update(chatId, { metadata: { ...kept, title, ...PLAIN_TITLE, titleSource: source } });
 }
 
 export const CHAT_DELETED_REASON = "Deleted by its owner";
@@ -292,8 +343,11 @@ export function titleFromText(text: string): string {
 export function storedTitle(metadata: Record<string, unknown> | null | undefined): string | undefined {
   const title = metadata?.title;
   if (typeof title !== "string" || !title) return undefined;
-  // Converted on read, so chats titled before titles were plain text show plain text too.
-  return metadata?.titleFormat === PLAIN_TITLE.titleFormat ? title : titleFromText(title);
+  // Converted on read, so chats titled before titles were plain text show plain text too. The browser's
+  // session token may write metadata too, so a stored title is held to the longest one the app writes.
+  return metadata?.titleFormat === PLAIN_TITLE.titleFormat
+    ? title.slice(0, CHAT_RENAME_MAX_LENGTH)
+    : titleFromText(title);
 }
 
 function titleOf(metadata: Record<string, unknown> | null | undefined): string {

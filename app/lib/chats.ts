@@ -12,6 +12,15 @@ export type ChatSummary = { id: string; title: string; createdAt: string };
 /** One page of the sidebar's list, newest first; `nextCursor` asks for the page after it, absent on the last. */
 export type ChatListPage = { chats: ChatSummary[]; nextCursor?: string };
 
+/** The longest edited message the agent takes (trigger/chat-history.ts has the same limit). */
+export const EDIT_TEXT_MAX_LENGTH = 20_000;
+
+/** The longest title a user may give a chat. */
+export const CHAT_RENAME_MAX_LENGTH = 100;
+
+/** The longest search the sidebar sends. */
+export const CHAT_SEARCH_MAX_LENGTH = 200;
+
 /** How much of the first message the browser sends to name the chat; titles are much shorter. */
 export const TITLE_SOURCE_MAX_LENGTH = 500;
 

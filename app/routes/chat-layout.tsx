@@ -49,6 +49,27 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
     });
   }
 
+  /** Renames a chat; resolves to an error to show the user, or undefined once it is saved. */
+  async function renameChat(chat: ChatSummary, title: string): Promise<string | undefined> {
+    try {
+      const renamed = await postJson<{ title: string }>(href("/api/chats/:chatId/rename", { chatId: chat.id }), {
+        title,
+      });
+      // Chats loaded with "Show more" are not reloaded by the revalidation.
+      setOlder(
+        (page) =>
+          page && {
+            ...page,
+            chats: page.chats.map((item) => (item.id === chat.id ? { ...item, title: renamed.title } : item)),
+          },
+      );
+      await revalidator.revalidate();
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : "Couldn’t rename the chat. Please try again.";
+    }
+  }
+
   async function showMore(): Promise<ChatListPage | undefined> {
     const { chats, nextCursor } = list;
     if (!nextCursor) return undefined;
@@ -75,6 +96,7 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
     deletingIds,
     deleteError,
     onDelete: deleteChat,
+    onRename: renameChat,
     hasMore: list.nextCursor !== undefined,
     loadingMore,
     loadMoreError,

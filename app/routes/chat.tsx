@@ -22,6 +22,7 @@ import { initialModelChoice, ModelOptionsContext, ModelPicker } from "~/componen
 import { PendingMessages } from "~/components/chat/pending-messages";
 import { useSteering } from "~/components/chat/use-steering";
 import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from "~/components/chat/use-chat-transport";
+import { useHistoryActions } from "~/components/chat/use-history-actions";
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { getChatAccess, loadChatTranscript, storedTitle } from "~/lib/chats.server";
@@ -169,6 +170,8 @@ function ChatPanel(props: ChatPanelProps) {
     // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
     resume: history !== undefined,
     onData: (part) => {
+      // The agent has titled the chat in its session: the sidebar and the tab's title reload it.
+      if (part.type === "data-chat-title") void revalidate();
       const abandoned = abandonedMessageId(part);
       // A dead run's cut-off answer, replayed ahead of the answer that replaced it. One the saved transcript holds stays.
       if (abandoned !== undefined && !savedIds.current.has(abandoned)) {
@@ -355,6 +358,34 @@ function ChatPanel(props: ChatPanelProps) {
     }
   }
 
+  /** The edit, regenerate or undo on its way; an error before the turn ends means the page must show what was saved. */
+  const pendingAction = useRef(false);
+  const [actionFailed, setActionFailed] = useState(false);
+  const historyControls = useHistoryActions({
+    messages,
+    setMessages,
+    sendMessage,
+    beforeAction: () => {
+      followRef.current = true;
+      setStoppedHere(undefined);
+      stoppedTurn.current = undefined;
+      clearError();
+      setActionFailed(false);
+      pendingAction.current = true;
+    },
+    restoreDraft: (text) => setDraft((current) => current || text),
+  });
+  useEffect(() => {
+    if (status === "ready") pendingAction.current = false;
+    if (status !== "error" || !pendingAction.current) return;
+    pendingAction.current = false;
+    setActionFailed(true);
+    // Refused or failed: the page had already mirrored the change, so it goes back to what the agent saved.
+    void loadTranscriptPage(chatId)
+      .then((saved) => setMessages((shown) => withSavedTail(shown, saved.messages)))
+      .catch(() => {});
+  }, [status, chatId, setMessages]);
+
   const [olderCursor, setOlderCursor] = useState(history?.nextCursor);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [olderError, setOlderError] = useState<string>();
@@ -437,6 +468,7 @@ function ChatPanel(props: ChatPanelProps) {
                   onContinue={canActOnLast ? () => send(CONTINUE_PROMPT) : undefined}
                   onRegenerate={canActOnLast ? regenerateLast : undefined}
                   onApprovalResponse={busy ? undefined : answerApproval}
+                  history={busy ? undefined : historyControls}
                 />
               </ModelOptionsContext>
             </ServerHighlightedCode>
@@ -465,7 +497,8 @@ function ChatPanel(props: ChatPanelProps) {
         {failure && (
           <ChatError
             message={failure.message}
-            onRetry={failure.tooManyRequests || answeringElsewhere ? undefined : retry}
+            // After a refused edit, regenerate or undo, Retry would answer something else: the user repeats the action.
+            onRetry={failure.tooManyRequests || answeringElsewhere || actionFailed ? undefined : retry}
           />
         )}
         <Composer

@@ -41,6 +41,31 @@ for (const colorScheme of ["light", "dark"] as const) {
       expect(await seriousViolations(page), "delete dialog").toEqual([]);
     });
 
+    test("editing a message, renaming a chat and search results have no serious violation", async ({ page }) => {
+      const chat = new ChatPage(page);
+      await chat.open();
+      await chat.ask("A question to edit");
+
+      const message = chat.messages.user.first();
+      await message.hover();
+      await message.getByRole("button", { name: "Edit message" }).click();
+      await expect(message.getByRole("textbox", { name: "Edited message" })).toBeFocused();
+      expect(await seriousViolations(page), "message being edited").toEqual([]);
+      await page.keyboard.press("Escape");
+      await expect(message.getByRole("button", { name: "Edit message" })).toBeFocused();
+
+      const item = chat.sidebar.items.first();
+      await item.hover();
+      await item.getByRole("button", { name: /^Rename chat/ }).click();
+      await expect(chat.sidebar.root.getByRole("textbox", { name: "Chat title" })).toBeFocused();
+      expect(await seriousViolations(page), "chat being renamed").toEqual([]);
+      await page.keyboard.press("Escape");
+
+      await chat.sidebar.search.fill("question");
+      await expect(chat.sidebar.root.getByTestId("chat-search-results").getByRole("status")).toContainText("match");
+      expect(await seriousViolations(page), "search results").toEqual([]);
+    });
+
     test("a stopped answer and the drawer on a phone have no serious violation", async ({ page }) => {
       needsOfflineModel("stops a long answer of the offline model mid-stream");
       await page.setViewportSize({ width: 390, height: 844 });

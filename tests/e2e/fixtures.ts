@@ -174,6 +174,38 @@ export class Messages {
     this.typingIndicator = page.getByTestId("typing-indicator");
   }
 
+  /** The ids of the messages on screen, oldest first: a replaced answer has a new one. */
+  ids() {
+    return this.page
+      .getByRole("list", { name: "Conversation" })
+      .locator(":scope > li[data-message-id]")
+      .evaluateAll((items) => items.map((item) => item.getAttribute("data-message-id")!));
+  }
+
+  /** Edits one of the visitor's messages and sends it: what followed it is replaced by a new answer. */
+  async edit(index: number, text: string) {
+    const message = this.user.nth(index);
+    await message.hover();
+    await message.getByRole("button", { name: "Edit message" }).click();
+    const box = message.getByRole("textbox", { name: "Edited message" });
+    await box.fill(text);
+    await box.press("Enter");
+  }
+
+  /** Writes one answer again, in its place: the conversation after it goes. */
+  async regenerate(index = -1) {
+    const answer = this.answer(index);
+    await answer.hover();
+    await answer.getByRole("button", { name: "Regenerate answer" }).click();
+  }
+
+  /** Takes back the last exchange. */
+  async undo() {
+    const answer = this.answer();
+    await answer.hover();
+    await answer.getByRole("button", { name: "Undo this exchange" }).click();
+  }
+
   /** One answer; the last by default. */
   answer(index = -1) {
     return index === -1 ? this.answers.last() : this.answers.nth(index);
@@ -266,6 +298,32 @@ export class Sidebar {
     this.newChatLink = this.root.getByRole("link", { name: "New chat" });
     this.showMoreButton = this.root.getByRole("button", { name: "Show more" });
     this.openButton = page.getByRole("button", { name: "Open sidebar" });
+  }
+
+  /** The search box over all of the visitor's chats. */
+  get search() {
+    return this.root.getByRole("searchbox", { name: "Search chats" });
+  }
+
+  /** The date groups' headings, in order (Today, Yesterday, Previous 7 days, Older). */
+  get groupHeadings() {
+    return this.root.getByTestId("chat-group").getByRole("heading");
+  }
+
+  /** The titles listed under one date group. */
+  group(label: string) {
+    return this.root.getByTestId("chat-group").filter({ has: this.page.getByRole("heading", { name: label }) });
+  }
+
+  /** Renames a chat from the list, and waits for the new title to be listed. */
+  async renameChat(title: string, newTitle: string) {
+    const item = this.items.filter({ hasText: title });
+    await item.hover();
+    await item.getByRole("button", { name: `Rename chat “${title}”` }).click();
+    const box = this.root.getByRole("textbox", { name: "Chat title" });
+    await box.fill(newTitle);
+    await box.press("Enter");
+    await expect(this.items.filter({ hasText: newTitle })).toHaveCount(1);
   }
 
   /** The entry of one chat, by its id. */

@@ -59,6 +59,11 @@ test("Gemini's answer streams onto the page, and its 429 reads as a plain senten
     role: "user",
     parts: [{ text: "How does a durable stream survive a reload?" }],
   });
+  // The agent asked Gemini for the chat's title beside the answer, and the sidebar and the tab show it.
+  const title = "Gemini on How does a";
+  await expect(chat.sidebar.item(chat.chatId())).toHaveText(title);
+  await expect(page).toHaveTitle(`${title} · Chat`);
+  expect(standIn.oneShotRequests).toHaveLength(1);
 
   // Quota used up: Gemini answers 429 to the first try and to the provider's two retries.
   standIn.replyAlways(geminiRateLimited());

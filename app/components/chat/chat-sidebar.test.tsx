@@ -12,7 +12,15 @@ let container: HTMLElement;
 let root: Root;
 
 /** The sidebar as the layout drives it: a delete hides the chat at once; "Show more" appends `more`. */
-function Harness({ initial, more }: { initial: ChatSummary[]; more?: ChatListPage }) {
+function Harness({
+  initial,
+  more,
+  onRename = async () => undefined,
+}: {
+  initial: ChatSummary[];
+  more?: ChatListPage;
+  onRename?: (chat: ChatSummary, title: string) => Promise<string | undefined>;
+}) {
   const [chats, setChats] = useState(initial);
   const [hasMore, setHasMore] = useState(more !== undefined);
   return (
@@ -21,6 +29,7 @@ function Harness({ initial, more }: { initial: ChatSummary[]; more?: ChatListPag
       deletingIds={new Set()}
       deleteError={undefined}
       onDelete={(deleted) => setChats((list) => list.filter((item) => item.id !== deleted.id))}
+      onRename={onRename}
       hasMore={hasMore}
       loadingMore={false}
       loadMoreError={undefined}
@@ -33,7 +42,7 @@ function Harness({ initial, more }: { initial: ChatSummary[]; more?: ChatListPag
   );
 }
 
-async function render(props: { initial: ChatSummary[]; more?: ChatListPage }, openChatId = "open") {
+async function render(props: React.ComponentProps<typeof Harness>, openChatId = "open") {
   const Stub = createRoutesStub([{ path: "/chat/:chatId", Component: () => <Harness {...props} /> }]);
   root = createRoot(container);
   await act(async () => root.render(<Stub initialEntries={[`/chat/${openChatId}`]} />));
@@ -82,5 +91,58 @@ describe("ChatSidebar focus", () => {
     await act(async () => button.click());
     await vi.waitFor(() => expect(document.activeElement).toBe(item("z").querySelector("a")));
     expect(container.querySelector('[data-testid="show-more-chats"]')).toBeNull();
+  });
+});
+
+describe("ChatSidebar groups and rename", () => {
+  beforeEach(() => {
+    container = document.createElement("div");
+    document.body.append(container);
+  });
+  afterEach(() => {
+    act(() => root.unmount());
+    container.remove();
+  });
+
+  it("lists chats under date headings in the browser", async () => {
+    const now = new Date();
+    await render({
+      initial: [
+        { id: "new", title: "New one", createdAt: now.toISOString() },
+        { id: "old", title: "Old one", createdAt: "2020-01-01T12:00:00.000Z" },
+      ],
+    });
+    const headings = [...container.querySelectorAll("[data-testid='chat-group'] h2")].map((h) => h.textContent);
+    expect(headings).toEqual(["Today", "Older"]);
+  });
+
+  it("renames from the list: an empty title is refused, a failed save keeps what was typed", async () => {
+    const onRename = vi.fn<(chat: ChatSummary, title: string) => Promise<string | undefined>>();
+    onRename.mockResolvedValueOnce("The chat service is unavailable right now.").mockResolvedValueOnce(undefined);
+    await render({ initial: [chat("a")], onRename });
+    await act(async () => item("a").querySelector<HTMLButtonElement>('[data-testid="rename-chat"]')!.click());
+    const input = () => item("a").querySelector<HTMLInputElement>('input[aria-label="Chat title"]')!;
+    const type = (value: string) =>
+      act(async () => {
+        Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(input(), value);
+        input().dispatchEvent(new Event("input", { bubbles: true }));
+      });
+    const save = () => act(async () => item("a").querySelector<HTMLButtonElement>('button[type="submit"]')!.click());
+
+    await type("   ");
+    await save();
+    expect(item("a").querySelector('[role="alert"]')?.textContent).toBe("The title can’t be empty.");
+    expect(onRename).not.toHaveBeenCalled();
+
+    await type("  Better   name ");
+    await save();
+    expect(onRename).toHaveBeenLastCalledWith(chat("a"), "Better name");
+    expect(item("a").querySelector('[role="alert"]')?.textContent).toBe("The chat service is unavailable right now.");
+    expect(input().value).toBe("  Better   name ");
+
+    await save();
+    expect(onRename).toHaveBeenCalledTimes(2);
+    expect(item("a").querySelector("input")).toBeNull();
+    expect(document.activeElement).toBe(item("a").querySelector("a"));
   });
 });

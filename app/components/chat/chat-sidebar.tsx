@@ -1,11 +1,15 @@
-import { useEffect, useRef, useState } from "react";
-import { href, Link, NavLink, useParams } from "react-router";
-import type { ChatListPage, ChatSummary } from "~/lib/chats";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { Link, useParams } from "react-router";
+import { groupChats, type ChatGroup } from "~/lib/chat-groups";
+import { CHAT_SEARCH_MAX_LENGTH, type ChatListPage, type ChatSummary } from "~/lib/chats";
+import { ChatListItem, FOCUS_RING } from "./chat-list-item";
 import { ConfirmDialog } from "./confirm-dialog";
-import { ChatBubbleIcon, CloseIcon, PlusIcon, SparkleIcon, TrashIcon } from "./icons";
+import { SearchIcon } from "./history-icons";
+import { CloseIcon, PlusIcon, SparkleIcon } from "./icons";
+import { useChatSearch } from "./use-chat-search";
 
 /** The focus ring of every control here, as the composer's buttons have it. */
-export const FOCUS_RING = "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500";
+export { FOCUS_RING };
 
 type ChatSidebarProps = {
   chats: ChatSummary[];
@@ -13,6 +17,8 @@ type ChatSidebarProps = {
   deletingIds: ReadonlySet<string>;
   deleteError: string | undefined;
   onDelete: (chat: ChatSummary) => void;
+  /** Saves a chat's new title; resolves to an error to show, or undefined once saved. */
+  onRename: (chat: ChatSummary, title: string) => Promise<string | undefined>;
   /** Whether older chats are left to load. */
   hasMore: boolean;
   loadingMore: boolean;
@@ -31,6 +37,7 @@ export function ChatSidebar({
   deletingIds,
   deleteError,
   onDelete,
+  onRename,
   hasMore,
   loadingMore,
   loadMoreError,
@@ -40,6 +47,17 @@ export function ChatSidebar({
   const { chatId: openChatId } = useParams();
   const [confirming, setConfirming] = useState<ChatSummary>();
   const visible = chats.filter((chat) => !deletingIds.has(chat.id));
+  const [query, setQuery] = useState("");
+  // Renames and deletes change what a search finds: it runs again after each.
+  const [changes, setChanges] = useState(0);
+  const search = useChatSearch(query, changes);
+  const today = useToday();
+  // The server cannot know the viewer's time zone: it renders one list, which the browser then groups.
+  const groups: ChatGroup[] = today
+    ? groupChats(visible, today)
+    : visible.length
+      ? [{ id: "today", label: "Recent", chats: visible }]
+      : [];
   const navRef = useRef<HTMLElement>(null);
   // Where focus goes once the list has re-rendered: the focused control can leave the page (a deleted
   // chat's button, "Show more" after the last page), and focus would drop to <body>.
@@ -66,6 +84,20 @@ export function ChatSidebar({
     }
     onDelete(chat);
     setConfirming(undefined);
+    setChanges((count) => count + 1);
+  }
+
+  async function rename(chat: ChatSummary, title: string) {
+    const failure = await onRename(chat, title);
+    if (!failure) setChanges((count) => count + 1);
+    return failure;
+  }
+
+  function renderItem(chat: ChatSummary) {
+    if (deletingIds.has(chat.id)) return null;
+    return (
+      <ChatListItem key={chat.id} chat={chat} onNavigate={onClose} onAskDelete={setConfirming} onRename={rename} />
+    );
   }
 
   async function showMore() {
@@ -114,9 +146,27 @@ export function ChatSidebar({
         </Link>
       </div>
 
-      <h2 className="px-5 pt-4 pb-1 text-xs font-medium tracking-wide text-zinc-500 uppercase dark:text-zinc-400">
-        Recent
-      </h2>
+      <div className="px-3 pt-2 pb-1">
+        <label className="relative block">
+          <span className="sr-only">Search chats</span>
+          <SearchIcon className="pointer-events-none absolute top-1/2 left-2.5 size-4 -translate-y-1/2 text-zinc-500 dark:text-zinc-400" />
+          <input
+            type="search"
+            value={query}
+            onChange={(event) => setQuery(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === "Escape" && query) {
+                event.preventDefault();
+                setQuery("");
+              }
+            }}
+            maxLength={CHAT_SEARCH_MAX_LENGTH}
+            placeholder="Search chats"
+            data-testid="chat-search"
+            className={`w-full rounded-lg border border-zinc-200 bg-white py-1.5 pr-2 pl-8 text-sm placeholder:text-zinc-500 dark:border-zinc-800 dark:bg-zinc-900 dark:placeholder:text-zinc-400 ${FOCUS_RING}`}
+          />
+        </label>
+      </div>
       {deleteError && (
         <p
           role="alert"
@@ -126,41 +176,29 @@ export function ChatSidebar({
         </p>
       )}
       <div className="flex-1 overflow-y-auto px-3 pb-4">
-        <ul data-testid="chat-list" className="space-y-0.5">
-          {visible.length === 0 && (
-            <li className="px-2 py-3 text-sm text-zinc-500 dark:text-zinc-400">
-              No chats yet. Your conversations will appear here.
-            </li>
-          )}
-          {visible.map((chat) => (
-            <li key={chat.id} data-testid="chat-list-item" data-chat-id={chat.id} className="group relative">
-              <NavLink
-                to={href("/chat/:chatId", { chatId: chat.id })}
-                onClick={onClose}
-                className={({ isActive }) =>
-                  `flex items-center gap-2.5 rounded-lg py-2 pr-10 pl-2.5 text-sm transition ${FOCUS_RING} ${
-                    isActive
-                      ? "bg-zinc-200/80 font-medium text-zinc-900 dark:bg-zinc-800 dark:text-zinc-50"
-                      : "text-zinc-700 hover:bg-zinc-200/50 dark:text-zinc-300 dark:hover:bg-zinc-800/60"
-                  }`
-                }
-              >
-                <ChatBubbleIcon className="size-4 shrink-0 text-zinc-500 dark:text-zinc-400" />
-                <span className="truncate">{chat.title}</span>
-              </NavLink>
-              <button
-                type="button"
-                onClick={() => setConfirming(chat)}
-                aria-label={`Delete chat “${chat.title}”`}
-                data-testid="delete-chat"
-                className={`absolute top-1/2 right-1.5 -translate-y-1/2 rounded-md p-1.5 text-zinc-500 transition hover:bg-zinc-300/60 hover:text-red-600 focus-visible:opacity-100 md:opacity-0 md:group-focus-within:opacity-100 md:group-hover:opacity-100 dark:text-zinc-400 dark:hover:bg-zinc-700 dark:hover:text-red-400 ${FOCUS_RING}`}
-              >
-                <TrashIcon className="size-4" />
-              </button>
-            </li>
-          ))}
-        </ul>
-        {loadMoreError && (
+        {search.state !== "idle" ? (
+          <SearchResults search={search} renderItem={renderItem} />
+        ) : (
+          <>
+            {groups.length === 0 && (
+              <p className="px-2 py-3 text-sm text-zinc-500 dark:text-zinc-400">
+                No chats yet. Your conversations will appear here.
+              </p>
+            )}
+            {groups.map((group) => (
+              <section key={group.id} aria-labelledby={`chat-group-${group.id}`} data-testid="chat-group">
+                <h2
+                  id={`chat-group-${group.id}`}
+                  className="px-2 pt-4 pb-1 text-xs font-medium tracking-wide text-zinc-500 uppercase dark:text-zinc-400"
+                >
+                  {group.label}
+                </h2>
+                <ul className="space-y-0.5">{group.chats.map(renderItem)}</ul>
+              </section>
+            ))}
+          </>
+        )}
+        {loadMoreError && search.state === "idle" && (
           <p
             role="alert"
             className="mt-2 rounded-lg bg-red-50 px-3 py-2 text-xs text-red-700 dark:bg-red-950/40 dark:text-red-300"
@@ -168,7 +206,7 @@ export function ChatSidebar({
             {loadMoreError}
           </p>
         )}
-        {hasMore && (
+        {hasMore && search.state === "idle" && (
           <button
             type="button"
             onClick={showMore}
@@ -200,5 +238,63 @@ export function ChatSidebar({
         onConfirm={() => confirming && confirmDelete(confirming)}
       />
     </nav>
+  );
+}
+
+/** Midnight today in the viewer's time zone, once the page runs in the browser; null while the server renders. */
+function useToday(): Date | null {
+  const dayStart = useSyncExternalStore(subscribeToMinutes, localDayStart, () => null);
+  return dayStart === null ? null : new Date(dayStart);
+}
+
+function localDayStart(): number {
+  const now = new Date();
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+}
+
+/** A page left open past midnight regroups: "Today" becomes "Yesterday". */
+function subscribeToMinutes(onChange: () => void) {
+  const timer = setInterval(onChange, 60_000);
+  return () => clearInterval(timer);
+}
+
+function SearchResults({
+  search,
+  renderItem,
+}: {
+  search: Exclude<ReturnType<typeof useChatSearch>, { state: "idle" }>;
+  renderItem: (chat: ChatSummary) => React.ReactNode;
+}) {
+  const summary =
+    search.state === "searching"
+      ? "Searching…"
+      : search.state === "failed"
+        ? undefined
+        : search.chats.length === 0
+          ? `No chats match “${search.query}”.`
+          : search.truncated
+            ? `The first ${search.chats.length} matches. Type more to narrow the search.`
+            : `${search.chats.length} ${search.chats.length === 1 ? "chat matches" : "chats match"} “${search.query}”.`;
+  return (
+    <section aria-labelledby="chat-search-results" data-testid="chat-search-results">
+      <h2
+        id="chat-search-results"
+        className="px-2 pt-4 pb-1 text-xs font-medium tracking-wide text-zinc-500 uppercase dark:text-zinc-400"
+      >
+        Search results
+      </h2>
+      <p role="status" className="px-2 pb-2 text-xs text-zinc-600 dark:text-zinc-400">
+        {summary}
+      </p>
+      {search.state === "failed" && (
+        <p
+          role="alert"
+          className="rounded-lg bg-red-50 px-3 py-2 text-xs text-red-700 dark:bg-red-950/40 dark:text-red-300"
+        >
+          {search.error}
+        </p>
+      )}
+      {search.state === "done" && <ul className="space-y-0.5">{search.chats.map(renderItem)}</ul>}
+    </section>
   );
 }

@@ -2,6 +2,7 @@ import { memo, useEffect, useReducer } from "react";
 import type { ChatUIMessage } from "../../../trigger/chat";
 import { AnswerPart, answerSegments } from "./answer-parts";
 import { CopyButton } from "./copy-button";
+import { AnswerHistoryActions, EditableUserMessage } from "./message-history";
 import { RetryIcon, SparkleIcon, StopIcon } from "./icons";
 import { AnswerModel } from "./model-picker";
 import type { ApprovalResponse } from "./tool-call";
@@ -60,6 +61,14 @@ type MessageListProps = {
   onRegenerate?: () => void;
   /** Set when a tool call waiting for approval may be answered now. */
   onApprovalResponse?: ApprovalResponse;
+  /** Edit, regenerate and undo; set while the chat may change (not while it answers). Stable functions, for memo. */
+  history?: HistoryControls;
+};
+
+export type HistoryControls = {
+  onEdit: (messageId: string, text: string) => void;
+  onRegenerateAnswer: (messageId: string) => void;
+  onUndo: () => void;
 };
 
 export function MessageList({
@@ -70,6 +79,7 @@ export function MessageList({
   onContinue,
   onRegenerate,
   onApprovalResponse,
+  history,
 }: MessageListProps) {
   const last = messages.at(-1);
   // Between sending and the first chunk of the answer there is nothing to show but a pulse.
@@ -83,9 +93,9 @@ export function MessageList({
   return (
     <ol aria-label="Conversation" aria-busy={busy} className="flex flex-col gap-8">
       {messages.map((message) => (
-        <li key={message.id}>
+        <li key={message.id} data-message-id={message.id}>
           {message.role === "user" ? (
-            <UserMessage message={message} />
+            <UserMessage message={message} onEdit={history?.onEdit} />
           ) : (
             <AssistantMessage
               message={message}
@@ -93,6 +103,10 @@ export function MessageList({
               stopped={message.id === stoppedHere || isStopped(message)}
               actions={message === last ? actions : undefined}
               onApprovalResponse={message === last ? onApprovalResponse : undefined}
+              // A stopped last answer already offers Regenerate beside Continue.
+              onRegenerate={message === last && actions ? undefined : history?.onRegenerateAnswer}
+              // The exchange this answer ends, when it is the last: undone as a whole.
+              onUndo={message === last ? history?.onUndo : undefined}
             />
           )}
         </li>
@@ -163,15 +177,30 @@ export function messageText(message: ChatUIMessage): string {
 
 // Memoised on the message object: useChat replaces only the message that changed, so while an
 // answer streams the messages before it are not rendered again.
-const UserMessage = memo(function UserMessage({ message }: { message: ChatUIMessage }) {
+const UserMessage = memo(function UserMessage({
+  message,
+  onEdit,
+}: {
+  message: ChatUIMessage;
+  onEdit: HistoryControls["onEdit"] | undefined;
+}) {
+  const text = messageText(message);
   return (
     <div data-testid="message-user" className="flex justify-end">
-      <div className="max-w-[85%] rounded-3xl bg-zinc-100 px-4 py-2.5 text-[15px] leading-7 whitespace-pre-wrap break-words text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
-        {messageText(message)}
-      </div>
+      <EditableUserMessage text={text} onEdit={onEdit && ((edited) => onEdit(message.id, edited))}>
+        <UserBubble text={text} />
+      </EditableUserMessage>
     </div>
   );
 });
+
+function UserBubble({ text }: { text: string }) {
+  return (
+    <div className="w-fit max-w-full self-end rounded-3xl bg-zinc-100 px-4 py-2.5 text-[15px] leading-7 whitespace-pre-wrap break-words text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
+      {text}
+    </div>
+  );
+}
 
 type AssistantMessageProps = {
   message: ChatUIMessage;
@@ -179,6 +208,8 @@ type AssistantMessageProps = {
   stopped: boolean;
   actions: StoppedActions | undefined;
   onApprovalResponse: ApprovalResponse | undefined;
+  onRegenerate: ((messageId: string) => void) | undefined;
+  onUndo: (() => void) | undefined;
 };
 
 const AssistantMessage = memo(function AssistantMessage({
@@ -187,6 +218,8 @@ const AssistantMessage = memo(function AssistantMessage({
   stopped,
   actions,
   onApprovalResponse,
+  onRegenerate,
+  onUndo,
 }: AssistantMessageProps) {
   const text = messageText(message);
   const Markdown = useMarkdown();
@@ -232,6 +265,7 @@ const AssistantMessage = memo(function AssistantMessage({
                 Offline demo model
               </span>
             )}
+            <AnswerHistoryActions onRegenerate={onRegenerate && (() => onRegenerate(message.id))} onUndo={onUndo} />
           </div>
         )}
       </div>

@@ -210,6 +210,13 @@ const lastUserText = (body: GeminiRequestBody) => {
   return (last?.parts ?? []).map((part) => (typeof part.text === "string" ? part.text : "")).join(" ");
 };
 
+/**
+ * What a one-shot `generateContent` gets, such as the agent's request for a
+ * chat title: the question's first words, so a test can tell it from a title
+ * derived without the model.
+ */
+export const geminiTitleFor = (question: string) => `Gemini on ${question.split(/\s+/).slice(0, 3).join(" ")}`;
+
 /** The answer when nothing is scripted: names the question, so a test can tell answers apart. */
 export const defaultGeminiAnswerText = (question: string) =>
   `Gemini stand-in here. You asked: "${question}". That is all I know.`;
@@ -222,6 +229,7 @@ export type GeminiStandIn = Awaited<ReturnType<typeof startGeminiStandIn>>;
  */
 export async function startGeminiStandIn({ apiKey = "test-key-not-real", chunkDelayMs = 15 } = {}) {
   const requests: GeminiRequest[] = [];
+  const oneShotRequests: GeminiRequest[] = [];
   const queued: GeminiReply[] = [];
   let fallback: ((request: GeminiRequest) => GeminiReply) | undefined;
   const sockets = new Set<Socket>();
@@ -252,6 +260,21 @@ export async function startGeminiStandIn({ apiKey = "test-key-not-real", chunkDe
       apiKey: header(req, "x-goog-api-key"),
       body,
     };
+    if (request.method === "generateContent") {
+      // Kept apart from the streamed answers and their scripted replies, which they would otherwise take in turn.
+      oneShotRequests.push(request);
+      if (request.apiKey !== apiKey) return sendError(res, geminiInvalidKey());
+      const text = geminiTitleFor(lastUserText(body));
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify({
+          candidates: [{ content: { role: "model", parts: [{ text }] }, finishReason: "STOP", index: 0 }],
+          usageMetadata: usage(text.split(/\s+/).length),
+          modelVersion: MODEL_VERSION,
+        }),
+      );
+      return;
+    }
     requests.push(request);
     if (request.method !== "streamGenerateContent" || url.searchParams.get("alt") !== "sse") {
       return sendError(res, invalidArgument("The stand-in only streams (streamGenerateContent?alt=sse)."));
@@ -278,8 +301,10 @@ export async function startGeminiStandIn({ apiKey = "test-key-not-real", chunkDe
   return {
     baseURL: `http://127.0.0.1:${port}/v1beta`,
     apiKey,
-    /** Every request so far, oldest first. */
+    /** Every streamed request so far, oldest first. */
     requests,
+    /** Every one-shot `generateContent` request so far (the agent's title), oldest first. */
+    oneShotRequests,
     /** Replies for the next requests, one each, before the fallback. */
     reply(...replies: GeminiReply[]) {
       queued.push(...replies);
@@ -293,6 +318,7 @@ export async function startGeminiStandIn({ apiKey = "test-key-not-real", chunkDe
       queued.length = 0;
       fallback = undefined;
       requests.length = 0;
+      oneShotRequests.length = 0;
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -109,7 +109,10 @@ describe("deleting a chat in local mode", () => {
       answer<{ messages: unknown[] }>(transcriptAction(chatRoute(chatId, "transcript", owner, {})));
     // The transcript is saved just after the answer streams.
     await waitFor(async () => (await transcript()).body.messages.length === 2);
-    expect(await listChats(owner)).toContainEqual(expect.objectContaining({ id: chatId, title: `About ${phrase}` }));
+    // The agent has titled the chat from the first question by the time its turn is over.
+    expect(await listChats(owner)).toContainEqual(
+      expect.objectContaining({ id: chatId, title: `Tell me about ${phrase}` }),
+    );
     expect(dataFilesMentioning(phrase).length).toBeGreaterThan(0);
     const { body: minted } = await answer<{ token: string }>(tokenAction(chatRoute(chatId, "token", owner)));
 

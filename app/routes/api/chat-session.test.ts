@@ -84,6 +84,7 @@ describe("POST /api/chats/:chatId/session", () => {
     expect(startChatSession).toHaveBeenCalledWith(CHAT_ID, `guest:${guestId}`, {
       title: "How do streams work?",
       titleFormat: "text",
+      titleSource: "message",
     });
     expect(sdk.update).not.toHaveBeenCalled();
   });
