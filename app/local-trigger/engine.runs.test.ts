@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine.server";
 import { makeTransport, startTestEngine, tempDataDir, uniqueChatId, useEngine, waitFor } from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
-import type { approvalTask, childTask, parentTask, subAgentChat } from "./testing/tasks/run-api-tasks";
+import type { approvalTask, childTask, parentTask, sleeperTask, subAgentChat } from "./testing/tasks/run-api-tasks";
 
 /*
  * The run-level API through the unmodified SDK clients: `tasks.trigger`,
@@ -239,6 +239,14 @@ describe("waitpoint tokens", () => {
     const token = await wait.retrieveToken(run.metadata!.tokenId as string);
     expect(token.status).toBe("TIMED_OUT");
     expect(token.error?.message).toContain("timed out");
+  });
+});
+
+describe("wait.for", () => {
+  it("resumes a run after a wait longer than the SDK waits in place", async () => {
+    useEngine(engine);
+    const handle = await tasks.trigger<typeof sleeperTask>("run-api-sleeper", undefined);
+    expect((await finished(handle.id)).output).toEqual({ woke: true });
   });
 });
 

@@ -212,7 +212,8 @@ export function runRoutes(engine: EngineContext): Route[] {
       output: status === "COMPLETED" && run.exit?.output ? await parsePacket(run.exit.output) : undefined,
       error:
         isFinal(status) && status !== "COMPLETED"
-          ? { message: run.error ?? `The run was ${status.toLowerCase()}` }
+          ? // A chat run's error is a worker's stack: its first line says what happened.
+            { message: run.error?.split("\n")[0] ?? `The run was ${status.toLowerCase()}` }
           : undefined,
       relatedRuns: { children: taskRuns.childrenOf(run.id).map((child) => common(child, taskRuns.statusOf(child))) },
       attemptCount: record.attemptCount,

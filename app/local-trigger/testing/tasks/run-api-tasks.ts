@@ -34,6 +34,15 @@ export const parentTask = task({
   },
 });
 
+/** Waits longer than the SDK waits in place (5 s), which on Trigger.dev is a checkpoint and here a timer. */
+export const sleeperTask = task({
+  id: "run-api-sleeper",
+  run: async () => {
+    await wait.for({ seconds: 6 });
+    return { woke: true };
+  },
+});
+
 type ApprovalPayload = { tokenId?: string; timeout?: string };
 
 /**
