@@ -1,15 +1,22 @@
-import { auth, runs, tasks, wait } from "@trigger.dev/sdk";
+import { auth, batch, runs, tasks, wait } from "@trigger.dev/sdk";
 import { chat } from "@trigger.dev/sdk/ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalEngine } from "./engine.server";
 import { makeTransport, startTestEngine, tempDataDir, uniqueChatId, useEngine, waitFor } from "./testing/harness";
 import { NodeChat, textOf } from "./testing/node-chat";
-import type { approvalTask, childTask, parentTask, sleeperTask, subAgentChat } from "./testing/tasks/run-api-tasks";
+import type {
+  approvalTask,
+  childTask,
+  fanOutTask,
+  parentTask,
+  sleeperTask,
+  subAgentChat,
+} from "./testing/tasks/run-api-tasks";
 
 /*
  * The run-level API through the unmodified SDK clients: `tasks.trigger`,
  * `runs.retrieve` and `runs.cancel` from a backend, `triggerAndWait` from a
- * chat agent's tool, run metadata, and waitpoint tokens, with the scopes the
+ * chat agent's tool, batches, run metadata, and waitpoint tokens, with the scopes the
  * SDK's reference gives public tokens.
  */
 
@@ -146,6 +153,37 @@ describe("triggerAndWait from a task", () => {
     await runs.cancel(handle.id);
     expect((await finished(handle.id)).status).toBe("CANCELED");
     expect((await finished(childId)).status).toBe("CANCELED");
+  });
+});
+
+describe("batches", () => {
+  it("runs a batch triggered from a backend", async () => {
+    useEngine(engine);
+    const handle = await tasks.batchTrigger<typeof childTask>(CHILD, [
+      { payload: { text: "one" } },
+      { payload: { text: "two" } },
+    ]);
+    expect(handle.runCount).toBe(2);
+    const retrieved = await batch.retrieve(handle.batchId);
+    expect(retrieved.status).toBe("COMPLETED");
+    expect(retrieved.runs).toHaveLength(2);
+    const outputs = await Promise.all(retrieved.runs.map(async (id) => (await finished(id)).output));
+    expect(outputs).toMatchObject([{ upper: "ONE" }, { upper: "TWO" }]);
+    const run = await runs.retrieve(retrieved.runs[0]!);
+    expect(run).toMatchObject({ batchId: handle.batchId, triggerFunction: "batchTrigger" });
+    // The batch's public token reads its runs.
+    await auth.withAuth({ accessToken: handle.publicAccessToken }, async () => {
+      expect((await runs.retrieve(retrieved.runs[1]!)).output).toMatchObject({ upper: "TWO" });
+    });
+  });
+
+  it("resumes batchTriggerAndWait with every item's result, in order", async () => {
+    useEngine(engine);
+    const handle = await tasks.trigger<typeof fanOutTask>("run-api-fan-out", { texts: ["a", "please fail", "c"] });
+    const run = await finished(handle.id);
+    expect(run.output).toEqual(["A", 'error: Error: child refused "please fail"', "C"]);
+    expect(run.relatedRuns.children).toHaveLength(3);
+    expect(run.relatedRuns.children![0]).toMatchObject({ triggerFunction: "batchTriggerAndWait" });
   });
 });
 

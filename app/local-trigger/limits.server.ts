@@ -16,6 +16,9 @@ export const BODY_LIMITS = {
   /** A metadata flush: operations on a run's 256 KiB of metadata, its parent's and its root's. */
   metadata: 1 * MiB,
   createToken: 32 * KiB,
+  createBatch: 32 * KiB,
+  /** A batch's items in one request; each item's payload is under the 128 KiB the SDK offloads past. */
+  batchItems: 16 * MiB,
   waitFor: 4 * KiB,
 } as const;
 

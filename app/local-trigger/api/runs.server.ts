@@ -1,5 +1,7 @@
 import type { DeserializedJson } from "@trigger.dev/core";
 import {
+  BatchItemNDJSON,
+  CreateBatchRequestBody,
   createJsonErrorObject,
   parsePacket,
   TriggerTaskRequestBody,
@@ -7,10 +9,10 @@ import {
 } from "@trigger.dev/core/v3";
 import { parseNaturalLanguageDurationInMs } from "@trigger.dev/core/v3/isomorphic";
 import { generateJWT } from "@trigger.dev/core/v3/jwt";
-import { readJson } from "../http/body.server";
+import { nestingDepth, readBody, readJson } from "../http/body.server";
 import { badRequest, forbidden, HttpError, json, NO_RETRY } from "../http/errors.server";
 import type { Route, RouteContext } from "../http/router.server";
-import { BODY_LIMITS } from "../limits.server";
+import { BODY_LIMITS, MAX_JSON_DEPTH } from "../limits.server";
 import type { Run } from "../runs/run-manager.server";
 import { type ApiRunStatus, isFinal, RunApiError, type TaskRunRecord } from "../runs/task-runs.server";
 import type { IOPacket } from "../worker/protocol.server";
@@ -40,41 +42,12 @@ export function runRoutes(engine: EngineContext): Route[] {
     if (!mayTrigger(caller, taskId)) throw forbidden();
     const body = await readJson(request, TriggerTaskRequestBody, BODY_LIMITS.trigger);
     const options = body.options ?? {};
-    const unsupported = (["delay", "debounce"] as const).filter((option) => options[option] !== undefined);
-    if (unsupported.length > 0) {
-      throw new HttpError(422, { error: `The local engine does not support ${unsupported.join(" or ")}` }, NO_RETRY);
-    }
-    if (options.payloadType === "application/store") {
-      throw new HttpError(
-        422,
-        { error: "The local engine has no object storage for offloaded payloads; keep payloads under 128 KiB" },
-        NO_RETRY,
-      );
-    }
-    const taskIds = await engine.pool.taskIds.catch((error: Error) => {
-      throw new HttpError(500, { error: error.message });
-    });
-    if (!taskIds.includes(taskId)) {
-      throw new HttpError(404, { error: `Task "${taskId}" not found (known tasks: ${taskIds.join(", ")})` }, NO_RETRY);
-    }
-    if (caller.kind === "public-token" && caller.oneTimeUse) {
-      if (spentTokens.has(caller.oneTimeUse)) {
-        throw new HttpError(422, { error: "This one-time use token has already been used to trigger a run" }, NO_RETRY);
-      }
-      spentTokens.add(caller.oneTimeUse);
-    }
-    const ttl = options.idempotencyKeyTTL;
-    const ttlMs = ttl === undefined ? DEFAULT_IDEMPOTENCY_TTL_MS : parseNaturalLanguageDurationInMs(ttl);
-    if (ttlMs === undefined) throw badRequest(`Invalid idempotencyKeyTTL "${ttl}": use a duration like "10m" or "1d"`);
+    await requireTasks([taskId]);
+    const triggerRequest = triggerRequestOf(taskId, body.payload, options);
+    spendOneTimeToken(caller);
     const { record, isCached } = runOrThrow(() =>
       taskRuns.trigger({
-        taskIdentifier: taskId,
-        payload: payloadPacket(body.payload, options.payloadType),
-        metadata: startingMetadata(options.metadata, options.metadataType),
-        tags: options.tags === undefined ? [] : typeof options.tags === "string" ? [options.tags] : options.tags,
-        isTest: options.test ?? false,
-        idempotencyKey: options.idempotencyKey,
-        idempotencyKeyExpiresAt: Date.now() + ttlMs,
+        ...triggerRequest,
         parentRunId: options.parentRunId,
         resumeParentOnCompletion: options.resumeParentOnCompletion ?? false,
       }),
@@ -88,6 +61,125 @@ export function runRoutes(engine: EngineContext): Route[] {
     );
   }
 
+  async function requireTasks(ids: string[]) {
+    const taskIds = await engine.pool.taskIds.catch((error: Error) => {
+      throw new HttpError(500, { error: error.message });
+    });
+    const unknown = ids.filter((id) => !taskIds.includes(id));
+    if (unknown.length > 0) {
+      throw new HttpError(
+        404,
+        { error: `Task "${unknown[0]}" not found (known tasks: ${taskIds.join(", ")})` },
+        NO_RETRY,
+      );
+    }
+  }
+
+  function spendOneTimeToken(caller: Caller) {
+    if (caller.kind !== "public-token" || !caller.oneTimeUse) return;
+    if (spentTokens.has(caller.oneTimeUse)) {
+      throw new HttpError(422, { error: "This one-time use token has already been used to trigger a run" }, NO_RETRY);
+    }
+    spentTokens.add(caller.oneTimeUse);
+  }
+
+  /** `batchTrigger` and `batchTriggerAndWait`, phase one: the batch, with its size and its parent. */
+  async function createBatch({ request }: RouteContext) {
+    const caller = await auth.caller(request);
+    const body = await readJson(request, CreateBatchRequestBody, BODY_LIMITS.createBatch);
+    if (!mayBatchTrigger(caller, body.taskIdentifiers)) throw forbidden();
+    if (body.taskIdentifiers) await requireTasks(body.taskIdentifiers);
+    spendOneTimeToken(caller);
+    const { batch, isCached } = runOrThrow(() =>
+      taskRuns.createBatch({
+        runCount: body.runCount,
+        parentRunId: body.parentRunId,
+        resumeParentOnCompletion: body.resumeParentOnCompletion ?? false,
+        idempotencyKey: body.idempotencyKey,
+      }),
+    );
+    const claims = { sub: ENVIRONMENT_ID, pub: true, scopes: [`read:batch:${batch.id}`] };
+    const jwt = await generateJWT({ secretKey: engine.secretKey, payload: claims, expirationTime: "1h" });
+    return json(
+      200,
+      { id: batch.id, runCount: batch.runCount, isCached, idempotencyKey: batch.idempotencyKey },
+      { "x-trigger-jwt-claims": JSON.stringify(claims), "x-trigger-jwt": jwt },
+    );
+  }
+
+  /** Phase two: the items, one JSON object a line, each triggered as it is read; the batch is sealed when all have come. */
+  async function addBatchItems({ request, params }: RouteContext) {
+    const caller = await auth.caller(request);
+    const batch = taskRuns.batch(params[0]!);
+    const text = await readBody(request, BODY_LIMITS.batchItems);
+    const items = text
+      .split("\n")
+      .map((line, number) => ({ line, number: number + 1 }))
+      .filter(({ line }) => line.trim() !== "")
+      .map(({ line, number }) => {
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          throw badRequest(`Line ${number} of the batch is not valid JSON`);
+        }
+        if (nestingDepth(value) > MAX_JSON_DEPTH) {
+          throw badRequest(`Line ${number} of the batch is nested more than ${MAX_JSON_DEPTH} levels deep`);
+        }
+        const parsed = BatchItemNDJSON.safeParse(value);
+        if (!parsed.success) {
+          const issues = parsed.error.issues.map((issue) => `${issue.path.join(".") || "item"}: ${issue.message}`);
+          throw badRequest(`Line ${number} of the batch is not a batch item: ${issues.join("; ")}`);
+        }
+        return parsed.data;
+      });
+    if (!mayBatchTrigger(caller, [...new Set(items.map((item) => item.task))])) throw forbidden();
+    if (!batch) throw new HttpError(404, { error: `Batch "${params[0]}" not found` });
+    await requireTasks([...new Set(items.map((item) => item.task))]);
+    const outside = items.find((item) => item.index >= batch.runCount);
+    if (outside) throw badRequest(`Item index ${outside.index} is past the batch's ${batch.runCount} items`);
+    // Every item is checked before any is triggered, so a bad one leaves the batch as it was.
+    const requests = items.map((item) => ({
+      index: item.index,
+      request: triggerRequestOf(item.task, item.payload, item.options ?? {}),
+    }));
+    let itemsAccepted = 0;
+    let itemsDeduplicated = 0;
+    for (const { index, request: itemRequest } of requests) {
+      const outcome = runOrThrow(() => taskRuns.addBatchItem(batch, index, itemRequest));
+      if (outcome === "accepted") itemsAccepted++;
+      else itemsDeduplicated++;
+    }
+    const enqueuedCount = batch.runIds.filter(Boolean).length;
+    const sealed = enqueuedCount === batch.runCount;
+    return json(200, {
+      id: batch.id,
+      itemsAccepted,
+      itemsDeduplicated,
+      sealed,
+      ...(sealed ? {} : { enqueuedCount, expectedCount: batch.runCount }),
+    });
+  }
+
+  async function retrieveBatch({ request, params }: RouteContext) {
+    const caller = await auth.caller(request);
+    if (!can(caller, "read", [{ type: "batch", id: params[0] }])) throw forbidden();
+    const batch = taskRuns.batch(params[0]!);
+    if (!batch) throw new HttpError(404, { error: `Batch "${params[0]}" not found` });
+    const runIds = batch.runIds.filter((id): id is string => !!id);
+    const sealed = runIds.length === batch.runCount;
+    return json(200, {
+      id: batch.id,
+      status: sealed ? "COMPLETED" : runIds.length > 0 ? "PROCESSING" : "PENDING",
+      idempotencyKey: batch.idempotencyKey,
+      createdAt: batch.createdAt,
+      updatedAt: batch.updatedAt,
+      runCount: batch.runCount,
+      runs: runIds,
+      processing: { completedAt: sealed ? batch.updatedAt : undefined, errors: [] },
+    });
+  }
+
   async function retrieve({ request, params }: RouteContext) {
     const id = params[0]!;
     const caller = await auth.caller(request);
@@ -97,6 +189,7 @@ export function runRoutes(engine: EngineContext): Route[] {
       { type: "runs", id },
       ...(record || sessionRun ? [{ type: "tasks", id: record?.taskIdentifier ?? sessionRun!.taskId }] : []),
       ...(record?.tags ?? []).map((tag) => ({ type: "tags", id: tag })),
+      ...(record?.batchId ? [{ type: "batch", id: record.batchId }] : []),
     ];
     if (!can(caller, "read", resources)) throw forbidden();
     if (record) return json(200, await serializeRecord(record));
@@ -144,7 +237,14 @@ export function runRoutes(engine: EngineContext): Route[] {
       durationMs: started === undefined ? 0 : (finished ?? Date.now()) - started,
       metadata: record.metadata,
       depth: record.depth,
-      triggerFunction: record.resumeParentOnCompletion ? ("triggerAndWait" as const) : ("trigger" as const),
+      triggerFunction: record.batchId
+        ? record.resumeParentOnCompletion
+          ? ("batchTriggerAndWait" as const)
+          : ("batchTrigger" as const)
+        : record.resumeParentOnCompletion
+          ? ("triggerAndWait" as const)
+          : ("trigger" as const),
+      batchId: record.batchId,
     };
   }
 
@@ -224,9 +324,59 @@ export function runRoutes(engine: EngineContext): Route[] {
     { method: "POST", pattern: new RegExp(`^/api/v1/tasks/${ID}/trigger$`), handler: trigger },
     { method: "GET", pattern: new RegExp(`^/api/v3/runs/${ID}$`), handler: retrieve },
     { method: "POST", pattern: new RegExp(`^/api/v2/runs/${ID}/cancel$`), handler: cancel },
+    { method: "POST", pattern: /^\/api\/v3\/batches$/, handler: createBatch },
+    { method: "POST", pattern: new RegExp(`^/api/v3/batches/${ID}/items$`), handler: addBatchItems },
+    { method: "GET", pattern: new RegExp(`^/api/v2/batches/${ID}$`), handler: retrieveBatch },
     { method: "GET", pattern: new RegExp(`^/api/v1/runs/${ID}/metadata$`), handler: getMetadata },
     { method: "PUT", pattern: new RegExp(`^/api/v1/runs/${ID}/metadata$`), handler: putMetadata },
   ];
+}
+
+/** As Trigger.dev's batch routes: `batchTrigger:tasks:<id>` for every task of the batch, or the super scopes. */
+function mayBatchTrigger(caller: Caller, taskIds: string[] | undefined) {
+  if (caller.kind === "secret-key") return true;
+  const has = (scope: string) => caller.scopes.includes(scope);
+  if (["admin", "write:tasks", "batchTrigger:tasks", "batchTrigger:all"].some(has)) return true;
+  return !!taskIds?.length && taskIds.every((id) => has(`batchTrigger:tasks:${id}`));
+}
+
+type TriggerOptions = {
+  delay?: unknown;
+  debounce?: unknown;
+  payloadType?: string;
+  metadata?: unknown;
+  metadataType?: string;
+  tags?: string | string[];
+  test?: boolean;
+  idempotencyKey?: string;
+  idempotencyKeyTTL?: string;
+};
+
+/** What a trigger or a batch item asks for, checked; the options the engine cannot honour are refused by name. */
+function triggerRequestOf(taskIdentifier: string, payload: unknown, options: TriggerOptions) {
+  const unsupported = (["delay", "debounce"] as const).filter((option) => options[option] !== undefined);
+  if (unsupported.length > 0) {
+    throw new HttpError(422, { error: `The local engine does not support ${unsupported.join(" or ")}` }, NO_RETRY);
+  }
+  if (options.payloadType === "application/store") {
+    throw new HttpError(
+      422,
+      { error: "The local engine has no object storage for offloaded payloads; keep payloads under 128 KiB" },
+      NO_RETRY,
+    );
+  }
+  const ttl = options.idempotencyKeyTTL;
+  const ttlMs = ttl === undefined ? DEFAULT_IDEMPOTENCY_TTL_MS : parseNaturalLanguageDurationInMs(ttl);
+  if (ttlMs === undefined) throw badRequest(`Invalid idempotencyKeyTTL "${ttl}": use a duration like "10m" or "1d"`);
+  return {
+    taskIdentifier,
+    payload: payloadPacket(payload, options.payloadType),
+    metadata: startingMetadata(options.metadata, options.metadataType),
+    tags: options.tags === undefined ? [] : typeof options.tags === "string" ? [options.tags] : options.tags,
+    isTest: options.test ?? false,
+    idempotencyKey: options.idempotencyKey,
+    idempotencyKeyExpiresAt: Date.now() + ttlMs,
+  };
 }
 
 /** As Trigger.dev's trigger route: `trigger:tasks:<id>` (or every task), or the super scopes `write:tasks` and `admin`. */

@@ -4,11 +4,13 @@ import type { DeserializedJson } from "@trigger.dev/core";
 import {
   applyMetadataOperations,
   type FlushedRunMetadata,
+  type BatchTaskRunExecutionResult,
   type TaskRunError,
   type TaskRunExecutionResult,
 } from "@trigger.dev/core/v3";
 import { z } from "zod";
 import type { EngineLog } from "../http/router.server";
+import { randomId } from "../storage/data-folder.server";
 import { writeFileAtomic } from "../storage/atomic-file.server";
 import type { IOPacket, WaitCall } from "../worker/protocol.server";
 import type { Run, RunManager } from "./run-manager.server";
@@ -44,6 +46,7 @@ const TaskRunRecordSchema = z.object({
   depth: z.number(),
   resumeParentOnCompletion: z.boolean(),
   attemptCount: z.number(),
+  batchId: z.string().optional(),
 });
 
 /** A run started with `tasks.trigger` (or `triggerAndWait`), as the API reports it. */
@@ -60,6 +63,20 @@ export type TriggerRequest = {
   idempotencyKeyExpiresAt?: number;
   parentRunId?: string;
   resumeParentOnCompletion: boolean;
+  batchId?: string;
+};
+
+/** A batch (`batchTrigger`, `batchTriggerAndWait`): created first, then its items arrive, each with its index. */
+export type Batch = {
+  id: string;
+  runCount: number;
+  parentRunId?: string;
+  resumeParentOnCompletion: boolean;
+  idempotencyKey?: string;
+  /** The run of each item, by index, once it has arrived. */
+  runIds: (string | undefined)[];
+  createdAt: string;
+  updatedAt: string;
 };
 
 /** Finished runs kept (in memory and on disk); the oldest are forgotten past this. */
@@ -95,6 +112,9 @@ export class TaskRuns {
   private readonly waiting = new Map<string, number>();
   /** Metadata of session runs, which have no record: kept while the engine runs. */
   private readonly sessionRunMetadata = new Map<string, Metadata>();
+  /** Batches, in memory: a restart forgets them, though their runs' records stay. */
+  private readonly batches = new Map<string, Batch>();
+  private readonly batchIdempotency = new Map<string, string>();
   private readonly dir: string;
 
   constructor(private readonly options: { dataDir: string; runs: RunManager; waitpoints: Waitpoints; log: EngineLog }) {
@@ -181,6 +201,7 @@ export class TaskRuns {
       depth,
       resumeParentOnCompletion: request.resumeParentOnCompletion,
       attemptCount: 0,
+      batchId: request.batchId,
     };
     this.records.set(record.id, record);
     if (idempotencyKey) {
@@ -193,6 +214,56 @@ export class TaskRuns {
     // Every slot taken: it waits for one like new chat work, and stays QUEUED until a slot frees if that wait ends.
     if (run.status === "QUEUED") this.options.runs.execute(run, { busy: true }).catch(() => {});
     return { record, isCached: false };
+  }
+
+  batch(id: string) {
+    return this.batches.get(id);
+  }
+
+  createBatch(options: {
+    runCount: number;
+    parentRunId?: string;
+    resumeParentOnCompletion: boolean;
+    idempotencyKey?: string;
+  }): { batch: Batch; isCached: boolean } {
+    const cached = options.idempotencyKey
+      ? this.batches.get(this.batchIdempotency.get(options.idempotencyKey) ?? "")
+      : undefined;
+    if (cached) return { batch: cached, isCached: true };
+    if (options.parentRunId && !this.records.has(options.parentRunId) && !this.options.runs.get(options.parentRunId)) {
+      throw new RunApiError(400, `Parent run "${options.parentRunId}" not found`);
+    }
+    const now = new Date().toISOString();
+    const batch: Batch = {
+      id: `batch_${randomId()}`,
+      runCount: options.runCount,
+      parentRunId: options.parentRunId,
+      resumeParentOnCompletion: options.resumeParentOnCompletion,
+      idempotencyKey: options.idempotencyKey,
+      runIds: Array.from({ length: options.runCount }, () => undefined),
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.batches.set(batch.id, batch);
+    if (options.idempotencyKey) this.batchIdempotency.set(options.idempotencyKey, batch.id);
+    return { batch, isCached: false };
+  }
+
+  /** Triggers one item of a batch; an index that already has its run is deduplicated, as on Trigger.dev. */
+  addBatchItem(batch: Batch, index: number, request: Omit<TriggerRequest, "parentRunId" | "resumeParentOnCompletion">) {
+    if (index >= batch.runCount) {
+      throw new RunApiError(400, `Item index ${index} is past the batch's ${batch.runCount} items`);
+    }
+    if (batch.runIds[index]) return "deduplicated" as const;
+    const { record } = this.trigger({
+      ...request,
+      parentRunId: batch.parentRunId,
+      resumeParentOnCompletion: batch.resumeParentOnCompletion,
+      batchId: batch.id,
+    });
+    batch.runIds[index] = record.id;
+    batch.updatedAt = new Date().toISOString();
+    return "accepted" as const;
   }
 
   /** Cancels a run (its children follow, see `onRunEnded`). Returns false for an unknown run. */
@@ -241,16 +312,29 @@ export class TaskRuns {
     this.waiters.delete(record.id);
   };
 
-  /** A run's call to wait for a child run or a token; answered when that settles. */
+  /** A run's call to wait for a child run, a batch or a token; answered when that settles. */
   serveWaitCall(run: Run, call: WaitCall): Promise<unknown> {
     const wait: Promise<unknown> =
-      call.op === "wait-run" ? this.waitForRun(call.runId) : this.options.waitpoints.wait(call.waitpointId);
+      call.op === "wait-run"
+        ? this.waitForRun(call.runId)
+        : call.op === "wait-batch"
+          ? this.waitForBatch(call.batchId)
+          : this.options.waitpoints.wait(call.waitpointId);
     this.waiting.set(run.id, (this.waiting.get(run.id) ?? 0) + 1);
     return wait.finally(() => {
       const count = (this.waiting.get(run.id) ?? 1) - 1;
       if (count > 0) this.waiting.set(run.id, count);
       else this.waiting.delete(run.id);
     });
+  }
+
+  /** Every item's result, in the items' order, once every run of the batch has ended. */
+  private async waitForBatch(batchId: string): Promise<BatchTaskRunExecutionResult> {
+    const batch = this.batches.get(batchId);
+    if (!batch) throw new Error(`Batch "${batchId}" not found`);
+    const missing = batch.runIds.findIndex((id) => id === undefined);
+    if (missing !== -1) throw new Error(`Batch "${batchId}" is missing item ${missing}; it was never sealed`);
+    return { id: batch.id, items: await Promise.all(batch.runIds.map((id) => this.waitForRun(id!))) };
   }
 
   private waitForRun(childId: string): Promise<TaskRunExecutionResult> {

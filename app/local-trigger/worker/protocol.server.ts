@@ -1,5 +1,5 @@
 import type { DeserializedJson } from "@trigger.dev/core";
-import type { TaskRunError, TaskRunExecutionResult } from "@trigger.dev/core/v3";
+import type { BatchTaskRunExecutionResult, TaskRunError, TaskRunExecutionResult } from "@trigger.dev/core/v3";
 import type { NewRecord } from "../storage/record-stream.server";
 import type { ForwardedLogLevel } from "./task-logger.server";
 
@@ -51,13 +51,15 @@ export type EngineCall =
   | { op: "snapshot-read"; sessionId: string }
   /** `triggerAndWait`: resolves when the child run ends, with its output or error. */
   | { op: "wait-run"; runId: string }
+  /** `batchTriggerAndWait`: resolves when every run of the batch has ended, with their results in order. */
+  | { op: "wait-batch"; batchId: string }
   /** `wait.forToken`: resolves when the token is completed or times out. */
   | { op: "wait-token"; waitpointId: string };
 
 /** The calls that act on the run's session, and those that wait for another run or a token. */
 export type SessionCall = Extract<EngineCall, { sessionId: string }>;
 export type WaitCall = Exclude<EngineCall, SessionCall>;
-export const isWaitCall = (call: EngineCall): call is WaitCall => call.op === "wait-run" || call.op === "wait-token";
+export const isWaitCall = (call: EngineCall): call is WaitCall => call.op.startsWith("wait-");
 
 export type EngineCallResult = {
   "out-append": { start: number; end: number };
@@ -65,6 +67,7 @@ export type EngineCallResult = {
   "snapshot-write": null;
   "snapshot-read": string | null;
   "wait-run": TaskRunExecutionResult;
+  "wait-batch": BatchTaskRunExecutionResult;
   "wait-token": WaitpointResult;
 };
 

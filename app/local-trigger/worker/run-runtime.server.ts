@@ -1,5 +1,5 @@
 import type { DeserializedJson } from "@trigger.dev/core";
-import type { TaskRunExecutionResult } from "@trigger.dev/core/v3";
+import type { BatchTaskRunExecutionResult, TaskRunExecutionResult } from "@trigger.dev/core/v3";
 import type { SessionWaitpointBackend } from "@trigger.dev/core/v3/test";
 import type { RuntimeManager, StandardMetadataManager } from "@trigger.dev/core/v3/workers";
 import type { EngineClient } from "./engine-client.server";
@@ -23,8 +23,9 @@ export class EngineRuntimeManager implements RuntimeManager {
     return this.callEngine({ op: "wait-run", runId: params.id });
   }
 
-  waitForBatch(): never {
-    throw new Error("batchTriggerAndWait is not supported by the local engine; use triggerAndWait for each item");
+  waitForBatch(params: { id: string; runCount: number }): Promise<BatchTaskRunExecutionResult> {
+    if (params.runCount === 0) return Promise.resolve({ id: params.id, items: [] });
+    return this.callEngine({ op: "wait-batch", batchId: params.id });
   }
 
   async waitForWaitpoint(params: { waitpointFriendlyId: string; finishDate?: Date }): Promise<WaitpointResult> {

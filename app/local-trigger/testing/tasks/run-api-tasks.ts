@@ -34,6 +34,17 @@ export const parentTask = task({
   },
 });
 
+/** Fans out to the child with `batchTriggerAndWait` and reports each item's result, in order. */
+export const fanOutTask = task({
+  id: "run-api-fan-out",
+  run: async (payload: { texts: string[] }) => {
+    const results = await childTask.batchTriggerAndWait(
+      payload.texts.map((text) => ({ payload: { text, fail: text.includes("fail") } })),
+    );
+    return results.runs.map((result) => (result.ok ? result.output.upper : `error: ${result.error}`));
+  },
+});
+
 /** Waits longer than the SDK waits in place (5 s), which on Trigger.dev is a checkpoint and here a timer. */
 export const sleeperTask = task({
   id: "run-api-sleeper",
