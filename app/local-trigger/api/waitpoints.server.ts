@@ -96,8 +96,9 @@ export function waitpointRoutes(engine: EngineContext): Route[] {
   /** The token's `url`: the signature in the path is the credential, and the whole JSON body is the output. */
   async function callback({ request, params }: RouteContext) {
     const [id, hash] = params as [string, string];
-    if (!waitpoints.get(id)) throw notFound();
+    // The signature first, so an unsigned request learns nothing about which tokens exist.
     if (!waitpoints.verifyCallback(id, hash)) throw new HttpError(401, { error: "Invalid callback URL" }, NO_RETRY);
+    if (!waitpoints.get(id)) throw notFound();
     const text = await readBody(request, BODY_LIMITS.completeToken);
     const data = text.trim() === "" ? {} : parseJson(text);
     if (nestingDepth(data) > MAX_JSON_DEPTH)
