@@ -276,7 +276,7 @@ export class TaskRuns {
 
   /** Called when any run ends; a task run's record takes its final state, and whoever waits on it is answered. */
   readonly onRunEnded = (run: Run) => {
-    this.waiting.delete(run.id);
+    if (this.waiting.delete(run.id)) this.options.waitpoints.forgetRun(run.id);
     // A chat run's metadata stays readable as long as the run manager keeps the run.
     for (const id of this.sessionRunMetadata.keys()) if (!this.options.runs.get(id)) this.sessionRunMetadata.delete(id);
     // As on Trigger.dev, a canceled run's children still under way are canceled too (a closed chat's included).
@@ -319,7 +319,7 @@ export class TaskRuns {
         ? this.waitForRun(call.runId)
         : call.op === "wait-batch"
           ? this.waitForBatch(call.batchId)
-          : this.options.waitpoints.wait(call.waitpointId);
+          : this.options.waitpoints.wait(call.waitpointId, run.id);
     this.waiting.set(run.id, (this.waiting.get(run.id) ?? 0) + 1);
     return wait.finally(() => {
       const count = (this.waiting.get(run.id) ?? 1) - 1;

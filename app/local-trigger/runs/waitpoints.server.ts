@@ -35,7 +35,8 @@ const TIMEOUT_ERROR_CODE = "TRIGGER_WAITPOINT_TIMEOUT";
 export class Waitpoints {
   private readonly tokens = new Map<string, WaitpointToken>();
   private readonly idempotency = new Map<string, string>();
-  private readonly waiters = new Map<string, ((result: WaitpointResult) => void)[]>();
+  /** Who waits on each token: the waiting run's id, and how to answer it. */
+  private readonly waiters = new Map<string, { runId: string; resolve: (result: WaitpointResult) => void }[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly secretKey: string) {}
@@ -96,15 +97,24 @@ export class Waitpoints {
   }
 
   /** Resolves when the token completes or times out; an unknown token is an error for the waiting run. */
-  wait(id: string): Promise<WaitpointResult> {
+  wait(id: string, runId: string): Promise<WaitpointResult> {
     const token = this.tokens.get(id);
     if (!token) return Promise.reject(new Error(`Waitpoint token "${id}" not found`));
     if (token.status !== "WAITING") return Promise.resolve(resultOf(token));
     return new Promise((resolve) => {
       const list = this.waiters.get(id) ?? [];
-      list.push(resolve);
+      list.push({ runId, resolve });
       this.waiters.set(id, list);
     });
+  }
+
+  /** A run that ended (canceled, crashed) waits no more; a token may outlive it by days. */
+  forgetRun(runId: string) {
+    for (const [id, list] of this.waiters) {
+      const left = list.filter((waiter) => waiter.runId !== runId);
+      if (left.length === 0) this.waiters.delete(id);
+      else if (left.length !== list.length) this.waiters.set(id, left);
+    }
   }
 
   close() {
@@ -147,7 +157,7 @@ export class Waitpoints {
     Object.assign(token, result, { status, completedAt: new Date() });
     clearTimeout(this.timers.get(token.id));
     this.timers.delete(token.id);
-    for (const resolve of this.waiters.get(token.id) ?? []) resolve(resultOf(token));
+    for (const waiter of this.waiters.get(token.id) ?? []) waiter.resolve(resultOf(token));
     this.waiters.delete(token.id);
   }
 
