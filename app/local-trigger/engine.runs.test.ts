@@ -8,6 +8,7 @@ import type {
   approvalTask,
   childTask,
   fanOutTask,
+  flakyTask,
   parentTask,
   sleeperTask,
   subAgentChat,
@@ -82,6 +83,15 @@ describe("tasks.trigger and runs.retrieve", () => {
     expect(run.isFailed).toBe(true);
     expect(run.error?.message).toBe('child refused "nope"');
     expect(run.output).toBeUndefined();
+  });
+
+  it("retries a failed run as its task's retry config asks, and counts the attempts", async () => {
+    useEngine(engine);
+    const handle = await tasks.trigger<typeof flakyTask>("run-api-flaky", undefined);
+    const run = await finished(handle.id);
+    expect(run.status).toBe("COMPLETED");
+    expect(run.output).toEqual({ attempt: 2 });
+    expect(run.attemptCount).toBe(2);
   });
 
   it("returns the same run for the same idempotency key", async () => {

@@ -269,7 +269,7 @@ export function runRoutes(engine: EngineContext): Route[] {
         parent: related(record.parentRunId),
         children: taskRuns.childrenOf(record.id).map((child) => common(child, taskRuns.statusOf(child))),
       },
-      attemptCount: record.attemptCount || (status === "QUEUED" ? 0 : 1),
+      attemptCount: taskRuns.attemptsOf(record),
     };
   }
 
@@ -298,7 +298,7 @@ export function runRoutes(engine: EngineContext): Route[] {
       finishedAt: iso(run.finishedAt),
       depth: 0,
       resumeParentOnCompletion: false,
-      attemptCount: run.startedAt ? 1 : 0,
+      attemptCount: run.startedAt ? run.attempt : 0,
     };
     return record;
   }

@@ -141,6 +141,13 @@ export class TaskRuns {
     return "QUEUED";
   }
 
+  /** Attempts so far: a run under way may be on a retry. */
+  attemptsOf(record: TaskRunRecord) {
+    if (isFinal(record.status)) return record.attemptCount;
+    const run = this.options.runs.get(record.id);
+    return run?.startedAt ? run.attempt : 0;
+  }
+
   isWaiting(runId: string) {
     return this.waiting.has(runId);
   }
@@ -301,7 +308,7 @@ export class TaskRuns {
     record.startedAt = run.startedAt ? new Date(run.startedAt).toISOString() : undefined;
     record.finishedAt = new Date(run.finishedAt ?? Date.now()).toISOString();
     record.updatedAt = record.finishedAt;
-    record.attemptCount = run.startedAt ? 1 : 0;
+    record.attemptCount = run.startedAt ? run.attempt : 0;
     if (status === "COMPLETED") record.output = exit?.output ?? { dataType: "application/json" };
     else if (status === "FAILED") record.error = exit!.taskError;
     else if (status === "CANCELED") record.error = { type: "STRING_ERROR", raw: "The run was canceled" };

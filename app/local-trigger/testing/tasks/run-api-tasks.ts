@@ -25,6 +25,16 @@ export const childTask = task({
   },
 });
 
+/** Fails its first attempt, so the run is retried as its `retry` config asks. */
+export const flakyTask = task({
+  id: "run-api-flaky",
+  retry: { maxAttempts: 3, minTimeoutInMs: 10, maxTimeoutInMs: 10, factor: 1 },
+  run: async (_payload: undefined, { ctx }) => {
+    if (ctx.attempt.number < 2) throw new Error("the first attempt fails");
+    return { attempt: ctx.attempt.number };
+  },
+});
+
 /** Waits for the child with `triggerAndWait`, as a task (not a chat) calling a sub-agent would. */
 export const parentTask = task({
   id: "run-api-parent",
