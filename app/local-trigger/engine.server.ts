@@ -3,6 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { claimsRoutes } from "./api/claims.server";
+import { runRoutes } from "./api/runs.server";
+import { waitpointRoutes } from "./api/waitpoints.server";
 import { type EngineContext, RequestAuth } from "./api/context.server";
 import { sessionRoutes } from "./api/sessions.server";
 import { snapshotRoutes } from "./api/snapshots.server";
@@ -21,6 +23,9 @@ import {
 } from "./limits.server";
 import { bundleWorker, type WorkerBundle } from "./runs/bundle.server";
 import { RunManager } from "./runs/run-manager.server";
+import { TaskRuns } from "./runs/task-runs.server";
+import { Waitpoints } from "./runs/waitpoints.server";
+import { isWaitCall } from "./worker/protocol.server";
 import { WorkerPool } from "./runs/worker-pool.server";
 import { SessionRuns } from "./sessions/session-runs.server";
 import { S2Emulation } from "./s2/s2.server";
@@ -129,17 +134,24 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       log,
     });
     let sessionRuns!: SessionRuns;
+    let taskRuns!: TaskRuns;
     const runs = new RunManager({
       pool,
       maxLiveRuns: options.maxLiveRuns ?? 32,
       queueWaitMs: options.queueWaitMs ?? RUN_QUEUE.waitMs,
       maxWaiting: RUN_QUEUE.maxWaiting,
-      onEngineCall: (run, call) => sessionRuns.serveEngineCall(run, call),
-      onRunEnded: (run) => sessionRuns.onRunEnded(run),
+      onEngineCall: (run, call) =>
+        isWaitCall(call) ? taskRuns.serveWaitCall(run, call) : sessionRuns.serveEngineCall(run, call),
+      onRunEnded: (run) => {
+        taskRuns.onRunEnded(run);
+        sessionRuns.onRunEnded(run);
+      },
       log,
     });
     sessionRuns = new SessionRuns({ store, data, runs, trimDelayMs: options.trimDelayMs ?? 30_000, log });
     s2 = new S2Emulation({ store, sessionRuns, secretKey, apiURL });
+    const waitpoints = new Waitpoints(secretKey);
+    taskRuns = new TaskRuns({ dataDir, runs, waitpoints, log });
 
     const liveStreams = new Set<LiveSse>();
     const context: EngineContext = {
@@ -147,6 +159,8 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       data,
       runs,
       sessionRuns,
+      taskRuns,
+      waitpoints,
       pool,
       auth: new RequestAuth(secretKey, store),
       s2,
@@ -165,6 +179,8 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         ...sessionRoutes(context),
         ...snapshotRoutes(context),
         ...streamRoutes(context),
+        ...runRoutes(context),
+        ...waitpointRoutes(context),
         ...s2.routes(),
       ],
       log,
@@ -234,6 +250,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
       taskIds: () => pool.taskIds,
       async close() {
         sessionRuns.shutDown();
+        waitpoints.close();
         for (const live of [...liveStreams]) live.drop();
         await runs.close();
         listener.closeAllConnections();

@@ -10,6 +10,16 @@ export const BODY_LIMITS = {
   /** One record; S2's per-record ceiling is about 1 MiB. */
   append: 1 * MiB,
   snapshot: 64 * MiB,
+  /** A trigger's payload, and a token's completion data, as Trigger.dev's default `TASK_PAYLOAD_MAXIMUM_SIZE`. */
+  trigger: 3 * MiB,
+  completeToken: 3 * MiB,
+  /** A metadata flush: operations on a run's 256 KiB of metadata, its parent's and its root's. */
+  metadata: 1 * MiB,
+  createToken: 32 * KiB,
+  createBatch: 32 * KiB,
+  /** A batch's items in one request; each item's payload is under the 128 KiB the SDK offloads past. */
+  batchItems: 16 * MiB,
+  waitFor: 4 * KiB,
 } as const;
 
 /**

@@ -1,8 +1,11 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { generateJWT, validateJWT } from "@trigger.dev/core/v3/jwt";
 
 /** Who is calling: the environment's secret key (full access) or a public JWT with scopes. */
-export type Caller = { kind: "secret-key" } | { kind: "public-token"; scopes: string[] };
+export type Caller =
+  | { kind: "secret-key" }
+  /** `oneTimeUse` identifies a trigger token minted for a single trigger (its `otu` claim). */
+  | { kind: "public-token"; scopes: string[]; oneTimeUse?: string };
 
 export type AuthFailure = { status: 401; message: string };
 
@@ -38,6 +41,9 @@ export async function authenticate(
     return { status: 401, message: "Public Access Token is not valid for this environment" };
   }
   const scopes = Array.isArray(claims.scopes) ? claims.scopes.filter((s): s is string => typeof s === "string") : [];
+  if (claims.otu === true) {
+    return { kind: "public-token", scopes, oneTimeUse: createHash("sha256").update(token).digest("hex") };
+  }
   return { kind: "public-token", scopes };
 }
 

@@ -5,6 +5,8 @@ import type { RunManager } from "../runs/run-manager.server";
 import type { S2Emulation } from "../s2/s2.server";
 import type { WorkerPool } from "../runs/worker-pool.server";
 import type { SessionRuns } from "../sessions/session-runs.server";
+import type { TaskRuns } from "../runs/task-runs.server";
+import type { Waitpoints } from "../runs/waitpoints.server";
 import type { Session, SessionStore } from "../sessions/session-store.server";
 import type { DataFolder } from "../storage/data-folder.server";
 import { authenticate, type Caller, canOnSession, isAuthFailure, type SessionOperation } from "./auth.server";
@@ -17,6 +19,9 @@ export type EngineContext = {
   data: DataFolder;
   runs: RunManager;
   sessionRuns: SessionRuns;
+  /** Runs triggered through the API, and waitpoint tokens. */
+  taskRuns: TaskRuns;
+  waitpoints: Waitpoints;
   pool: WorkerPool;
   auth: RequestAuth;
   /** Credentials and appends for writers of `.out` outside the engine's workers. */

@@ -1,5 +1,5 @@
 import type { EngineLog } from "../http/router.server";
-import type { EngineCall } from "../worker/protocol.server";
+import type { EngineCall, RunAssignment } from "../worker/protocol.server";
 import { randomId } from "../storage/data-folder.server";
 import type { PoolWorker, WorkerExit, WorkerPool } from "./worker-pool.server";
 
@@ -23,6 +23,13 @@ export type Run = {
   retryTimer?: NodeJS.Timeout;
   /** How a FAILED run failed: its task threw (for good), or its thread crashed. */
   failure?: "error" | "crash";
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** What the worker reported when its last attempt ended: its output or error. */
+  exit?: WorkerExit;
+  /** What a triggered run (not a session's) hands its worker besides the payload. */
+  assignment?: Pick<RunAssignment, "payloadPacket" | "triggered">;
   worker?: PoolWorker;
   /** Set while the run waits for a slot, so concurrent callers share one wait. */
   starting?: Promise<void>;
@@ -110,7 +117,12 @@ export class RunManager {
    * taking one from another run; otherwise it is QUEUED until `execute` or a
    * free slot starts it.
    */
-  create(sessionId: string, taskId: string, payload: Record<string, unknown>, options: { busy?: boolean } = {}): Run {
+  create(
+    sessionId: string,
+    taskId: string,
+    payload: Record<string, unknown>,
+    options: { busy?: boolean; assignment?: Run["assignment"] } = {},
+  ): Run {
     if (this.closed) throw new Error("The local engine is shutting down");
     const run: Run = {
       id: `run_${randomId()}`,
@@ -122,6 +134,8 @@ export class RunManager {
       evictableAt: 0,
       lastActivityAt: Date.now(),
       attempt: 1,
+      createdAt: Date.now(),
+      assignment: options.assignment,
     };
     this.runs.set(run.id, run);
     if (this.waiters.length === 0 && this.executing.size < this.options.maxLiveRuns) this.begin(run, run.busy);
@@ -234,9 +248,11 @@ export class RunManager {
     run.status = "EXECUTING";
     run.busy = busy;
     run.lastActivityAt = Date.now();
+    run.startedAt = Date.now();
     this.executing.add(run);
     this.startAttempt(run);
-    this.options.log(`run ${run.id} started for ${run.sessionId}${run.payload.continuation ? " (continuation)" : ""}`);
+    const purpose = run.sessionId ? `for ${run.sessionId}` : `of task ${run.taskId}`;
+    this.options.log(`run ${run.id} started ${purpose}${run.payload.continuation ? " (continuation)" : ""}`);
   }
 
   /** Runs the run's current attempt on a worker of its own, as each attempt gets a fresh process on Trigger.dev. */
@@ -244,7 +260,7 @@ export class RunManager {
     const worker = this.pool.take();
     run.worker = worker;
     worker.assign(
-      { runId: run.id, taskId: run.taskId, payload: run.payload, attempt: run.attempt },
+      { runId: run.id, taskId: run.taskId, payload: run.payload, attempt: run.attempt, ...run.assignment },
       {
         onCall: (call) => {
           if (run.status !== "EXECUTING") throw new Error(`run ${run.id} has ended`);
@@ -281,6 +297,7 @@ export class RunManager {
   }
 
   private onWorkerExit(run: Run, exit: WorkerExit) {
+    run.exit = exit;
     if (exit.error) run.error = exit.error;
     if (exit.status === "FAILED" && exit.error) {
       this.options.log(`run ${run.id} attempt ${run.attempt} failed: ${exit.error}`, "warn");
@@ -317,6 +334,7 @@ export class RunManager {
       waiter.reject(new Error(`run ${run.id} was canceled`));
     }
     run.status = status;
+    run.finishedAt = Date.now();
     this.options.log(`run ${run.id} ${status.toLowerCase()}`);
     this.forgetEndedRuns();
     this.options.onRunEnded(run);

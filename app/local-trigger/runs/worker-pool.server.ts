@@ -13,12 +13,16 @@ import type { WorkerBundle } from "./bundle.server";
 /**
  * How a worker's run ended. `crashed`: the thread died (process.exit, out of
  * memory) rather than the task throwing. `retryInMs`: the task asks for
- * another attempt after that long.
+ * another attempt after that long. `output` and `taskError`: what the task
+ * returned or threw, as the run API reports them.
  */
-export type WorkerExit = { status: "COMPLETED" | "FAILED"; error?: string; crashed?: boolean; retryInMs?: number };
+export type WorkerExit = Omit<Extract<WorkerToParent, { type: "exit" }>, "type"> & { crashed?: boolean };
 
 type RunHooks = {
-  /** Serves a run's call into the engine; synchronous, so calls apply in the order the agent made them. */
+  /**
+   * Serves a run's call into the engine; synchronous, so calls apply in the
+   * order the agent made them. A wait returns a promise, answered when it settles.
+   */
   onCall: (call: EngineCall) => unknown;
   /** Called once when the thread is gone, however it went. */
   onExit: (exit: WorkerExit) => void;
@@ -113,7 +117,13 @@ export class PoolWorker {
         case "suspended":
           return this.hooks?.onSuspend();
         case "exit":
-          return this.exit({ status: message.status, error: message.error, retryInMs: message.retryInMs });
+          return this.exit({
+            status: message.status,
+            error: message.error,
+            retryInMs: message.retryInMs,
+            output: message.output,
+            taskError: message.taskError,
+          });
       }
     });
     thread.on("error", (error) => {
@@ -134,15 +144,22 @@ export class PoolWorker {
   }
 
   private serveCall(message: Extract<WorkerToParent, { type: "call" }>) {
-    try {
-      if (!this.hooks) throw new Error("no run is assigned to this worker");
-      this.send({ type: "call-result", requestId: message.requestId, value: this.hooks.onCall(message.call) });
-    } catch (error) {
+    const fail = (error: unknown) =>
       this.send({
         type: "call-error",
         requestId: message.requestId,
         message: error instanceof Error ? error.message : String(error),
       });
+    try {
+      if (!this.hooks) throw new Error("no run is assigned to this worker");
+      const value = this.hooks.onCall(message.call);
+      if (value instanceof Promise) {
+        value.then((settled) => this.send({ type: "call-result", requestId: message.requestId, value: settled }), fail);
+      } else {
+        this.send({ type: "call-result", requestId: message.requestId, value });
+      }
+    } catch (error) {
+      fail(error);
     }
   }
 

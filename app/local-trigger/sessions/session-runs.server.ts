@@ -5,7 +5,7 @@ import { OUT_CHANNEL_MAX_BYTES } from "../limits.server";
 import type { Run, RunManager } from "../runs/run-manager.server";
 import type { DataFolder } from "../storage/data-folder.server";
 import { controlSubtype, type NewRecord, type RecordHeader } from "../storage/record-stream.server";
-import type { EngineCall } from "../worker/protocol.server";
+import type { SessionCall } from "../worker/protocol.server";
 import type { Session, SessionStore } from "./session-store.server";
 
 /** `.in` kinds that ask the agent for a turn; anything else (a stop) is handled by the live run if there is one. */
@@ -132,7 +132,7 @@ export class SessionRuns {
     if (!session?.turnInProgress) this.runs.setBusy(run.id, false);
   }
 
-  serveEngineCall(run: Run, call: EngineCall) {
+  serveEngineCall(run: Run, call: SessionCall) {
     const session = this.store.resolve(call.sessionId);
     // A run acts only on its own session.
     if (!session || session.friendlyId !== run.sessionId)

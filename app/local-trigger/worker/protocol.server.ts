@@ -1,3 +1,5 @@
+import type { DeserializedJson } from "@trigger.dev/core";
+import type { BatchTaskRunExecutionResult, TaskRunError, TaskRunExecutionResult } from "@trigger.dev/core/v3";
 import type { NewRecord } from "../storage/record-stream.server";
 import type { ForwardedLogLevel } from "./task-logger.server";
 
@@ -17,24 +19,56 @@ export type RunAssignment = {
   taskId: string;
   payload: Record<string, unknown>;
   attempt: number;
+  /** A triggered run's payload as the SDK serialised it; parsed in the worker, as Trigger.dev's runtime does. */
+  payloadPacket?: IOPacket;
+  /** A triggered run's context and starting metadata. */
+  triggered?: {
+    metadata: Record<string, DeserializedJson>;
+    tags: string[];
+    isTest: boolean;
+    createdAt: string;
+    parentRunId?: string;
+    rootRunId?: string;
+  };
 };
+
+/** A value as the SDK serialises it (`stringifyIO`): JSON or SuperJSON text and its type. */
+export type IOPacket = { data?: string; dataType: string };
+
+/** What `runtime.waitForWaitpoint` hands back to the SDK (`WaitpointTokenResult`). */
+export type WaitpointResult = { ok: boolean; output?: string; outputType?: string };
 
 /**
  * Calls a run makes into the engine thread instead of over HTTP: `.out`
- * writes (which production sends to S2, unreachable here) and transcript
- * snapshot I/O (which production sends to object storage).
+ * writes (which production sends to S2, unreachable here), transcript
+ * snapshot I/O (which production sends to object storage), and the waits
+ * that suspend a run on Trigger.dev (here the thread waits in memory).
  */
 export type EngineCall =
   | { op: "out-append"; sessionId: string; channel?: string; records: NewRecord[] }
   | { op: "out-trim"; sessionId: string; channel?: string; trimTo: number }
   | { op: "snapshot-write"; sessionId: string; blob: string }
-  | { op: "snapshot-read"; sessionId: string };
+  | { op: "snapshot-read"; sessionId: string }
+  /** `triggerAndWait`: resolves when the child run ends, with its output or error. */
+  | { op: "wait-run"; runId: string }
+  /** `batchTriggerAndWait`: resolves when every run of the batch has ended, with their results in order. */
+  | { op: "wait-batch"; batchId: string }
+  /** `wait.forToken`: resolves when the token is completed or times out. */
+  | { op: "wait-token"; waitpointId: string };
+
+/** The calls that act on the run's session, and those that wait for another run or a token. */
+export type SessionCall = Extract<EngineCall, { sessionId: string }>;
+export type WaitCall = Exclude<EngineCall, SessionCall>;
+export const isWaitCall = (call: EngineCall): call is WaitCall => call.op.startsWith("wait-");
 
 export type EngineCallResult = {
   "out-append": { start: number; end: number };
   "out-trim": { start: number; end: number };
   "snapshot-write": null;
   "snapshot-read": string | null;
+  "wait-run": TaskRunExecutionResult;
+  "wait-batch": BatchTaskRunExecutionResult;
+  "wait-token": WaitpointResult;
 };
 
 export type ParentToWorker =
@@ -50,4 +84,11 @@ export type WorkerToParent =
   /** The run is suspending on an `.in` waitpoint after its idle timeout (a checkpoint on Trigger.dev). */
   | { type: "suspended" }
   /** A failed run's `retryInMs` says when to start its next attempt, as the SDK's task executor decides; none: fail for good. */
-  | { type: "exit"; status: "COMPLETED" | "FAILED"; error?: string; retryInMs?: number };
+  | {
+      type: "exit";
+      status: "COMPLETED" | "FAILED";
+      error?: string;
+      retryInMs?: number;
+      output?: IOPacket;
+      taskError?: TaskRunError;
+    };

@@ -1,6 +1,15 @@
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
-import { apiClientManager, calculateNextRetryDelay, logger, resourceCatalog } from "@trigger.dev/core/v3";
+import {
+  apiClientManager,
+  calculateNextRetryDelay,
+  logger,
+  parseError,
+  parsePacket,
+  resourceCatalog,
+  stringifyIO,
+  type TaskRunError,
+} from "@trigger.dev/core/v3";
 import {
   installSessionWaitpointBackend,
   runInMockTaskContext,
@@ -9,10 +18,12 @@ import {
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
 import { createEngineClient } from "./engine-client.server";
 import { installOutChannel } from "./out-channel.server";
+import { bootRunMetadata } from "./run-metadata.server";
+import { EngineRuntimeManager, startRunMetadata } from "./run-runtime.server";
 import { installSnapshotIo } from "./snapshot-io.server";
 import { forwardingTaskLogger } from "./task-logger.server";
 import { warmUp } from "./warm-up.server";
-import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol.server";
+import type { IOPacket, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol.server";
 
 /*
  * One worker thread runs one run, as production runs one process per run: the
@@ -25,15 +36,18 @@ import type { ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } fr
 const port = parentPort!;
 const boot = workerData as WorkerBootData;
 const post = (message: WorkerToParent) => port.postMessage(message);
+let callEngine: ReturnType<typeof createEngineClient>;
+let metadataManager: ReturnType<typeof bootRunMetadata>;
 
 async function bootWorker(): Promise<string[]> {
   resourceCatalog.setGlobalResourceCatalog(new StandardResourceCatalog());
   // The agent's own API calls (token refresh, snapshot I/O, `.in` tail, replay) go to the engine with its secret key.
   apiClientManager.setGlobalAPIClientConfiguration({ baseURL: boot.apiURL, accessToken: boot.secretKey });
-  const callEngine = createEngineClient(port);
+  callEngine = createEngineClient(port);
   installOutChannel(callEngine);
   installSnapshotIo(callEngine);
   logger.setGlobalTaskLogger(forwardingTaskLogger((level, line) => post({ type: "log", level, line })));
+  metadataManager = bootRunMetadata(apiClientManager.clientOrThrow());
   for (const module of boot.taskModules) {
     resourceCatalog.setCurrentFileContext(module.sourcePath, module.sourcePath);
     await import(pathToFileURL(module.bundlePath).href);
@@ -44,13 +58,16 @@ async function bootWorker(): Promise<string[]> {
   return resourceCatalog.listTaskManifests().map((task) => task.id);
 }
 
-async function execute(run: RunAssignment, signal: AbortSignal): Promise<void> {
+/** Runs the task and returns its output as the SDK serialises it, which is what `runs.retrieve` and a waiting parent read. */
+async function execute(run: RunAssignment, signal: AbortSignal): Promise<IOPacket> {
   const task = resourceCatalog.getTask(run.taskId);
   if (!task) throw new Error(`Task "${run.taskId}" is not defined in the project's task modules`);
   const apiClient = apiClientManager.clientOrThrow();
   const sessionStreamManager = new StandardSessionStreamManager(apiClient, boot.apiURL);
-  // Suspending on a waitpoint becomes a wait that an `.in` append resolves.
-  const { backend, runtimeManager, restore } = installSessionWaitpointBackend(apiClient);
+  // Suspending on a session waitpoint becomes a wait that an `.in` append resolves; a child run or a
+  // token is waited for in memory, answered by the engine over the port.
+  const { backend, restore } = installSessionWaitpointBackend(apiClient);
+  const runtimeManager = new EngineRuntimeManager(callEngine, backend);
   // Where production checkpoints the run and frees its machine, the engine is told, and ends this
   // thread unless a message is already on its way; the next message continues the chat in a new run.
   const sessionWaitpoints = new Set<string>();
@@ -65,11 +82,49 @@ async function execute(run: RunAssignment, signal: AbortSignal): Promise<void> {
     if (sessionWaitpoints.delete(params.waitpointFriendlyId)) post({ type: "suspended" });
     return waitForWaitpoint(params);
   };
+  const triggered = run.triggered;
   try {
-    await runInMockTaskContext(
-      (drivers) => task.fns.run(run.payload, { ctx: drivers.ctx, signal } as Parameters<typeof task.fns.run>[1]),
+    return await runInMockTaskContext(
+      async (drivers) => {
+        startRunMetadata(metadataManager, {
+          id: run.runId,
+          isRoot: !triggered?.parentRunId,
+          metadata: triggered?.metadata ?? {},
+        });
+        try {
+          let payload: unknown = run.payload;
+          if (run.payloadPacket) {
+            payload = await parsePacket(run.payloadPacket);
+            // A schemaTask validates its payload before it runs, as Trigger.dev's executor does.
+            if (task.fns.parsePayload) payload = await task.fns.parsePayload(payload);
+          }
+          const output = await task.fns.run(payload, { ctx: drivers.ctx, signal } as Parameters<
+            typeof task.fns.run
+          >[1]);
+          return await stringifyIO(output);
+        } finally {
+          metadataManager.stopPeriodicFlush();
+          // The run's last metadata lands before the engine hears that it ended.
+          await metadataManager.flush();
+        }
+      },
       {
-        ctx: { run: { id: run.runId }, attempt: { number: run.attempt }, task: { id: run.taskId } } as never,
+        ctx: {
+          run: {
+            id: run.runId,
+            ...(triggered
+              ? {
+                  tags: triggered.tags,
+                  isTest: triggered.isTest,
+                  createdAt: new Date(triggered.createdAt),
+                  parentTaskRunId: triggered.parentRunId,
+                  rootTaskRunId: triggered.rootRunId,
+                }
+              : {}),
+          },
+          attempt: { number: run.attempt },
+          task: { id: run.taskId },
+        } as never,
         sessionStreamManager,
         runtimeManager,
       },
@@ -107,13 +162,14 @@ port.on("message", (message: ParentToWorker) => {
   started = true;
   execute(message.run, runSignal)
     .then(
-      () => post({ type: "exit", status: "COMPLETED" }),
+      (output) => post({ type: "exit", status: "COMPLETED", output }),
       (error: unknown) =>
         post({
           type: "exit",
           status: "FAILED",
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),
           retryInMs: retryDelayFor(message.run, error),
+          taskError: parseError(error) as TaskRunError,
         }),
     )
     .finally(() => {
