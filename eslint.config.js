@@ -42,6 +42,25 @@ export default tseslint.config(
     },
   },
   {
+    // The agent's modules hold its task and its tools; the app only shares their types. What both run (the
+    // model library) lives in app/lib/ai/, which the agent imports.
+    files: ["app/**/*.{ts,tsx}"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/trigger/*"],
+              allowTypeImports: true,
+              message: "Import only types from trigger/ into app/; shared runtime code belongs in app/lib/ai/.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Playwright reads fixture names from the first parameter's pattern, so a hook that needs none writes `{}`.
     files: ["tests/e2e/**"],
     rules: { "no-empty-pattern": ["error", { allowObjectPatternsAsParameters: true }] },

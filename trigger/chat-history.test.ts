@@ -8,10 +8,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { chatAgent } from "./chat";
 import { EDIT_TEXT_MAX_LENGTH as PAGE_EDIT_LIMIT } from "../app/lib/chats";
 import { EDIT_TEXT_MAX_LENGTH, parseHistoryAction, planHistoryAction } from "./chat-history";
-import { getChatModel } from "./model";
-import { createOfflineModel } from "./offline-model";
+import { getChatModel } from "../app/lib/ai/model";
+import { createOfflineModel } from "../app/lib/ai/offline-model";
 
-vi.mock("./model", () => ({
+vi.mock("../app/lib/ai/model", () => ({
   getChatModel: vi.fn(),
   describeChatModel: vi.fn(() => ({ id: "offline:offline-chat", offline: true })),
   chooseChatModel: vi.fn(() => ({ id: "offline:offline-chat", offline: true })),

@@ -7,10 +7,10 @@ import { MockLanguageModelV3 } from "ai/test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { chatAgent } from "./chat";
 import { cleanModelTitle, deriveTitle } from "./chat-title";
-import { chooseChatModel, getChatModel } from "./model";
-import { createOfflineModel } from "./offline-model";
+import { chooseChatModel, getChatModel } from "../app/lib/ai/model";
+import { createOfflineModel } from "../app/lib/ai/offline-model";
 
-vi.mock("./model", () => ({
+vi.mock("../app/lib/ai/model", () => ({
   getChatModel: vi.fn(),
   describeChatModel: vi.fn(() => ({ id: "offline:offline-chat", offline: true })),
   // The model the user picked for the turn, which also writes the title.

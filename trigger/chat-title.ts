@@ -1,7 +1,8 @@
 import { logger, sessions } from "@trigger.dev/sdk";
 import type { ChatWriter } from "@trigger.dev/sdk/ai";
 import { generateText, type UIMessage } from "ai";
-import { type ChatModelDescription, describeChatModel, getChatModel } from "./model";
+import { getAgentEnv } from "./env";
+import { type ChatModelDescription, describeChatModel, getChatModel } from "../app/lib/ai/model";
 
 /** The longest title the agent writes; the sidebar shows about this much. */
 export const AGENT_TITLE_MAX_LENGTH = 60;
@@ -67,7 +68,7 @@ const pendingTitles = new Map<string, Promise<string | undefined>>();
 export function beginTitle({
   chatId,
   uiMessages,
-  model = describeChatModel(),
+  model = describeChatModel(getAgentEnv()),
 }: {
   chatId: string;
   uiMessages: UIMessage[];
@@ -84,7 +85,7 @@ async function composeTitle(question: string, model: ChatModelDescription): Prom
   if (model.offline) return derived;
   try {
     const { text } = await generateText({
-      model: getChatModel(undefined, model.id),
+      model: getChatModel(getAgentEnv(), model.id),
       system:
         "Write a title of at most six words for a chat that starts with the user's message below. Plain text only: no quotes, no markdown, no final period.",
       prompt: question.slice(0, 2_000),

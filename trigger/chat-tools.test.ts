@@ -4,8 +4,8 @@ import { mockChatAgent, type MockChatAgentHarness } from "@trigger.dev/sdk/ai/te
 import type { UIMessage, UIMessageChunk } from "ai";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { chatAgent } from "./chat";
-import { getChatModel } from "./model";
-import { createOfflineModel } from "./offline-model";
+import { getChatModel } from "../app/lib/ai/model";
+import { createOfflineModel } from "../app/lib/ai/offline-model";
 
 /*
  * The agent's tools, approvals, reasoning, model choice and steering, through
@@ -14,7 +14,10 @@ import { createOfflineModel } from "./offline-model";
  * tests/e2e/chat-tools.spec.ts.
  */
 
-vi.mock("./model", async (importOriginal) => ({ ...(await importOriginal<object>()), getChatModel: vi.fn() }));
+vi.mock("../app/lib/ai/model", async (importOriginal) => ({
+  ...(await importOriginal<object>()),
+  getChatModel: vi.fn(),
+}));
 
 function useOfflineModel(wordDelayMs = 0) {
   vi.mocked(getChatModel).mockReturnValue(createOfflineModel({ wordDelayMs }));
@@ -161,7 +164,7 @@ describe("the model choice (client data)", () => {
 
     const turn = await harness.sendMessage(userMessage("u1", "Hello"));
 
-    expect(vi.mocked(getChatModel)).toHaveBeenCalledWith(undefined, "offline:offline-chat");
+    expect(vi.mocked(getChatModel)).toHaveBeenCalledWith(expect.anything(), "offline:offline-chat");
     expect(chunkOf(turn.chunks, "start")?.messageMetadata).toEqual({ model: "offline:offline-chat", offline: true });
   });
 

@@ -6,12 +6,15 @@ import type { UIMessage, UIMessageChunk } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { chatAgent } from "./chat";
-import { getChatModel } from "./model";
-import { CHAT_ERROR_MESSAGE } from "./model-failures";
-import { composeOfflineAnswer, createOfflineModel } from "./offline-model";
-import { CHAT_SYSTEM_PROMPT } from "./prompts";
+import { getChatModel } from "../app/lib/ai/model";
+import { CHAT_ERROR_MESSAGE } from "../app/lib/ai/model-failures";
+import { composeOfflineAnswer, createOfflineModel } from "../app/lib/ai/offline-model";
+import { CHAT_SYSTEM_PROMPT } from "../app/lib/ai/prompts";
 
-vi.mock("./model", async (importOriginal) => ({ ...(await importOriginal<object>()), getChatModel: vi.fn() }));
+vi.mock("../app/lib/ai/model", async (importOriginal) => ({
+  ...(await importOriginal<object>()),
+  getChatModel: vi.fn(),
+}));
 
 function userMessage(id: string, text: string): UIMessage {
   return { id, role: "user", parts: [{ type: "text", text }] };

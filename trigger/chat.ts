@@ -5,9 +5,9 @@ import { applyHistoryAction, parseHistoryAction } from "./chat-history";
 import { beginTitle, finishTitle, type ChatTitlePart } from "./chat-title";
 import { z } from "zod";
 import { getAgentEnv } from "./env";
-import { chooseChatModel, describeChatModel, getChatModel, ModelChoiceError } from "./model";
-import { CHAT_ERROR_MESSAGE, describeModelFailure, reportModelRefusals } from "./model-failures";
-import { CHAT_SYSTEM_PROMPT } from "./prompts";
+import { chooseChatModel, describeChatModel, getChatModel, ModelChoiceError } from "../app/lib/ai/model";
+import { CHAT_ERROR_MESSAGE, describeModelFailure, reportModelRefusals } from "../app/lib/ai/model-failures";
+import { CHAT_SYSTEM_PROMPT } from "../app/lib/ai/prompts";
 import { chatTools, type ChatTools, ToolInputError } from "./tools";
 
 /** Sent on each assistant message so the UI can label which model answered. */
@@ -104,9 +104,9 @@ export const chatAgent = chat.withUIMessage<ChatUIMessage>().agent({
 // The head start's route refused any choice it could not answer with, so a failure here means the default.
 function modelOfHeadStartedAnswer(choice: string | undefined) {
   try {
-    return chooseChatModel(choice);
+    return chooseChatModel(choice, env);
   } catch {
-    return describeChatModel();
+    return describeChatModel(env);
   }
 }
 
@@ -114,8 +114,8 @@ function modelOfHeadStartedAnswer(choice: string | undefined) {
 // configuration problem is logged here and the user gets the generic message.
 function resolveModelForTurn(choice: string | undefined) {
   try {
-    const description = chooseChatModel(choice);
-    return { description, model: getChatModel(undefined, description.id) };
+    const description = chooseChatModel(choice, env);
+    return { description, model: getChatModel(env, description.id) };
   } catch (error) {
     if (error instanceof ModelChoiceError) throw error;
     logger.error("Chat model could not be resolved", { error });

@@ -1,29 +1,12 @@
 import { z } from "zod";
-import { blankAsUnset, optional, parseEnv } from "./env-parsing";
+import { MODEL_ENV_SHAPE } from "../app/lib/ai/model-env";
+import { blankAsUnset, parseEnv } from "../app/lib/env-parsing";
 
 // The same grammar the Trigger.dev runtime accepts for wait durations: "30s", "1h", "1h30m", "2d".
 const DURATION = /^(\d+(w|d|hr|h|m|s))+$/;
 
 const AgentEnvSchema = z.object({
-  CHAT_MODEL: optional(
-    z.string().regex(/^[^:\s]+:\S+$/, 'must look like "provider:model-id", e.g. "google:gemini-2.5-flash"'),
-  ),
-  GOOGLE_GENERATIVE_AI_API_KEY: optional(z.string()),
-  // For a gateway or proxy in front of Gemini; the provider appends "/models/<id>:streamGenerateContent".
-  GOOGLE_GENERATIVE_AI_BASE_URL: optional(
-    z.url({
-      protocol: /^https?$/,
-      error: "must be an http(s) URL such as https://generativelanguage.googleapis.com/v1beta",
-    }),
-  ),
-  OFFLINE_MODEL_DELAY_MS: z.preprocess(
-    blankAsUnset,
-    z.coerce
-      .number({ error: "must be a whole number of milliseconds" })
-      .int("must be a whole number of milliseconds")
-      .nonnegative("must not be negative")
-      .default(25),
-  ),
+  ...MODEL_ENV_SHAPE,
   CHAT_IDLE_TIMEOUT_SECONDS: z.preprocess(
     blankAsUnset,
     z.coerce

@@ -18,6 +18,7 @@ describe("parseServerEnv", () => {
       LOCAL_TRIGGER_WARM_WORKERS: 1,
       LOG_LEVEL: "info",
       SHUTDOWN_GRACE_MS: 10_000,
+      OFFLINE_MODEL_DELAY_MS: 25,
       triggerMode: "local",
     });
   });

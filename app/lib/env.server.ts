@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { blankAsUnset, optional, parseEnv } from "../../trigger/env-parsing";
+import { MODEL_ENV_SHAPE } from "./ai/model-env";
+import { blankAsUnset, optional, parseEnv } from "./env-parsing";
 
 const flag = z
   .preprocess(blankAsUnset, z.enum(["1", "true", "0", "false"]).optional())
@@ -61,6 +62,8 @@ const ServerEnvSchema = z.object({
    * web server then calls the model, so it needs the agent's model settings and key.
    */
   CHAT_HEAD_START: flag,
+  /** The model settings the agent reads too: the picker lists what they configure, and a head start uses them. */
+  ...MODEL_ENV_SHAPE,
   /** Rate limits: "on" (default) or "off". Off is for load tests on one machine, never for a public server. */
   RATE_LIMITS: z.preprocess(blankAsUnset, z.enum(["on", "off"]).default("on")),
   /** Multiplies every rate limit, for hosts where many people share one address. */

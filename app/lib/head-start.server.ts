@@ -3,11 +3,11 @@ import type { StreamTextResult, ToolSet, UIMessageStreamOptions } from "ai";
 import type { ChatUIMessage } from "../../trigger/chat";
 // Only the model's own modules, which import `ai` and the provider: never the agent's task module, which would
 // bring the SDK's task runtime into the web server (the SDK's "bundle isolation" rule for head starts).
-import { getAgentEnv } from "../../trigger/env";
-import { chooseChatModel, getChatModel } from "../../trigger/model";
-import { describeModelFailure, reportModelRefusals } from "../../trigger/model-failures";
-import { CHAT_SYSTEM_PROMPT } from "../../trigger/prompts";
+import { chooseChatModel, getChatModel } from "./ai/model";
+import { describeModelFailure, reportModelRefusals } from "./ai/model-failures";
+import { CHAT_SYSTEM_PROMPT } from "./ai/prompts";
 import { CHAT_TASK_ID } from "./chats";
+import { getServerEnv } from "./env.server";
 import { logger } from "./logger.server";
 
 /**
@@ -22,7 +22,7 @@ export function createHeadStartHandler(
 ): (request: Request) => Promise<Response> {
   // Resolved first: a choice that is not offered, or a model that cannot be resolved, fails the request before
   // any session exists. The agent refuses the same choices on later turns.
-  const env = getAgentEnv();
+  const env = getServerEnv();
   const { id, offline } = chooseChatModel(modelChoice, env);
   const model = getChatModel(env, id);
   return chat.headStart({

@@ -1,5 +1,5 @@
-import { getAgentEnv } from "../../trigger/env";
-import { chatModelCatalog, type ModelCatalog } from "../../trigger/model-catalog";
+import { chatModelCatalog, type ModelCatalog } from "./ai/model-catalog";
+import { getServerEnv } from "./env.server";
 
 /**
  * The models the picker offers: those the agent's environment configures
@@ -9,5 +9,5 @@ import { chatModelCatalog, type ModelCatalog } from "../../trigger/model-catalog
  * and the agent still refuses a model it is not configured for.
  */
 export function offeredChatModels(): ModelCatalog {
-  return chatModelCatalog(getAgentEnv());
+  return chatModelCatalog(getServerEnv());
 }

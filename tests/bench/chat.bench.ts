@@ -6,7 +6,7 @@ import { type Browser, chromium, type Page } from "@playwright/test";
 import tailwindcss from "@tailwindcss/vite";
 import { build as esbuild } from "esbuild";
 import { build as viteBuild } from "vite";
-import { composeOfflineAnswer } from "../../trigger/offline-model";
+import { composeOfflineAnswer } from "../../app/lib/ai/offline-model";
 import { highlightAliases } from "../../vite.config";
 import { AppServer } from "../e2e/app-server";
 import { send } from "./composer";

@@ -22,7 +22,7 @@ import {
  * Tools with a human in the loop, reasoning, the model picker and steering,
  * in Chromium on the production build, the embedded engine and the offline
  * model, which calls the tools and reasons deterministically (see
- * trigger/offline-model.ts). The agent's side is in trigger/chat-tools.test.ts.
+ * app/lib/ai/offline-model.ts). The agent's side is in trigger/chat-tools.test.ts.
  */
 
 /** A tool call in the last answer, by the tool's name. */

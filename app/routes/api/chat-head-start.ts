@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ModelChoiceError } from "../../../trigger/model";
+import { ModelChoiceError } from "../../lib/ai/model";
 import { parseChatId } from "~/lib/chat-schemas.server";
 import { TITLE_SOURCE_MAX_LENGTH } from "~/lib/chats";
 import { startOwnedChatWithHeadStart } from "~/lib/chats.server";

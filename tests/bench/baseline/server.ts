@@ -2,7 +2,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { convertToModelMessages, streamText, type UIMessage } from "ai";
-import { createOfflineModel } from "../../../trigger/offline-model";
+import { createOfflineModel } from "../../../app/lib/ai/offline-model";
 
 /*
  * The plain route handler `npm run bench` compares the app with:

@@ -11,8 +11,8 @@ import {
   geminiSafetyStop,
   startGeminiStandIn,
   type GeminiStandIn,
-} from "../app/local-trigger/testing/gemini-stand-in";
-import { parseAgentEnv } from "./env";
+} from "../../local-trigger/testing/gemini-stand-in";
+import { parseModelEnv } from "./model-env";
 import { describeModelFailure, MODEL_FAILURE_MESSAGES, reportModelRefusals } from "./model-failures";
 import { getChatModel } from "./model";
 
@@ -35,7 +35,7 @@ beforeEach(() => standIn.reset());
 
 const geminiModel = (apiKey = standIn.apiKey) =>
   getChatModel(
-    parseAgentEnv({
+    parseModelEnv({
       CHAT_MODEL: "google:gemini-2.5-flash",
       GOOGLE_GENERATIVE_AI_API_KEY: apiKey,
       GOOGLE_GENERATIVE_AI_BASE_URL: standIn.baseURL,
@@ -203,7 +203,7 @@ describe("@ai-sdk/google against the Gemini stand-in", () => {
     const baseURL = unreachable.baseURL;
     await unreachable.close();
     const model = getChatModel(
-      parseAgentEnv({
+      parseModelEnv({
         CHAT_MODEL: "google:gemini-2.5-flash",
         GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real",
         GOOGLE_GENERATIVE_AI_BASE_URL: baseURL,

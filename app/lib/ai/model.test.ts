@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseAgentEnv } from "./env";
+import { parseModelEnv } from "./model-env";
 import { describeChatModel, getChatModel, resolveChatModelId } from "./model";
 
-const noKey = parseAgentEnv({ OFFLINE_MODEL_DELAY_MS: "0" });
-const withKey = parseAgentEnv({ GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real" });
+const noKey = parseModelEnv({ OFFLINE_MODEL_DELAY_MS: "0" });
+const withKey = parseModelEnv({ GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real" });
 
 describe("resolveChatModelId", () => {
   it("falls back to the offline model when no Google key is set", () => {
@@ -15,12 +15,12 @@ describe("resolveChatModelId", () => {
   });
 
   it("lets CHAT_MODEL override the default", () => {
-    const env = parseAgentEnv({
+    const env = parseModelEnv({
       GOOGLE_GENERATIVE_AI_API_KEY: "test-key-not-real",
       CHAT_MODEL: "google:gemini-2.5-pro",
     });
     expect(resolveChatModelId(env)).toBe("google:gemini-2.5-pro");
-    expect(resolveChatModelId(parseAgentEnv({ CHAT_MODEL: "offline:offline-chat" }))).toBe("offline:offline-chat");
+    expect(resolveChatModelId(parseModelEnv({ CHAT_MODEL: "offline:offline-chat" }))).toBe("offline:offline-chat");
   });
 });
 
@@ -36,19 +36,19 @@ describe("getChatModel", () => {
   });
 
   it("fails loudly on an unknown provider, listing the available ones", () => {
-    const env = parseAgentEnv({ CHAT_MODEL: "foo:bar" });
+    const env = parseModelEnv({ CHAT_MODEL: "foo:bar" });
     expect(() => getChatModel(env)).toThrow(
       'CHAT_MODEL "foo:bar": unknown provider "foo" (available: google, offline)',
     );
   });
 
   it("fails loudly on an unknown model of a known provider", () => {
-    const env = parseAgentEnv({ CHAT_MODEL: "offline:gpt-5" });
+    const env = parseModelEnv({ CHAT_MODEL: "offline:gpt-5" });
     expect(() => getChatModel(env)).toThrow('CHAT_MODEL "offline:gpt-5": unknown model "gpt-5" for provider "offline"');
   });
 
   it("fails loudly when a Google model is chosen without the Google key", () => {
-    const env = parseAgentEnv({ CHAT_MODEL: "google:gemini-2.5-flash" });
+    const env = parseModelEnv({ CHAT_MODEL: "google:gemini-2.5-flash" });
     expect(() => getChatModel(env)).toThrow(
       'CHAT_MODEL "google:gemini-2.5-flash": set GOOGLE_GENERATIVE_AI_API_KEY to use this provider',
     );

@@ -27,7 +27,7 @@ const OFFLINE_OPTION: ChatModelOption = { id: OFFLINE_CHAT_MODEL, label: "Offlin
 
 /**
  * Each provider's models, offered when the provider's key is set. A provider
- * added to the registry in trigger/model.ts gets a line here too.
+ * added to the registry in model.ts gets a line here too.
  */
 const PROVIDER_MODELS: { key: keyof ModelCatalogEnv; models: ChatModelOption[] }[] = [
   {

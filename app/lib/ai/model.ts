@@ -8,17 +8,17 @@ import {
   NoSuchProviderError,
   type ProviderRegistryProvider,
 } from "ai";
-import { getAgentEnv, type AgentEnv } from "./env";
+import type { ModelEnv } from "./model-env";
 import { chatModelCatalog, DEFAULT_GOOGLE_CHAT_MODEL, OFFLINE_CHAT_MODEL, refuseModelChoice } from "./model-catalog";
 import { createOfflineModel, OFFLINE_MODEL_ID } from "./offline-model";
 
 export { DEFAULT_GOOGLE_CHAT_MODEL, OFFLINE_CHAT_MODEL };
 
-type ApiKeyName = Extract<keyof AgentEnv, `${string}_API_KEY`>;
+type ApiKeyName = Extract<keyof ModelEnv, `${string}_API_KEY`>;
 
-export function createChatModelRegistry(env: AgentEnv): ProviderRegistryProvider {
+export function createChatModelRegistry(env: ModelEnv): ProviderRegistryProvider {
   // Models are addressed as "<provider>:<model-id>". Adding an AI SDK provider is one line
-  // here (plus its key in env.ts), e.g.
+  // here (plus its key in model-env.ts), e.g.
   // `anthropic: withApiKey(env, "ANTHROPIC_API_KEY", (apiKey) => createAnthropic({ apiKey }))`.
   return createProviderRegistry({
     google: withApiKey(env, "GOOGLE_GENERATIVE_AI_API_KEY", (apiKey) =>
@@ -31,7 +31,7 @@ export function createChatModelRegistry(env: AgentEnv): ProviderRegistryProvider
 }
 
 /** `CHAT_MODEL` if set, else Gemini when its key is present, else the offline model. */
-export function resolveChatModelId(env: AgentEnv): string {
+export function resolveChatModelId(env: ModelEnv): string {
   return chatModelCatalog(env).defaultModel;
 }
 
@@ -45,7 +45,7 @@ export class ModelChoiceError extends Error {
  * client data) when there is one, else the default. A choice this deployment
  * is not configured for is refused, never swapped for another model.
  */
-export function chooseChatModel(choice: string | undefined, env: AgentEnv = getAgentEnv()): ChatModelDescription {
+export function chooseChatModel(choice: string | undefined, env: ModelEnv): ChatModelDescription {
   const catalog = chatModelCatalog(env);
   const id = choice ?? catalog.defaultModel;
   const refusal = refuseModelChoice(id, catalog);
@@ -58,7 +58,7 @@ export function chooseChatModel(choice: string | undefined, env: AgentEnv = getA
  * guessing another model would hide a typo, and an unknown id only fails later,
  * mid-conversation.
  */
-export function getChatModel(env: AgentEnv = getAgentEnv(), chosen?: string): LanguageModelV3 {
+export function getChatModel(env: ModelEnv, chosen?: string): LanguageModelV3 {
   const id = chosen ?? resolveChatModelId(env);
   try {
     return createChatModelRegistry(env).languageModel(id as `${string}:${string}`);
@@ -70,7 +70,7 @@ export function getChatModel(env: AgentEnv = getAgentEnv(), chosen?: string): La
 
 export type ChatModelDescription = { id: string; offline: boolean };
 
-export function describeChatModel(env: AgentEnv = getAgentEnv()): ChatModelDescription {
+export function describeChatModel(env: ModelEnv): ChatModelDescription {
   const id = resolveChatModelId(env);
   return { id, offline: id === OFFLINE_CHAT_MODEL };
 }
@@ -79,7 +79,7 @@ export function describeChatModel(env: AgentEnv = getAgentEnv()): ChatModelDescr
  * Without a key the provider would read process.env on its own at request
  * time and fail mid-stream; this fails when the model is resolved instead.
  */
-function withApiKey(env: AgentEnv, name: ApiKeyName, create: (apiKey: string) => ProviderV3): ProviderV3 {
+function withApiKey(env: ModelEnv, name: ApiKeyName, create: (apiKey: string) => ProviderV3): ProviderV3 {
   const apiKey = env[name];
   if (apiKey) return create(apiKey);
   const missingKey = (): never => {
