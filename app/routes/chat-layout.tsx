@@ -1,5 +1,14 @@
-import { useState } from "react";
-import { href, Link, Outlet, useNavigate, useParams, useRevalidator, useRouteLoaderData } from "react-router";
+import { useEffect, useState } from "react";
+import {
+  href,
+  isRouteErrorResponse,
+  Link,
+  Outlet,
+  useNavigate,
+  useParams,
+  useRevalidator,
+  useRouteLoaderData,
+} from "react-router";
 import { ChatSidebar, FOCUS_RING } from "~/components/chat/chat-sidebar";
 import { Drawer } from "~/components/chat/drawer";
 import { ComposeIcon, MenuIcon } from "~/components/chat/icons";
@@ -17,6 +26,21 @@ export async function loader({ request }: Route.LoaderArgs): Promise<ChatListPag
   return guestId ? await loadOrThrowCapacity("listing chats", () => listGuestChats(guestId)) : { chats: [] };
 }
 
+// The list last loaded. A revalidation that cannot reach the server (a restart, a dropped connection) keeps the
+// sidebar as it is rather than replacing the page, and the answer streaming in it, with an error.
+let lastLoadedList: ChatListPage | undefined;
+
+export async function clientLoader({ serverLoader }: Route.ClientLoaderArgs): Promise<ChatListPage> {
+  try {
+    lastLoadedList = await serverLoader();
+    return lastLoadedList;
+  } catch (error) {
+    // An answer from the server (an error status) is shown as before; only an unreachable server is tolerated.
+    if (lastLoadedList && !isRouteErrorResponse(error) && !(error instanceof Response)) return lastLoadedList;
+    throw error;
+  }
+}
+
 export default function ChatLayout({ loaderData }: Route.ComponentProps) {
   const { chatId } = useParams();
   const navigate = useNavigate();
@@ -29,6 +53,10 @@ export default function ChatLayout({ loaderData }: Route.ComponentProps) {
   const [loadingMore, setLoadingMore] = useState(false);
   const [loadMoreError, setLoadMoreError] = useState<string>();
   const list = mergeChatPages(loaderData, older);
+  // The list the server rendered the page with, for a first revalidation that cannot reach the server.
+  useEffect(() => {
+    lastLoadedList ??= loaderData;
+  }, [loaderData]);
 
   async function deleteChat(chat: ChatSummary) {
     setDeleteError(undefined);
