@@ -2,8 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { href, NavLink } from "react-router";
 import type { ChatSummary } from "~/lib/chats";
 import { CHAT_RENAME_MAX_LENGTH } from "~/lib/chats";
-import { PencilIcon } from "./history-icons";
-import { ChatBubbleIcon, CheckIcon, CloseIcon, TrashIcon } from "./icons";
+import { ChatBubbleIcon, CheckIcon, CloseIcon, PencilIcon, TrashIcon } from "./icons";
 
 export const FOCUS_RING = "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500";
 

@@ -4,8 +4,7 @@ import { groupChats, type ChatGroup } from "~/lib/chat-groups";
 import { CHAT_SEARCH_MAX_LENGTH, type ChatListPage, type ChatSummary } from "~/lib/chats";
 import { ChatListItem, FOCUS_RING } from "./chat-list-item";
 import { ConfirmDialog } from "./confirm-dialog";
-import { SearchIcon } from "./history-icons";
-import { CloseIcon, PlusIcon, SparkleIcon } from "./icons";
+import { CloseIcon, PlusIcon, SearchIcon, SparkleIcon } from "./icons";
 import { useChatSearch } from "./use-chat-search";
 
 /** The focus ring of every control here, as the composer's buttons have it. */

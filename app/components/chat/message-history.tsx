@@ -1,7 +1,6 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { EDIT_TEXT_MAX_LENGTH } from "~/lib/chats";
-import { PencilIcon, UndoIcon } from "./history-icons";
-import { RetryIcon } from "./icons";
+import { PencilIcon, RetryIcon, UndoIcon } from "./icons";
 
 const FOCUS_RING = "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500";
 const SMALL_BUTTON = `inline-flex items-center gap-1 rounded-md p-1.5 text-xs text-zinc-600 transition-colors hover:bg-zinc-100 hover:text-zinc-900 dark:text-zinc-400 dark:hover:bg-zinc-800 dark:hover:text-zinc-100 ${FOCUS_RING}`;
