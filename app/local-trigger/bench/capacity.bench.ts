@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLocalEngine, type LocalEngine } from "../engine.server";
+import { readOut } from "./read-out";
 
 /*
  * `npm run bench:capacity`: what open chats cost and how a burst of new chats
@@ -67,54 +68,6 @@ async function appendMessage(engine: Engine, chatId: string, token: string, text
   return ((await response.json()) as { seq: number }).seq;
 }
 
-/** Reads `.out` from `fromSeq` until the first text delta, or with `untilTurnComplete` to the end of the turn. */
-async function readOut(engine: Engine, chatId: string, token: string, fromSeq: number, untilTurnComplete: boolean) {
-  const abort = new AbortController();
-  const response = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, {
-    headers: {
-      ...authed(token),
-      ...(fromSeq > 0 ? { "Last-Event-ID": String(fromSeq - 1) } : {}),
-      "Timeout-Seconds": "120",
-    },
-    signal: abort.signal,
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let firstTextAt: number | undefined;
-  let lastSeq = fromSeq - 1;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error("stream ended before the turn did");
-      buffer += value;
-      let boundary: number;
-      while ((boundary = buffer.indexOf("\n\n")) !== -1) {
-        const event = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const data = event
-          .split("\n")
-          .find((line) => line.startsWith("data: "))
-          ?.slice(6);
-        if (!event.startsWith("event: batch") || !data) continue;
-        const { records } = JSON.parse(data) as {
-          records: { seq_num: number; body: string; headers: [string, string][] }[];
-        };
-        for (const record of records) {
-          lastSeq = record.seq_num;
-          if (record.body.includes('"type":"text-delta"')) {
-            firstTextAt ??= performance.now();
-            if (!untilTurnComplete) return { firstTextAt, lastSeq };
-          }
-          const complete = record.headers.some(([name, v]) => name === "trigger-control" && v === "turn-complete");
-          if (complete && firstTextAt) return { firstTextAt, lastSeq };
-        }
-      }
-    }
-  } finally {
-    abort.abort();
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(probe: () => boolean, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
@@ -139,7 +92,7 @@ async function memoryScenario(chats: number) {
         const token = await createSession(engine, chatId);
         tokens[i + j] = token;
         await appendMessage(engine, chatId, token, "hello");
-        outSeqs[i + j] = (await readOut(engine, chatId, token, 0, true)).lastSeq;
+        outSeqs[i + j] = (await readOut(engine.apiURL, chatId, token, 0, true, 120)).lastSeq;
       }),
     );
   }
@@ -153,7 +106,7 @@ async function memoryScenario(chats: number) {
   await Promise.all(
     ids.slice(0, midTurn).map(async (chatId, i) => {
       await appendMessage(engine, chatId, tokens[i]!, "/long 3000");
-      await readOut(engine, chatId, tokens[i]!, outSeqs[i]! + 1, false);
+      await readOut(engine.apiURL, chatId, tokens[i]!, outSeqs[i]! + 1, false, 120);
     }),
   );
   await sleep(2_000);
@@ -173,7 +126,7 @@ async function burstScenario(warmWorkers: number, chats: number) {
       const chatId = `burst-${i}-${Date.now()}`;
       const token = await createSession(engine, chatId);
       await appendMessage(engine, chatId, token, "hello");
-      const { firstTextAt } = await readOut(engine, chatId, token, 0, false);
+      const { firstTextAt } = await readOut(engine.apiURL, chatId, token, 0, false, 120);
       return firstTextAt - startedAt;
     }),
   );

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createLocalEngine, type LocalEngine } from "../engine.server";
+import { readOut } from "./read-out";
 
 /*
  * `npm run bench:engine`: latency and throughput of the engine with a
@@ -63,63 +64,6 @@ async function appendMessage(engine: Engine, chatId: string, token: string, text
   return ((await response.json()) as { seq: number }).seq;
 }
 
-/**
- * Reads `.out` from `fromSeq` and resolves when the first text delta arrives;
- * with `untilTurnComplete` it keeps reading and counts text deltas to the end of the turn.
- */
-async function readOut(engine: Engine, chatId: string, token: string, fromSeq: number, untilTurnComplete = false) {
-  const abort = new AbortController();
-  const response = await fetch(`${engine.apiURL}/realtime/v1/sessions/${chatId}/out`, {
-    headers: {
-      ...authed(engine, token),
-      ...(fromSeq > 0 ? { "Last-Event-ID": String(fromSeq - 1) } : {}),
-      "Timeout-Seconds": "60",
-    },
-    signal: abort.signal,
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let firstTextAt: number | undefined;
-  let deltas = 0;
-  let lastSeq = fromSeq - 1;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error("stream ended before the turn did");
-      buffer += value;
-      let boundary: number;
-      while ((boundary = buffer.indexOf("\n\n")) !== -1) {
-        const event = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const data = event
-          .split("\n")
-          .find((line) => line.startsWith("data: "))
-          ?.slice(6);
-        if (!event.startsWith("event: batch") || !data) continue;
-        const { records } = JSON.parse(data) as {
-          records: { seq_num: number; body: string; headers: [string, string][] }[];
-        };
-        for (const record of records) {
-          lastSeq = record.seq_num;
-          if (record.body.includes('"type":"text-delta"')) {
-            firstTextAt ??= performance.now();
-            deltas++;
-            if (!untilTurnComplete) return { firstTextAt, deltas, lastSeq };
-          }
-          if (
-            record.headers.some(([name, value]) => name === "trigger-control" && value === "turn-complete") &&
-            firstTextAt
-          ) {
-            return { firstTextAt, deltas, lastSeq };
-          }
-        }
-      }
-    }
-  } finally {
-    abort.abort();
-  }
-}
-
 async function closeSession(engine: Engine, chatId: string) {
   await fetch(`${engine.apiURL}/api/v1/sessions/${chatId}/close`, {
     method: "POST",
@@ -137,7 +81,7 @@ async function newChatLatency(engine: Engine, label: string, waitForWarmWorker: 
     const startedAt = performance.now();
     const { publicAccessToken } = await createSession(engine, chatId);
     await appendMessage(engine, chatId, publicAccessToken, "hello");
-    const { firstTextAt } = await readOut(engine, chatId, publicAccessToken, 0);
+    const { firstTextAt } = await readOut(engine.apiURL, chatId, publicAccessToken, 0);
     samples.push(firstTextAt - startedAt);
     await closeSession(engine, chatId);
   }
@@ -148,12 +92,12 @@ async function followUpLatency(engine: Engine) {
   const chatId = `follow-up-${Date.now()}`;
   const { publicAccessToken } = await createSession(engine, chatId);
   await appendMessage(engine, chatId, publicAccessToken, "first");
-  let { lastSeq } = await readOut(engine, chatId, publicAccessToken, 0, true);
+  let { lastSeq } = await readOut(engine.apiURL, chatId, publicAccessToken, 0, true);
   const samples: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const startedAt = performance.now();
     await appendMessage(engine, chatId, publicAccessToken, `turn ${i}`);
-    const result = await readOut(engine, chatId, publicAccessToken, lastSeq + 1, true);
+    const result = await readOut(engine.apiURL, chatId, publicAccessToken, lastSeq + 1, true);
     samples.push(result.firstTextAt - startedAt);
     lastSeq = result.lastSeq;
   }
@@ -165,7 +109,7 @@ async function followUpAfterIdle(engine: Engine, waitForWarmWorker: boolean) {
   const chatId = `after-idle-${Date.now()}`;
   const { publicAccessToken } = await createSession(engine, chatId);
   await appendMessage(engine, chatId, publicAccessToken, "first");
-  let { lastSeq } = await readOut(engine, chatId, publicAccessToken, 0, true);
+  let { lastSeq } = await readOut(engine.apiURL, chatId, publicAccessToken, 0, true);
   const samples: number[] = [];
   for (let i = 0; i < Math.min(ITERATIONS, 20); i++) {
     while (engine.runFor(chatId)?.status === "EXECUTING") await new Promise((resolve) => setTimeout(resolve, 50));
@@ -173,7 +117,7 @@ async function followUpAfterIdle(engine: Engine, waitForWarmWorker: boolean) {
       while (engine.stats().warmWorkers === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     const startedAt = performance.now();
     await appendMessage(engine, chatId, publicAccessToken, `turn ${i}`);
-    const result = await readOut(engine, chatId, publicAccessToken, lastSeq + 1, true);
+    const result = await readOut(engine.apiURL, chatId, publicAccessToken, lastSeq + 1, true);
     samples.push(result.firstTextAt - startedAt);
     lastSeq = result.lastSeq;
   }
@@ -184,7 +128,7 @@ async function throughput(engine: Engine, chatId: string, token: string, lastSeq
   const startedAt = performance.now();
   const cpuBefore = process.cpuUsage();
   await appendMessage(engine, chatId, token, `words:${THROUGHPUT_WORDS}`);
-  const { deltas } = await readOut(engine, chatId, token, lastSeq + 1, true);
+  const { deltas } = await readOut(engine.apiURL, chatId, token, lastSeq + 1, true);
   const cpu = process.cpuUsage(cpuBefore);
   // CPU of every thread (engine, run, this client): steadier than wall time on a shared machine.
   const cpuPerThousand = (cpu.user + cpu.system) / 1000 / (deltas / 1000);
@@ -245,7 +189,7 @@ for (let i = 0; i < LIVE_RUNS; i++) {
   const chatId = `memory-${i}-${Date.now()}`;
   const { publicAccessToken } = await createSession(memoryEngine, chatId);
   await appendMessage(memoryEngine, chatId, publicAccessToken, "hello");
-  await readOut(memoryEngine, chatId, publicAccessToken, 0, true);
+  await readOut(memoryEngine.apiURL, chatId, publicAccessToken, 0, true);
 }
 const perRun = (process.memoryUsage().rss - rssBefore) / LIVE_RUNS / 1024 / 1024;
 console.log(
