@@ -30,6 +30,7 @@ import { WorkerPool } from "./runs/worker-pool.server";
 import { SessionRuns } from "./sessions/session-runs.server";
 import { S2Emulation } from "./s2/s2.server";
 import { SessionStore } from "./sessions/session-store.server";
+import { flushWrites } from "./storage/atomic-file.server";
 import { countSessions, DataFolder } from "./storage/data-folder.server";
 import { isStrongSecret, loadOrCreateSecret, StartupError } from "./storage/secrets.server";
 
@@ -258,6 +259,8 @@ export async function createLocalEngine(options: LocalEngineOptions) {
         await new Promise<void>((resolve) => listener.close(() => resolve()));
         stopWatching();
         for (const built of bundles) fs.rmSync(built.outDir, { recursive: true, force: true });
+        // The next engine on this folder may be on the next boot: what was saved must be on the disk by then.
+        await flushWrites();
         data.release();
       },
     };

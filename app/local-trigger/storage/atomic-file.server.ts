@@ -4,25 +4,55 @@ import path from "node:path";
 let tempCounter = 0;
 const previousOf = (file: string) => `${file}.prev`;
 
-function writeDurably(file: string, data: string | Uint8Array, mode?: number) {
-  const fd = fs.openSync(file, "w", mode);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+/*
+ * Writes and renames happen at once, so a file is replaced atomically as far
+ * as any reader and a killed process are concerned (the page cache outlives
+ * the process). Flushing them to the disk, which only a power cut needs, is
+ * left to a background fsync in libuv's thread pool: under load one fsync can
+ * take tens of milliseconds, and on the engine's thread it held up every
+ * stream and request while a turn saved its bookkeeping. A file torn by a
+ * power cut before its flush is what `readWithFallback` falls back from.
+ */
+const awaitingFlush = new Set<string>();
+let flushing: Promise<void> | undefined;
+
+function flushLater(...paths: string[]) {
+  for (const each of paths) awaitingFlush.add(each);
+  flushing ??= flushAll().finally(() => (flushing = undefined));
+}
+
+async function flushAll() {
+  // One pass after another until nothing new arrived: writes made during a pass are flushed by the next.
+  while (awaitingFlush.size > 0) {
+    const batch = [...awaitingFlush];
+    awaitingFlush.clear();
+    await Promise.all(batch.map(flushPath));
   }
 }
 
-function syncDirectory(dir: string) {
-  let fd: number | undefined;
+async function flushPath(target: string) {
+  let handle: fs.promises.FileHandle | undefined;
   try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
+    handle = await fs.promises.open(target, "r");
+    await handle.sync();
   } catch {
-    // Not every platform can fsync a directory; the rename is still atomic.
+    // Replaced or removed since (its successor is flushed in its own turn), or a directory this platform cannot flush.
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    await handle?.close().catch(() => {});
+  }
+}
+
+/** Resolves once every file written so far is flushed to disk: for a clean shutdown, and for tests. */
+export function flushWrites(): Promise<void> {
+  return flushing ?? Promise.resolve();
+}
+
+function writeNow(file: string, data: string | Uint8Array, mode?: number) {
+  const fd = fs.openSync(file, "w", mode);
+  try {
+    fs.writeFileSync(fd, data);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -30,8 +60,8 @@ const tempFileFor = (file: string) => `${file}.${process.pid}.${++tempCounter}.t
 
 /**
  * Replaces `file` so that a crash leaves either the old content or the new,
- * never a mix: written to a temporary file, flushed to disk, then renamed over
- * it. With `keepPrevious`, the version being replaced stays as `<file>.prev`
+ * never a mix: written to a temporary file, then renamed over it (and flushed
+ * to disk in the background, see above). With `keepPrevious`, the version being replaced stays as `<file>.prev`
  * (a hard link, so there is no moment without `file`) for readers to fall back
  * on if the new one is ever found damaged.
  */
@@ -42,7 +72,7 @@ export function writeFileAtomic(
 ) {
   const temp = tempFileFor(file);
   try {
-    writeDurably(temp, data, options.mode);
+    writeNow(temp, data, options.mode);
     if (options.keepPrevious && fs.existsSync(file)) {
       fs.rmSync(previousOf(file), { force: true });
       fs.linkSync(file, previousOf(file));
@@ -52,7 +82,7 @@ export function writeFileAtomic(
     fs.rmSync(temp, { force: true });
     throw error;
   }
-  syncDirectory(path.dirname(file));
+  flushLater(file, path.dirname(file));
 }
 
 /**
@@ -63,9 +93,9 @@ export function writeFileAtomic(
 export function createFileExclusive(file: string, data: string, mode?: number): boolean {
   const temp = tempFileFor(file);
   try {
-    writeDurably(temp, data, mode);
+    writeNow(temp, data, mode);
     fs.linkSync(temp, file);
-    syncDirectory(path.dirname(file));
+    flushLater(file, path.dirname(file));
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;

@@ -1,0 +1,99 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createFileExclusive, flushWrites, readWithFallback, writeFileAtomic } from "./atomic-file.server";
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atomic-file-"));
+  dirs.push(dir);
+  return dir;
+};
+
+afterEach(async () => {
+  await flushWrites();
+  vi.restoreAllMocks();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The paths the background flush opened, to sync them. */
+function watchFlushes() {
+  const opened: string[] = [];
+  const open = fs.promises.open.bind(fs.promises);
+  vi.spyOn(fs.promises, "open").mockImplementation((target, ...rest) => {
+    opened.push(String(target));
+    return open(target, ...rest);
+  });
+  return opened;
+}
+
+describe("writeFileAtomic", () => {
+  it("replaces the file at once and leaves flushing it to disk off the calling thread", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "row.json");
+    const blocking = vi.spyOn(fs, "fsyncSync");
+    const flushed = watchFlushes();
+
+    writeFileAtomic(file, "first");
+    writeFileAtomic(file, "second", { keepPrevious: true });
+
+    expect(fs.readFileSync(file, "utf8")).toBe("second");
+    expect(fs.readFileSync(`${file}.prev`, "utf8")).toBe("first");
+    expect(blocking).not.toHaveBeenCalled();
+    await flushWrites();
+    expect(flushed).toEqual(expect.arrayContaining([file, dir]));
+    expect(fs.readdirSync(dir).sort()).toEqual(["row.json", "row.json.prev"]);
+  });
+
+  it("flushes what is written while a flush is under way", async () => {
+    const dir = tempDir();
+    const flushed = watchFlushes();
+    writeFileAtomic(path.join(dir, "a.json"), "a");
+    // The first pass has started; this one lands in the next.
+    await Promise.resolve();
+    writeFileAtomic(path.join(dir, "b.json"), "b");
+    await flushWrites();
+    expect(flushed).toEqual(expect.arrayContaining([path.join(dir, "a.json"), path.join(dir, "b.json")]));
+  });
+
+  it("throws at once when the file cannot be written, leaving the old content and no temporary file", () => {
+    const dir = tempDir();
+    const file = path.join(dir, "row.json");
+    writeFileAtomic(file, "kept");
+    const { openSync } = fs;
+    vi.spyOn(fs, "openSync").mockImplementation((target, flags, ...rest) => {
+      if (String(target).startsWith(dir) && flags === "w")
+        throw Object.assign(new Error("ENOSPC: no space left on device, open"), { code: "ENOSPC" });
+      return openSync(target, flags, ...rest);
+    });
+    expect(() => writeFileAtomic(file, "lost")).toThrow(/ENOSPC/);
+    expect(fs.readFileSync(file, "utf8")).toBe("kept");
+    expect(fs.readdirSync(dir)).toEqual(["row.json"]);
+  });
+});
+
+describe("createFileExclusive", () => {
+  it("creates a file once, and the second caller sees that it exists", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "created.json");
+    const flushed = watchFlushes();
+    expect(createFileExclusive(file, "one")).toBe(true);
+    expect(createFileExclusive(file, "two")).toBe(false);
+    expect(fs.readFileSync(file, "utf8")).toBe("one");
+    await flushWrites();
+    expect(flushed).toContain(file);
+  });
+});
+
+describe("readWithFallback", () => {
+  it("falls back to the previous version when the current one is torn", () => {
+    const dir = tempDir();
+    const file = path.join(dir, "row.json");
+    writeFileAtomic(file, JSON.stringify({ n: 1 }));
+    writeFileAtomic(file, JSON.stringify({ n: 2 }), { keepPrevious: true });
+    fs.writeFileSync(file, "");
+    const read = readWithFallback(file, (text) => JSON.parse(text) as { n: number });
+    expect(read).toEqual({ value: { n: 1 }, from: "previous", problem: "is empty" });
+  });
+});
