@@ -20,6 +20,7 @@ import { isStopped, MessageList, messageText, preloadMarkdown } from "~/componen
 import { ArrowDownIcon } from "~/components/chat/icons";
 import { initialModelChoice, ModelOptionsContext, ModelPicker } from "~/components/chat/model-picker";
 import { PendingMessages } from "~/components/chat/pending-messages";
+import { answerShowsContent, renderThrottleFor } from "~/components/chat/render-throttle";
 import { useSteering } from "~/components/chat/use-steering";
 import { loadTranscriptPage, useChatTransport, useTabSync, withSavedTail } from "~/components/chat/use-chat-transport";
 import { useHistoryActions } from "~/components/chat/use-history-actions";
@@ -37,8 +38,6 @@ import type { ChatUIMessage } from "../../trigger/chat";
 import type { Route } from "./+types/chat";
 
 const NOT_FOUND = "This chat doesn’t exist, or it belongs to someone else.";
-/** The most often a streamed answer re-renders. */
-const RENDER_INTERVAL_MS = 50;
 
 export function loader(args: Route.LoaderArgs) {
   // The picker's list comes from the server, which knows which models are configured.
@@ -118,6 +117,12 @@ function ChatPanel(props: ChatPanelProps) {
   const titleRef = useRef<string>(undefined);
   const deliveredIds = useRef(new Set(initialMessages.map((message) => message.id)));
   const savedIds = useRef(new Set(initialMessages.map((message) => message.id)));
+  /**
+   * Sidebar work for a new chat (naming it, reloading the list), held until its first answer shows something
+   * or its turn ends: on a server with one thread, it would otherwise be served between the message and the
+   * stream that answers it, and the first words would wait for it.
+   */
+  const heldForFirstWords = useRef<(() => void)[]>([]);
   const transport = useChatTransport({
     chatId,
     baseURL,
@@ -126,7 +131,7 @@ function ChatPanel(props: ChatPanelProps) {
     takeTitle: () => titleRef.current,
     clientData: { model },
     // Refreshes the sidebar, which now lists this chat under its title.
-    onSessionStarted: revalidate,
+    onSessionStarted: () => heldForFirstWords.current.push(revalidate),
     onMessageDelivered: (id) => {
       deliveredIds.current.add(id);
       // Stopped before it got there: the agent starts its turn now, and stops it at once. The agent takes a
@@ -147,6 +152,7 @@ function ChatPanel(props: ChatPanelProps) {
   const stopOnDelivery = useRef<string>(undefined);
   const stopAgainTimers = useRef<ReturnType<typeof setTimeout>[]>([]);
   useEffect(() => () => stopAgainTimers.current.forEach(clearTimeout), []);
+  const [renderThrottle, setRenderThrottle] = useState(() => renderThrottleFor(initialMessages));
   const {
     messages,
     sendMessage,
@@ -164,9 +170,7 @@ function ChatPanel(props: ChatPanelProps) {
     transport,
     // Approve or Deny on a tool call sends the answer on to the agent, which runs the tool or not.
     sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
-    // Models stream a word or two per chunk, often 100 chunks a second: one render per frame-ish is as
-    // smooth to read and leaves the main thread free for input.
-    experimental_throttle: RENDER_INTERVAL_MS,
+    experimental_throttle: renderThrottle,
     // An existing session may be mid-answer: pick the stream up where the saved transcript ends.
     resume: history !== undefined,
     onData: (part) => {
@@ -179,6 +183,15 @@ function ChatPanel(props: ChatPanelProps) {
       }
     },
   });
+  // Follows the messages just rendered: set during render, so React renders again before committing.
+  if (renderThrottleFor(messages) !== renderThrottle) setRenderThrottle(renderThrottleFor(messages));
+  useEffect(() => {
+    const waiting = status === "submitted" || (status === "streaming" && !answerShowsContent(messages));
+    if (waiting || heldForFirstWords.current.length === 0) return;
+    for (const work of heldForFirstWords.current.splice(0)) work();
+  }, [messages, status]);
+  // Leaving the chat before its answer came: the sidebar still learns about it.
+  useEffect(() => () => heldForFirstWords.current.splice(0).forEach((work) => work()), []);
   const answeringElsewhere = useTabSync(transport, chatId, { messages, setMessages, status, resumeStream });
   const answeringHere = status === "submitted" || status === "streaming";
   const busy = answeringHere || answeringElsewhere;
@@ -266,11 +279,16 @@ function ChatPanel(props: ChatPanelProps) {
     if (messages.length === 0) {
       titleRef.current = text.slice(0, TITLE_SOURCE_MAX_LENGTH).trim();
       // A chat started early got no title: its first message names it now, beside the answer.
-      earlyStart.current
-        ?.then(() =>
-          postJson(href("/api/chats/:chatId/session", { chatId }), { title: titleRef.current }).then(revalidate),
-        )
-        .catch(() => {});
+      const started = earlyStart.current;
+      if (started) {
+        heldForFirstWords.current.push(() => {
+          started
+            .then(() =>
+              postJson(href("/api/chats/:chatId/session", { chatId }), { title: titleRef.current }).then(revalidate),
+            )
+            .catch(() => {});
+        });
+      }
     }
     followRef.current = true;
     setStoppedHere(undefined);

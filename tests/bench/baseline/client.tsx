@@ -5,6 +5,7 @@ import { StrictMode, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { Composer } from "~/components/chat/composer";
 import { MessageList, preloadMarkdown } from "~/components/chat/message-list";
+import { renderThrottleFor } from "~/components/chat/render-throttle";
 import type { ChatUIMessage } from "../../../trigger/chat";
 
 /*
@@ -16,10 +17,13 @@ preloadMarkdown();
 
 function BaselineChat() {
   const [draft, setDraft] = useState("");
+  // The app's render policy, so the comparison is of what carries the answer, not of how it is drawn.
+  const [renderThrottle, setRenderThrottle] = useState<number>();
   const { messages, sendMessage, status, stop } = useChat<ChatUIMessage>({
     transport: new DefaultChatTransport({ api: "/api/chat" }),
-    experimental_throttle: 50,
+    experimental_throttle: renderThrottle,
   });
+  if (renderThrottleFor(messages) !== renderThrottle) setRenderThrottle(renderThrottleFor(messages));
   const busy = status === "submitted" || status === "streaming";
   return (
     <main className="mx-auto flex h-dvh max-w-3xl flex-col gap-4 p-4">
