@@ -18,15 +18,27 @@ type WriterOptions = {
  * agent wrote in.
  */
 export function installOutChannel(callEngine: EngineClient) {
-  const send = (self: ChannelSelf, records: NewRecord[]): Promise<OutResult> =>
-    callEngine({ op: "out-append", sessionId: self.sessionId, channel: self.channel, records });
+  const queues = new Map<string, OutQueue>();
+  const queueOf = ({ sessionId, channel }: ChannelSelf) => {
+    const key = `${sessionId}\n${channel ?? ""}`;
+    let queue = queues.get(key);
+    if (!queue) {
+      queue = new OutQueue(
+        (records) => callEngine({ op: "out-append", sessionId, channel, records }),
+        (trimTo) => callEngine({ op: "out-trim", sessionId, channel, trimTo }),
+      );
+      queues.set(key, queue);
+    }
+    return queue;
+  };
 
   const dataRecord = (chunk: unknown): NewRecord => ({ body: JSON.stringify({ data: chunk, id: randomUUID() }) });
 
   function pipe(this: ChannelSelf, value: ReadableStream | AsyncIterable<unknown>, options?: { signal?: AbortSignal }) {
     const source = value instanceof ReadableStream ? value : streamOf(value);
     const [ours, callers] = source.tee();
-    const writes: Promise<OutResult>[] = [];
+    const queue = queueOf(this);
+    const written: Promise<number>[] = [];
     const drained = (async () => {
       const reader = ours.getReader();
       for (;;) {
@@ -36,16 +48,16 @@ export function installOutChannel(callEngine: EngineClient) {
         }
         const { done, value: chunk } = await reader.read();
         if (done) break;
-        writes.push(send(this, [dataRecord(chunk)]));
+        written.push(queue.append(dataRecord(chunk)));
       }
-      return Promise.all(writes);
+      return Promise.all(written);
     })();
     return {
       stream: callers,
       waitUntilComplete: async () => {
-        const results = await drained;
-        const last = results.at(-1);
-        return { lastEventId: last ? String(last.end - 1) : undefined };
+        const seqs = await drained;
+        const last = seqs.at(-1);
+        return { lastEventId: last === undefined ? undefined : String(last) };
       },
     };
   }
@@ -88,12 +100,15 @@ export function installOutChannel(callEngine: EngineClient) {
   }
 
   async function writeControl(this: ChannelSelf, subtype: string, extraHeaders?: RecordHeader[]) {
-    const result = await send(this, [{ body: "", headers: [["trigger-control", subtype], ...(extraHeaders ?? [])] }]);
-    return { lastEventId: String(result.start) };
+    const seq = await queueOf(this).append({
+      body: "",
+      headers: [["trigger-control", subtype], ...(extraHeaders ?? [])],
+    });
+    return { lastEventId: String(seq) };
   }
 
   async function trimTo(this: ChannelSelf, earliestSeqNum: number) {
-    await callEngine({ op: "out-trim", sessionId: this.sessionId, channel: this.channel, trimTo: earliestSeqNum });
+    await queueOf(this).trim(earliestSeqNum);
   }
 
   const prototype = SessionOutputChannel.prototype as unknown as Record<string, unknown>;
@@ -106,6 +121,74 @@ export function installOutChannel(callEngine: EngineClient) {
     }
   }
   Object.assign(prototype, { pipe, writer, writeControl, trimTo });
+}
+
+type Settle = { resolve: (seq: number) => void; reject: (error: unknown) => void };
+type QueuedRecord = Settle & { record: NewRecord };
+type Queued = QueuedRecord | (Settle & { trimTo: number });
+
+/**
+ * One channel's writes, in the order the agent made them, with one call to
+ * the engine in flight at a time: the records written while it is on its way
+ * go together in the next call. A model streams a word or two per chunk, and
+ * a call per chunk cost a message each way between the threads, a write to
+ * the log and an event on every reader's stream; the first chunk still goes
+ * at once, and the batches grow only as far as the engine falls behind.
+ */
+class OutQueue {
+  private waiting: Queued[] = [];
+  private sending = false;
+
+  constructor(
+    private readonly appendRecords: (records: NewRecord[]) => Promise<OutResult>,
+    private readonly appendTrim: (trimTo: number) => Promise<OutResult>,
+  ) {}
+
+  /** Resolves with the record's sequence number once the engine has it. */
+  append(record: NewRecord): Promise<number> {
+    return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject }));
+  }
+
+  /** A trim command, which takes a sequence number of its own, as in S2. */
+  trim(trimTo: number): Promise<number> {
+    return new Promise((resolve, reject) => this.enqueue({ trimTo, resolve, reject }));
+  }
+
+  private enqueue(entry: Queued) {
+    this.waiting.push(entry);
+    this.sendNext();
+  }
+
+  private sendNext() {
+    if (this.sending || this.waiting.length === 0) return;
+    const first = this.waiting[0]!;
+    let batch: Queued[];
+    let sent: Promise<OutResult>;
+    if ("trimTo" in first) {
+      batch = [first];
+      sent = this.appendTrim(first.trimTo);
+    } else {
+      // Records up to the next trim go in one call; a trim goes alone, in its place.
+      const records: QueuedRecord[] = [];
+      for (const entry of this.waiting) {
+        if (!("record" in entry)) break;
+        records.push(entry);
+      }
+      batch = records;
+      sent = this.appendRecords(records.map((entry) => entry.record));
+    }
+    this.waiting = this.waiting.slice(batch.length);
+    this.sending = true;
+    sent
+      .then(
+        ({ start }) => batch.forEach((entry, index) => entry.resolve(start + index)),
+        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+      )
+      .finally(() => {
+        this.sending = false;
+        this.sendNext();
+      });
+  }
 }
 
 function streamOf<T>(iterable: AsyncIterable<T>): ReadableStream<T> {
