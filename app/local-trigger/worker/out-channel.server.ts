@@ -127,17 +127,22 @@ type Settle = { resolve: (seq: number) => void; reject: (error: unknown) => void
 type QueuedRecord = Settle & { record: NewRecord };
 type Queued = QueuedRecord | (Settle & { trimTo: number });
 
+/** How long the records written after a call to the engine wait to go together in the next one. */
+export const OUT_BATCH_WINDOW_MS = 4;
+
 /**
- * One channel's writes, in the order the agent made them, with one call to
- * the engine in flight at a time: the records written while it is on its way
- * go together in the next call. A model streams a word or two per chunk, and
- * a call per chunk cost a message each way between the threads, a write to
- * the log and an event on every reader's stream; the first chunk still goes
- * at once, and the batches grow only as far as the engine falls behind.
+ * One channel's writes, in the order the agent made them. A model streams a
+ * word or two per chunk, and a call per chunk cost a message between the
+ * threads, a write to the log and an event on every reader's stream. So a
+ * record goes at once when nothing went in the last few milliseconds, and
+ * otherwise waits for the others written meanwhile: until the window has
+ * passed, or until the thread has nothing else to do, whichever comes first.
+ * Calls need no answer before the next: the engine takes them in order.
  */
 class OutQueue {
   private waiting: Queued[] = [];
-  private sending = false;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
+  private flushScheduled = false;
 
   constructor(
     private readonly appendRecords: (records: NewRecord[]) => Promise<OutResult>,
@@ -156,38 +161,42 @@ class OutQueue {
 
   private enqueue(entry: Queued) {
     this.waiting.push(entry);
-    this.sendNext();
+    if (performance.now() - this.lastSentAt >= OUT_BATCH_WINDOW_MS) {
+      this.sendWaiting();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.sendWaiting();
+      });
+    }
   }
 
-  private sendNext() {
-    if (this.sending || this.waiting.length === 0) return;
-    const first = this.waiting[0]!;
-    let batch: Queued[];
-    let sent: Promise<OutResult>;
-    if ("trimTo" in first) {
-      batch = [first];
-      sent = this.appendTrim(first.trimTo);
-    } else {
-      // Records up to the next trim go in one call; a trim goes alone, in its place.
-      const records: QueuedRecord[] = [];
-      for (const entry of this.waiting) {
-        if (!("record" in entry)) break;
-        records.push(entry);
+  private sendWaiting() {
+    this.lastSentAt = performance.now();
+    while (this.waiting.length > 0) {
+      const first = this.waiting[0]!;
+      let batch: Queued[];
+      let sent: Promise<OutResult>;
+      if ("trimTo" in first) {
+        batch = [first];
+        sent = this.appendTrim(first.trimTo);
+      } else {
+        // Records up to the next trim go in one call; a trim goes alone, in its place.
+        const records: QueuedRecord[] = [];
+        for (const entry of this.waiting) {
+          if (!("record" in entry)) break;
+          records.push(entry);
+        }
+        batch = records;
+        sent = this.appendRecords(records.map((entry) => entry.record));
       }
-      batch = records;
-      sent = this.appendRecords(records.map((entry) => entry.record));
-    }
-    this.waiting = this.waiting.slice(batch.length);
-    this.sending = true;
-    sent
-      .then(
+      this.waiting = this.waiting.slice(batch.length);
+      sent.then(
         ({ start }) => batch.forEach((entry, index) => entry.resolve(start + index)),
         (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-      )
-      .finally(() => {
-        this.sending = false;
-        this.sendNext();
-      });
+      );
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import { SessionOutputChannel } from "@trigger.dev/sdk";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { NewRecord } from "../storage/record-stream.server";
 import type { EngineCall } from "./protocol.server";
-import { installOutChannel } from "./out-channel.server";
+import { installOutChannel, OUT_BATCH_WINDOW_MS } from "./out-channel.server";
 
 type Call = { call: EngineCall; answer: (start: number) => void; fail: (error: Error) => void };
 
@@ -13,82 +13,97 @@ beforeAll(() => {
     (call) =>
       new Promise((resolve, reject) => {
         const count = call.op === "out-append" ? call.records.length : 1;
-        calls.push({
-          call,
-          answer: (start) => resolve({ start, end: start + count } as never),
-          fail: reject,
-        });
+        calls.push({ call, answer: (start) => resolve({ start, end: start + count } as never), fail: reject });
       }),
   );
 });
+afterEach(() => {
+  calls.length = 0;
+  vi.useRealTimers();
+});
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
-const bodies = (call: EngineCall) =>
-  call.op === "out-append"
-    ? call.records.map((record: NewRecord) => JSON.parse(record.body || "{}").data ?? record.headers)
-    : call;
+/** What each call carried: the chunks of data records, the headers of control records, or the trim. */
+const sent = () =>
+  calls.map(({ call }) =>
+    call.op === "out-append"
+      ? call.records.map((record: NewRecord) =>
+          record.body ? (JSON.parse(record.body) as { data: unknown }).data : record.headers,
+        )
+      : { trimTo: (call as { trimTo: number }).trimTo },
+  );
+/** Until the thread has nothing else to do, when what waits is sent. */
+const idle = () => new Promise((resolve) => setImmediate(resolve));
+const later = (ms: number) => vi.advanceTimersByTime(ms);
 
 describe("the worker's session.out", () => {
-  it("sends the first chunk at once and the chunks written meanwhile together in the next call", async () => {
-    calls.length = 0;
+  it("sends a chunk at once, and the chunks written right after it together once the thread is idle", async () => {
+    // The clock stands still: everything after the first chunk is within its window.
+    vi.useFakeTimers({ toFake: ["performance"] });
     const channel = new SessionOutputChannel("session_batched");
     let source!: ReadableStreamDefaultController<string>;
-    const { waitUntilComplete } = channel.pipe(new ReadableStream<string>({ start: (c) => void (source = c) }));
-
+    const piped = channel.pipe(new ReadableStream<string>({ start: (c) => void (source = c) }));
     source.enqueue("w1");
-    await settle();
-    expect(calls.map(({ call }) => bodies(call))).toEqual([["w1"]]);
+    await idle();
+    expect(sent()).toEqual([["w1"]]);
     for (const word of ["w2", "w3", "w4"]) source.enqueue(word);
     source.close();
-    await settle();
-    // Nothing more goes until the engine has answered the first call.
-    expect(calls).toHaveLength(1);
-
+    await idle();
+    await idle();
+    expect(sent()).toEqual([["w1"], ["w2", "w3", "w4"]]);
     calls[0]!.answer(10);
-    await settle();
-    expect(calls.map(({ call }) => bodies(call))).toEqual([["w1"], ["w2", "w3", "w4"]]);
     calls[1]!.answer(11);
-    expect(await waitUntilComplete()).toEqual({ lastEventId: "13" });
+    expect(await piped.waitUntilComplete()).toEqual({ lastEventId: "13" });
   });
 
-  it("keeps the agent's order across records, control records and trims", async () => {
-    calls.length = 0;
+  it("does not hold a busy thread's records longer than the window", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    const channel = new SessionOutputChannel("session_busy");
+    // Written without the thread ever becoming idle, as a fast model's chunks are.
+    void channel.writeControl("a");
+    void channel.writeControl("b");
+    later(OUT_BATCH_WINDOW_MS / 2);
+    void channel.writeControl("c");
+    expect(sent()).toEqual([[[["trigger-control", "a"]]]]);
+    later(OUT_BATCH_WINDOW_MS / 2);
+    void channel.writeControl("d");
+    expect(sent()).toEqual([
+      [[["trigger-control", "a"]]],
+      [[["trigger-control", "b"]], [["trigger-control", "c"]], [["trigger-control", "d"]]],
+    ]);
+  });
+
+  it("keeps the agent's order across records, control records and trims, each trim in a call of its own", async () => {
     const channel = new SessionOutputChannel("session_ordered");
-    let source!: ReadableStreamDefaultController<string>;
-    const piped = channel.pipe(new ReadableStream<string>({ start: (c) => void (source = c) }));
-    source.enqueue("a");
-    await settle();
-    source.enqueue("b");
-    await settle();
+    const first = channel.writeControl("first");
     const trimmed = channel.trimTo(5);
-    source.enqueue("c");
-    source.close();
-    await settle();
-    const control = channel.writeControl("turn-complete");
-
+    const second = channel.writeControl("second");
+    const third = channel.writeControl("third");
+    await idle();
+    expect(sent()).toEqual([
+      [[["trigger-control", "first"]]],
+      { trimTo: 5 },
+      [[["trigger-control", "second"]], [["trigger-control", "third"]]],
+    ]);
     calls[0]!.answer(7);
-    await settle();
     calls[1]!.answer(8);
-    await settle();
     calls[2]!.answer(9);
-    await settle();
-    calls[3]!.answer(10);
-    expect(calls.map(({ call }) => call.op)).toEqual(["out-append", "out-append", "out-trim", "out-append"]);
-    expect(bodies(calls[3]!.call)).toEqual(["c", [["trigger-control", "turn-complete"]]]);
-    await trimmed;
-    expect(await piped.waitUntilComplete()).toEqual({ lastEventId: "10" });
-    expect(await control).toEqual({ lastEventId: "11" });
+    expect(await Promise.all([first, trimmed, second, third])).toEqual([
+      { lastEventId: "7" },
+      undefined,
+      { lastEventId: "9" },
+      { lastEventId: "10" },
+    ]);
   });
 
-  it("fails the writes of a call the engine refused, and goes on with the next", async () => {
-    calls.length = 0;
+  it("fails the writes of a call the engine refused, and not the others", async () => {
     const channel = new SessionOutputChannel("session_refused");
     const first = channel.writeControl("one");
+    await idle();
     const second = channel.writeControl("two");
+    await idle();
     calls[0]!.fail(new Error("The session's output stream is over its limit"));
-    await expect(first).rejects.toThrow(/over its limit/);
-    await settle();
     calls[1]!.answer(3);
+    await expect(first).rejects.toThrow(/over its limit/);
     expect(await second).toEqual({ lastEventId: "3" });
   });
 });
