@@ -61,9 +61,10 @@ const tempFileFor = (file: string) => `${file}.${process.pid}.${++tempCounter}.t
 /**
  * Replaces `file` so that a crash leaves either the old content or the new,
  * never a mix: written to a temporary file, then renamed over it (and flushed
- * to disk in the background, see above). With `keepPrevious`, the version being replaced stays as `<file>.prev`
- * (a hard link, so there is no moment without `file`) for readers to fall back
- * on if the new one is ever found damaged.
+ * to disk in the background, see above). With `keepPrevious`, the version
+ * being replaced stays as `<file>.prev` (a hard link, so there is no moment
+ * without `file`) for readers to fall back on if the new one is ever found
+ * damaged.
  */
 export function writeFileAtomic(
   file: string,
