@@ -26,7 +26,9 @@ async function flushAll() {
   while (awaitingFlush.size > 0) {
     const batch = [...awaitingFlush];
     awaitingFlush.clear();
-    await Promise.all(batch.map(flushPath));
+    // One at a time: the pool has four threads, and crypto (every turn signs a token), compression and
+    // file reads queue behind an fsync that holds one.
+    for (const target of batch) await flushPath(target);
   }
 }
 

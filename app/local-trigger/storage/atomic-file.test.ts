@@ -57,6 +57,25 @@ describe("writeFileAtomic", () => {
     expect(flushed).toEqual(expect.arrayContaining([path.join(dir, "a.json"), path.join(dir, "b.json")]));
   });
 
+  it("flushes one file at a time, leaving the rest of libuv's pool to crypto, compression and reads", async () => {
+    const dir = tempDir();
+    let open = 0;
+    let mostAtOnce = 0;
+    const realOpen = fs.promises.open.bind(fs.promises);
+    vi.spyOn(fs.promises, "open").mockImplementation(async (...args) => {
+      open++;
+      mostAtOnce = Math.max(mostAtOnce, open);
+      const handle = await realOpen(...args);
+      const close = handle.close.bind(handle);
+      handle.close = () => close().finally(() => open--);
+      return handle;
+    });
+    for (const name of ["a", "b", "c", "d"]) writeFileAtomic(path.join(dir, `${name}.json`), name);
+    await flushWrites();
+    expect(open).toBe(0);
+    expect(mostAtOnce).toBe(1);
+  });
+
   it("throws at once when the file cannot be written, leaving the old content and no temporary file", () => {
     const dir = tempDir();
     const file = path.join(dir, "row.json");
