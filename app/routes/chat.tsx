@@ -184,7 +184,8 @@ function ChatPanel(props: ChatPanelProps) {
     },
   });
   // Follows the messages just rendered: set during render, so React renders again before committing.
-  if (renderThrottleFor(messages) !== renderThrottle) setRenderThrottle(renderThrottleFor(messages));
+  const wantedThrottle = renderThrottleFor(messages);
+  if (wantedThrottle !== renderThrottle) setRenderThrottle(wantedThrottle);
   useEffect(() => {
     const waiting = status === "submitted" || (status === "streaming" && !answerShowsContent(messages));
     if (waiting || heldForFirstWords.current.length === 0) return;

@@ -23,7 +23,8 @@ function BaselineChat() {
     transport: new DefaultChatTransport({ api: "/api/chat" }),
     experimental_throttle: renderThrottle,
   });
-  if (renderThrottleFor(messages) !== renderThrottle) setRenderThrottle(renderThrottleFor(messages));
+  const wantedThrottle = renderThrottleFor(messages);
+  if (wantedThrottle !== renderThrottle) setRenderThrottle(wantedThrottle);
   const busy = status === "submitted" || status === "streaming";
   return (
     <main className="mx-auto flex h-dvh max-w-3xl flex-col gap-4 p-4">
