@@ -210,6 +210,36 @@ test.describe("chatting", () => {
     await expect(chat.answers).toHaveText(answers);
     expect(await chat.mostMessages()).toEqual({ user: 2, assistant: 2 });
   });
+
+  test("each message's answer stream is requested with the message, not after the server has taken it", async ({
+    page,
+  }) => {
+    const chat = new ChatPage(page);
+    await chat.open();
+    const events: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().endsWith("/in/append")) events.push("message sent");
+      if (request.url().endsWith("/out")) events.push("stream requested");
+    });
+    // A slow network's round trip, on the message only: its answer stream must not wait for it.
+    await page.route("**/in/append", async (route) => {
+      const response = await route.fetch();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      events.push("message taken");
+      await route.fulfill({ response });
+    });
+
+    for (const message of ["First question", "A follow-up"]) {
+      events.length = 0;
+      await chat.send(message);
+      await chat.expectComplete();
+      expect(events.slice(0, 3).sort()).toEqual(["message sent", "stream requested", "message taken"].sort());
+      expect(events.indexOf("stream requested")).toBeLessThan(events.indexOf("message taken"));
+      // The one stream carried the answer: the transport asked for no other.
+      expect(events.filter((event) => event === "stream requested")).toHaveLength(1);
+    }
+    await expect(chat.answers).toHaveCount(2);
+  });
 });
 
 test.describe("failures", () => {

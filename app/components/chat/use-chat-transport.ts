@@ -7,6 +7,10 @@ import { postJson } from "~/lib/api-client";
 import { CHAT_TASK_ID } from "~/lib/chats";
 import type { chatAgent, ChatClientData, ChatUIMessage } from "../../../trigger/chat";
 import { markAbandonedMessages } from "./abandoned-messages";
+import { outPipeline } from "./out-pipeline";
+
+/** How long one answer-stream request stays open with nothing to send (the SDK's default, set here so the pipeline sends the same). */
+const STREAM_TIMEOUT_SECONDS = 120;
 
 type ChatTransportOptions = {
   chatId: string;
@@ -41,9 +45,12 @@ export function useChatTransport({
   onMessageDelivered,
   clientData,
 }: ChatTransportOptions) {
+  const [pipeline] = useState(() => outPipeline({ timeoutSeconds: STREAM_TIMEOUT_SECONDS }));
   const transport = useTriggerChatTransport<typeof chatAgent>({
     task: CHAT_TASK_ID,
     baseURL,
+    streamTimeoutSeconds: STREAM_TIMEOUT_SECONDS,
+    fetch: pipeline.fetch,
     // The SDK keeps this one option current between renders.
     clientData,
     sessions: session ? { [chatId]: session } : undefined,
@@ -78,7 +85,7 @@ export function useChatTransport({
     },
   });
   return useMemo(
-    () => markingAbandonedMessages(transport, headStart ? onSessionStarted : undefined),
+    () => appTransport(transport, pipeline, headStart ? onSessionStarted : undefined),
     // onSessionStarted is stable (see above); the transport is made once per chat.
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [transport],
@@ -86,19 +93,25 @@ export function useChatTransport({
 }
 
 /**
- * The transport, with resumed streams marked where a message was abandoned
- * (see markAbandonedMessages). Only resumed streams: they replay from the
- * saved transcript's cursor, so they are what carries a dead run's cut-off
- * answer into a page that never showed it.
+ * The transport as `useChat` gets it: a message's answer stream is opened
+ * with the message (see outPipeline), and resumed streams are marked where a
+ * message was abandoned (see markAbandonedMessages). Only resumed streams:
+ * they replay from the saved transcript's cursor, so they are what carries a
+ * dead run's cut-off answer into a page that never showed it.
  */
-function markingAbandonedMessages(transport: TriggerChatTransport, onHeadStartEnded?: () => void) {
+function appTransport(
+  transport: TriggerChatTransport,
+  pipeline: ReturnType<typeof outPipeline>,
+  onHeadStartEnded?: () => void,
+) {
   return {
     /** The SDK's own transport, for its multi-tab coordination. */
     sdk: transport,
     sendMessages: async (options: Parameters<TriggerChatTransport["sendMessages"]>[0]) => {
       // With no session yet, the SDK sends this message as a head start, and the session starts with it.
       const headStarted = onHeadStartEnded !== undefined && !transport.getSession(options.chatId);
-      const sent = await transport.sendMessages(options);
+      const sendOver = pipeline.expectTurn(options.chatId, () => transport.getSession(options.chatId)?.lastEventId);
+      const sent = await transport.sendMessages(options).finally(sendOver);
       const stream = headStarted ? sent.pipeThrough(new TransformStream({ flush: onHeadStartEnded })) : sent;
       // Stopped while the message was still on its way: the turn's words must not appear after the stop.
       if (options.abortSignal?.aborted) {
