@@ -32,6 +32,8 @@ const CPU_ANSWERS = Number(process.env.BENCH_CPU_ANSWERS ?? 3);
 const CPU_ANSWER_WORDS = 4_000;
 /** How long the first message is typed before Send, from its first keystroke; 0 sends at once, as a paste would. */
 const TYPING_MS = Number(process.env.BENCH_TYPING_MS ?? 0);
+/** Round-trip time Chromium adds to every request, as a network between browser and server would; 0 is loopback. */
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 0);
 const OUTPUT = process.env.BENCH_OUTPUT ?? "reports/bench.json";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -112,6 +114,16 @@ async function openNewChat(browser: Browser, target: Target) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.addInitScript(instrumentPage);
   const page = await context.newPage();
+  if (LATENCY_MS > 0) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: LATENCY_MS,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+  }
   await page.goto(`${target.url}/`);
   if (target.name === "app") await page.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
   await page.getByRole("textbox", { name: "Message" }).waitFor();
@@ -257,7 +269,9 @@ async function main() {
     );
 
     console.log(
-      `\nThis app against a plain AI SDK route handler: ${ROUNDS} interleaved rounds, offline model at zero delay\n`,
+      `\nThis app against a plain AI SDK route handler: ${ROUNDS} interleaved rounds, offline model at zero delay${
+        LATENCY_MS > 0 ? `, ${LATENCY_MS} ms added to every request` : ""
+      }${TYPING_MS > 0 ? `, first message typed for ${TYPING_MS} ms` : ""}\n`,
     );
     console.log("| | this app, p50 / p95 | plain route handler, p50 / p95 | ratio of p50s |");
     console.log("|---|---|---|---|");
@@ -272,7 +286,7 @@ async function main() {
     fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });
     fs.writeFileSync(
       OUTPUT,
-      `${JSON.stringify({ rounds: ROUNDS, summary, cpuMsPerThousandChunks: cpu, samples, at: new Date().toISOString() }, null, 2)}\n`,
+      `${JSON.stringify({ rounds: ROUNDS, latencyMs: LATENCY_MS, typingMs: TYPING_MS, summary, cpuMsPerThousandChunks: cpu, samples, at: new Date().toISOString() }, null, 2)}\n`,
     );
     console.log(`\nWritten to ${OUTPUT}`);
   } finally {
