@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { parseServerEnv } from "./env.server";
-import { createGuestCookie, ownerTag, readGuestId, resolveGuest } from "./guest.server";
+import { createGuestCookie, getGuestCookie, ownerTag, readGuestId, resolveGuest } from "./guest.server";
 import { cookieFrom, tempDataDir } from "./test-support.server";
 import { StartupError } from "~/local-trigger/storage/secrets.server";
 
@@ -70,6 +70,25 @@ describe("guest identity", () => {
     });
     await expect(resolveGuest(request(`${planted}; ${ours}`))).rejects.toBeInstanceOf(Response);
     expect(await readGuestId(request(`other=1; ${ours}; guestx=2`))).not.toBeNull();
+  });
+
+  it("checks a cookie's signature once, and still refuses a tampered copy of a cookie it has checked", async () => {
+    const minted = await resolveGuest(request());
+    const cookie = cookieFrom(minted.setCookie!);
+    const parse = vi.spyOn(getGuestCookie(), "parse");
+    try {
+      expect(await readGuestId(request(cookie))).toBe(minted.id);
+      expect(await readGuestId(request(`other=1; ${cookie}`))).toBe(minted.id);
+      expect(parse).toHaveBeenCalledTimes(1);
+
+      const [name, value] = cookie.split("=") as [string, string];
+      const [, signature] = decodeURIComponent(value).split(".") as [string, string];
+      const forged = `${name}=${encodeURIComponent(`${btoa(JSON.stringify(crypto.randomUUID()))}.${signature}`)}`;
+      expect(await readGuestId(request(forged))).toBeNull();
+      expect(await readGuestId(request(`${cookie}x`))).toBeNull();
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it("tags chats with the guest id", () => {

@@ -63,17 +63,41 @@ export function getGuestCookie(): Cookie {
  */
 export async function readGuestId(request: Request): Promise<string | null> {
   const header = request.headers.get("Cookie");
-  const name = getGuestCookie().name;
-  const copies = header?.split(";").filter((pair) => pair.trim().startsWith(`${name}=`)).length ?? 0;
-  if (copies > 1) {
+  const cookie = getGuestCookie();
+  const prefix = `${cookie.name}=`;
+  const copies = header?.split(";").flatMap((pair) => (pair.trim().startsWith(prefix) ? [pair.trim()] : [])) ?? [];
+  if (copies.length > 1) {
     throw Response.json(
       { error: "Your browser sent two different sign-in cookies for this site. Clear this site's cookies and reload." },
       { status: 400 },
     );
   }
-  const value: unknown = await getGuestCookie().parse(header);
-  const result = GuestIdSchema.safeParse(value);
-  return result.success ? result.data : null;
+  const signed = copies[0]?.slice(prefix.length);
+  if (!signed) return null;
+  const verified = verifiedGuests(cookie);
+  const known = verified.get(signed);
+  if (known) return known;
+  const result = GuestIdSchema.safeParse(await cookie.parse(header));
+  if (!result.success) return null;
+  if (verified.size >= MAX_VERIFIED_GUESTS) verified.delete(verified.keys().next().value!);
+  verified.set(signed, result.data);
+  return result.data;
+}
+
+/**
+ * Signed cookie values already checked, and the guest each carries. Checking a
+ * signature is asynchronous crypto that waits its turn behind whatever else the
+ * server is doing, and every message and stream request of a chat reads the
+ * cookie first. Only a value that verified is kept, per cookie (so per secret),
+ * the oldest dropped first.
+ */
+const verifiedGuestsByCookie = new WeakMap<Cookie, Map<string, string>>();
+const MAX_VERIFIED_GUESTS = 10_000;
+
+function verifiedGuests(cookie: Cookie): Map<string, string> {
+  let verified = verifiedGuestsByCookie.get(cookie);
+  if (!verified) verifiedGuestsByCookie.set(cookie, (verified = new Map()));
+  return verified;
 }
 
 /** The caller's guest identity, minting a new one (and its cookie) when the request carries none. */
