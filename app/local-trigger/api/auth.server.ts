@@ -25,6 +25,11 @@ export async function authenticate(
   if (!token) return { status: 401, message: "Invalid or Missing API key" };
   if (sameSecret(token, secretKey)) return { kind: "secret-key" };
   if (token.split(".").length !== 3) return { status: 401, message: "Invalid API key" };
+  const verified = verifiedTokens.get(token);
+  if (verified && verified.secretKey === secretKey && verified.environmentId === environmentId) {
+    if (Date.now() < verified.expiresAt) return verified.caller;
+    verifiedTokens.delete(token);
+  }
 
   const result = await validateJWT(token, secretKey);
   if (!result.ok) {
@@ -41,11 +46,28 @@ export async function authenticate(
     return { status: 401, message: "Public Access Token is not valid for this environment" };
   }
   const scopes = Array.isArray(claims.scopes) ? claims.scopes.filter((s): s is string => typeof s === "string") : [];
-  if (claims.otu === true) {
-    return { kind: "public-token", scopes, oneTimeUse: createHash("sha256").update(token).digest("hex") };
+  const caller: Caller =
+    claims.otu === true
+      ? { kind: "public-token", scopes, oneTimeUse: createHash("sha256").update(token).digest("hex") }
+      : { kind: "public-token", scopes };
+  if (typeof claims.exp === "number") {
+    if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+    verifiedTokens.set(token, { caller, secretKey, environmentId, expiresAt: claims.exp * 1000 });
   }
-  return { kind: "public-token", scopes };
+  return caller;
 }
+
+/**
+ * Public tokens already verified, until they expire. A chat's token comes with
+ * every message and stream request, and checking its signature is asynchronous
+ * work that waits behind whatever else the engine does. The entry is for the
+ * key and environment it was checked against; the oldest is dropped first.
+ */
+const verifiedTokens = new Map<
+  string,
+  { caller: Caller; secretKey: string; environmentId: string; expiresAt: number }
+>();
+const MAX_VERIFIED_TOKENS = 10_000;
 
 export const isAuthFailure = (value: Caller | AuthFailure): value is AuthFailure => "status" in value;
 

@@ -1,6 +1,15 @@
-import { generateJWT } from "@trigger.dev/core/v3/jwt";
-import { describe, expect, it } from "vitest";
+import { generateJWT, validateJWT } from "@trigger.dev/core/v3/jwt";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { authenticate, can, canOnSession, isAuthFailure, mintSessionToken } from "./auth.server";
+
+vi.mock("@trigger.dev/core/v3/jwt", async (importOriginal) => {
+  const original = await importOriginal<typeof import("@trigger.dev/core/v3/jwt")>();
+  return { ...original, validateJWT: vi.fn(original.validateJWT) };
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const SECRET = "tr_dev_local_test_secret_value";
 const ENV = "env_local";
@@ -35,6 +44,32 @@ describe("authenticate", () => {
       expect(isAuthFailure(result) && result.status, String(header)).toBe(401);
     }
     const expired = await authenticate(cases[4]!, SECRET, ENV);
+    expect(isAuthFailure(expired) && expired.message).toMatch(/expired/);
+  });
+
+  it("checks a token's signature once, and trusts it only for its key and environment, until it expires", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const token = await mintSessionToken({
+      secretKey: SECRET,
+      environmentId: ENV,
+      sessionKey: "chat-2",
+      expirationTime: "1h",
+    });
+    const checked = vi.mocked(validateJWT);
+    checked.mockClear();
+    const scopes = publicToken(["read:sessions:chat-2", "write:sessions:chat-2"]);
+    expect(await authenticate(`Bearer ${token}`, SECRET, ENV)).toEqual(scopes);
+    expect(await authenticate(`Bearer ${token}`, SECRET, ENV)).toEqual(scopes);
+    expect(checked).toHaveBeenCalledTimes(1);
+
+    const elsewhere = [
+      await authenticate(`Bearer ${token}`, "tr_dev_another_secret", ENV),
+      await authenticate(`Bearer ${token}`, SECRET, "env_elsewhere"),
+    ];
+    expect(elsewhere.map((result) => isAuthFailure(result) && result.status)).toEqual([401, 401]);
+
+    vi.setSystemTime(Date.now() + 61 * 60_000);
+    const expired = await authenticate(`Bearer ${token}`, SECRET, ENV);
     expect(isAuthFailure(expired) && expired.message).toMatch(/expired/);
   });
 });
