@@ -46,6 +46,46 @@ describe("writeFileAtomic", () => {
     expect(fs.readdirSync(dir).sort()).toEqual(["row.json", "row.json.prev"]);
   });
 
+  it("keeps one previous version, deleting the one before it off the calling thread", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "row.json");
+    writeFileAtomic(file, "first");
+    writeFileAtomic(file, "second", { keepPrevious: true });
+    const deletions = [vi.spyOn(fs, "rmSync"), vi.spyOn(fs, "unlinkSync")];
+
+    writeFileAtomic(file, "third", { keepPrevious: true });
+    writeFileAtomic(file, "fourth", { keepPrevious: true });
+
+    for (const deletion of deletions) expect(deletion).not.toHaveBeenCalled();
+    expect(fs.readFileSync(file, "utf8")).toBe("fourth");
+    expect(fs.readFileSync(`${file}.prev`, "utf8")).toBe("third");
+    await flushWrites();
+    expect(fs.readdirSync(dir).sort()).toEqual(["row.json", "row.json.prev"]);
+  });
+
+  it("flushes a moment later, so a burst of saves shares the journal commits, and at once when asked", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const dir = tempDir();
+      const flushed = watchFlushes();
+      writeFileAtomic(path.join(dir, "a.json"), "a");
+      await vi.advanceTimersByTimeAsync(200);
+      writeFileAtomic(path.join(dir, "b.json"), "b", { keepPrevious: true });
+      await vi.advanceTimersByTimeAsync(40);
+      expect(flushed).toEqual([]);
+      await vi.advanceTimersByTimeAsync(10);
+      await flushWrites();
+      expect(flushed).toEqual(expect.arrayContaining([path.join(dir, "a.json"), path.join(dir, "b.json"), dir]));
+
+      flushed.length = 0;
+      writeFileAtomic(path.join(dir, "c.json"), "c");
+      await flushWrites();
+      expect(flushed).toContain(path.join(dir, "c.json"));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("flushes what is written while a flush is under way", async () => {
     const dir = tempDir();
     const flushed = watchFlushes();

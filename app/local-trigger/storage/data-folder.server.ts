@@ -8,7 +8,7 @@ import {
   TRANSCRIPT_TRAILER_BYTES,
 } from "@trigger.dev/core/v3";
 import { z } from "zod";
-import { createFileExclusive, readWithFallback, writeFileAtomic } from "./atomic-file.server";
+import { createFileExclusive, isLeftoverOfWrite, readWithFallback, writeFileAtomic } from "./atomic-file.server";
 import { controlSubtype, MAX_SEQ, RecordStream, type RecordStreamOptions } from "./record-stream.server";
 import { StartupError } from "./secrets.server";
 
@@ -136,6 +136,7 @@ export class DataFolder {
     const rows: SessionRow[] = [];
     for (const entry of fs.readdirSync(this.sessionsDir, { withFileTypes: true })) {
       if (!entry.isDirectory() || !SESSION_ID.test(entry.name)) continue;
+      this.removeLeftoversOfWrites(path.join(this.sessionsDir, entry.name));
       const file = path.join(this.sessionsDir, entry.name, SESSION_FILE);
       const read = readWithFallback(
         file,
@@ -179,6 +180,18 @@ export class DataFolder {
       rows.push(row);
     }
     return rows;
+  }
+
+  /** A stopped process's unfinished writes and old versions it had not deleted yet (see writeFileAtomic). */
+  private removeLeftoversOfWrites(dir: string) {
+    try {
+      for (const name of fs.readdirSync(dir))
+        if (isLeftoverOfWrite(name)) fs.rmSync(path.join(dir, name), { force: true });
+    } catch (error) {
+      this.report(
+        `could not clear unfinished writes in ${dir} (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
   }
 
   /** Whether any session exists yet: what generated secrets guard. */
@@ -239,7 +252,8 @@ export class DataFolder {
       for (const name of fs.readdirSync(dir)) {
         if (TOMBSTONE_FILES.has(name)) continue;
         fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-        leftovers++;
+        // An old version a save set aside to delete held nothing a delete left behind.
+        if (!isLeftoverOfWrite(name)) leftovers++;
       }
     } catch (error) {
       this.report(

@@ -89,6 +89,24 @@ describe("DataFolder", () => {
     data.release();
   });
 
+  it("clears the unfinished writes and undeleted old versions a stopped process left, without a word", () => {
+    const dir = tempDataDir();
+    const reports: string[] = [];
+    const data = new DataFolder(dir, (message) => reports.push(message));
+    data.saveSession(row({ updatedAt: "2026-01-01T00:00:01.000Z" }));
+    data.saveSession(row({ updatedAt: "2026-01-01T00:00:02.000Z" }));
+    data.release();
+    const sessionDir = path.join(dir, "sessions", "session_abc123");
+    const leftovers = ["session.json.4242.7.tmp", "session.json.4242.8.retired", "snapshot.blob.4242.9.retired"];
+    for (const name of leftovers) fs.writeFileSync(path.join(sessionDir, name), "{}");
+
+    const next = new DataFolder(dir, (message) => reports.push(message));
+    expect(next.loadSessions()).toEqual([row({ updatedAt: "2026-01-01T00:00:02.000Z" })]);
+    expect(fs.readdirSync(sessionDir).sort()).toEqual(["created.json", "session.json", "session.json.prev"]);
+    expect(reports).toEqual([]);
+    next.release();
+  });
+
   it("restores a session from its creation record when both versions of its row are damaged, closed if its stream says so", () => {
     const dir = tempDataDir();
     const reports: string[] = [];
