@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Lexer } from "marked";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { splitMarkdownBlocks, type MarkdownBlocks } from "./markdown-blocks";
+import { splitMarkdownBlocks, type MarkdownBlocks, warmUpMarkdownParser } from "./markdown-blocks";
 
 // Records how much text each parse is given, to prove a streamed update parses only the tail.
 // Nested parses (list items, quotes) are counted too.
@@ -137,5 +137,22 @@ describe("splitMarkdownBlocks", () => {
   it("starts over when the text is not a continuation of the previous one", () => {
     const first = splitMarkdownBlocks("# One\n\nTwo");
     expect(splitMarkdownBlocks("# Other\n\nThree", first).blocks).toEqual(["# Other\n\n", "Three"]);
+  });
+});
+
+describe("warmUpMarkdownParser", () => {
+  it("runs the parser over each kind of block and inline text an answer is made of", () => {
+    const lex = vi.spyOn(Lexer.prototype, "lex");
+    try {
+      warmUpMarkdownParser();
+      const tokens = lex.mock.results.flatMap((result) => result.value as { type: string; tokens?: unknown[] }[]);
+      expect(new Set(tokens.map((token) => token.type))).toEqual(
+        new Set(["heading", "paragraph", "list", "blockquote", "code", "table", "space"]),
+      );
+      const inline = JSON.stringify(tokens);
+      for (const type of ["strong", "em", "codespan", "del", "link"]) expect(inline).toContain(`"type":"${type}"`);
+    } finally {
+      lex.mockRestore();
+    }
   });
 });

@@ -4,6 +4,8 @@ import { CopyButton } from "./copy-button";
 import { codeKey, highlightCode, type HighlightedCode, ServerHighlightedCode } from "./highlight";
 import { lexBlock, type MarkdownBlocks, splitMarkdownBlocks } from "./markdown-blocks";
 
+export { warmUpMarkdownParser } from "./markdown-blocks";
+
 /** False for the block still being written: its code is highlighted once it is complete, not on every word. */
 const BlockCompleteContext = createContext(true);
 

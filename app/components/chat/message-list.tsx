@@ -17,13 +17,23 @@ let markdownLoading: Promise<typeof import("./markdown")> | undefined;
  */
 export function loadMarkdown() {
   markdownLoading ??= import("./markdown").then(
-    (module) => (markdownModule = module),
+    (module) => {
+      markdownModule = module;
+      // While the user writes or the message is on its way, not when the first words arrive.
+      whenIdle(module.warmUpMarkdownParser);
+      return module;
+    },
     (error: unknown) => {
       markdownLoading = undefined;
       throw error;
     },
   );
   return markdownLoading;
+}
+
+function whenIdle(work: () => void) {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(work, { timeout: 500 });
+  else setTimeout(work, 0);
 }
 
 export function preloadMarkdown() {
