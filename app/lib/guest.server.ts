@@ -65,7 +65,7 @@ export async function readGuestId(request: Request): Promise<string | null> {
   const header = request.headers.get("Cookie");
   const cookie = getGuestCookie();
   const prefix = `${cookie.name}=`;
-  const copies = header?.split(";").flatMap((pair) => (pair.trim().startsWith(prefix) ? [pair.trim()] : [])) ?? [];
+  const copies = (header?.split(";") ?? []).map((pair) => pair.trim()).filter((pair) => pair.startsWith(prefix));
   if (copies.length > 1) {
     throw Response.json(
       { error: "Your browser sent two different sign-in cookies for this site. Clear this site's cookies and reload." },

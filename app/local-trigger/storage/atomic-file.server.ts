@@ -98,9 +98,8 @@ export const isLeftoverOfWrite = (name: string) => /\.\d+\.\d+\.(?:tmp|retired)$
  * to disk in the background, see above). With `keepPrevious`, the version
  * being replaced stays as `<file>.prev` (a hard link, so there is no moment
  * without `file`) for readers to fall back on if the new one is ever found
- * damaged. The version before that is renamed aside and deleted in the
- * background: deleting frees its blocks, which on a busy disk waited behind
- * the background flushes' journal commits, up to 8 ms on the engine's thread.
+ * damaged. The version before that is renamed aside and deleted with the
+ * background flush: deleting it here waited on journal commits (see above).
  */
 export function writeFileAtomic(
   file: string,
