@@ -5,7 +5,7 @@ import path from "node:path";
 import { claimsRoutes } from "./api/claims.server";
 import { runRoutes } from "./api/runs.server";
 import { waitpointRoutes } from "./api/waitpoints.server";
-import { type EngineContext, RequestAuth } from "./api/context.server";
+import { type EngineContext, RequestAuth, SECRET_KEY_CLAIMS } from "./api/context.server";
 import { sessionRoutes } from "./api/sessions.server";
 import { snapshotRoutes } from "./api/snapshots.server";
 import { streamRoutes } from "./api/streams.server";
@@ -128,7 +128,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
 
     const pool = new WorkerPool({
       bundle: bundles[0]!,
-      boot: { apiURL, secretKey },
+      boot: { apiURL, secretKey, secretKeyClaims: SECRET_KEY_CLAIMS },
       env: { ...process.env, ...options.workerEnv },
       warmWorkers: options.warmWorkers ?? 1,
       maxConcurrentBoots: options.maxConcurrentBoots ?? Math.max(1, os.availableParallelism()),

@@ -12,6 +12,8 @@ import type { DataFolder } from "../storage/data-folder.server";
 import { authenticate, type Caller, canOnSession, isAuthFailure, type SessionOperation } from "./auth.server";
 
 export const ENVIRONMENT_ID = "env_local";
+/** What `POST /api/v1/auth/jwt/claims` answers for the secret key; the same for every token it signs. */
+export const SECRET_KEY_CLAIMS = { sub: ENVIRONMENT_ID, pub: true } as const;
 
 /** What the route handlers work with. */
 export type EngineContext = {

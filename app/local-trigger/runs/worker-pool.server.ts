@@ -42,6 +42,8 @@ export class PoolWorker {
   thread?: Worker;
   /** A spare for the warm pool, not yet asked for by a run: its boot may wait for a quiet moment. */
   spare = true;
+  /** Booted through a throwaway chat turn (spares only), so its run's first turn runs compiled code. */
+  chatTurnWarm = false;
   /** When it joined the boot queue. */
   readonly queuedAt = Date.now();
   readonly booted: Promise<string[]>;
@@ -103,6 +105,7 @@ export class PoolWorker {
     thread.on("message", (message: WorkerToParent) => {
       switch (message.type) {
         case "ready":
+          this.chatTurnWarm = message.chatTurnWarm;
           if (this.state === "booting") this.state = "ready";
           this.resolveBoot(message.taskIds);
           return booted(true);
@@ -180,7 +183,7 @@ export class PoolWorker {
 
 export type WorkerPoolOptions = {
   bundle: WorkerBundle;
-  boot: Omit<WorkerBootData, "taskModules" | "lazyChunks">;
+  boot: Omit<WorkerBootData, "taskModules" | "lazyChunks" | "warmUpChatTurn">;
   env: Record<string, string | undefined>;
   /** Booted workers kept waiting for the next run. */
   warmWorkers: number;
@@ -332,6 +335,7 @@ export class WorkerPool {
         ...this.options.boot,
         taskModules: worker.bundle.taskModules,
         lazyChunks: worker.bundle.lazyChunks,
+        warmUpChatTurn: worker.spare,
       };
       worker.spawn(boot, this.options.env, (ok) => {
         this.booting--;

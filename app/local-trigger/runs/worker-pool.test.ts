@@ -25,7 +25,7 @@ afterEach(async () => {
 async function warmPool(warmWorkers: number) {
   const pool = new WorkerPool({
     bundle,
-    boot: { apiURL: "http://127.0.0.1:9", secretKey: "tr_dev_unused" },
+    boot: { apiURL: "http://127.0.0.1:9", secretKey: "tr_dev_unused", secretKeyClaims: { sub: "env_test", pub: true } },
     env: { ...process.env },
     warmWorkers,
     maxConcurrentBoots: 2,
@@ -67,5 +67,17 @@ describe("warm pool refill", () => {
     expect(pool.bootingCount).toBe(0);
     vi.advanceTimersByTime(1);
     expect(pool.bootingCount).toBe(1);
+  });
+});
+
+describe("warm-up", () => {
+  it("boots a spare through a throwaway chat turn, and a worker a run is waiting for without one", async () => {
+    const pool = await warmPool(1);
+    const spare = pool.take();
+    expect(spare.chatTurnWarm).toBe(true);
+
+    const urgent = pool.take(); // nothing booted or booting: this run's worker boots at once
+    await urgent.booted;
+    expect(urgent.chatTurnWarm).toBe(false);
   });
 });

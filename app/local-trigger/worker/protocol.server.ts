@@ -8,10 +8,17 @@ export type WorkerBootData = {
   /** The engine's loopback URL: the agent's API client, `.in` tail and token minting go here. */
   apiURL: string;
   secretKey: string;
+  /** What the engine's `jwt/claims` endpoint answers for `secretKey`. */
+  secretKeyClaims: Record<string, unknown>;
   /** Bundled task modules to import, with the source path each task reports as its file. */
   taskModules: { bundlePath: string; sourcePath: string }[];
   /** Chunks the SDK loads lazily (`await import(...)`); loading them at boot keeps that off a turn's critical path. */
   lazyChunks: string[];
+  /**
+   * Boot through a throwaway chat turn too: a spare for the warm pool has the time, and its first
+   * real turn then runs compiled code. A worker a run is already waiting for skips it.
+   */
+  warmUpChatTurn: boolean;
 };
 
 export type RunAssignment = {
@@ -77,7 +84,8 @@ export type ParentToWorker =
   | { type: "call-error"; requestId: number; message: string };
 
 export type WorkerToParent =
-  | { type: "ready"; taskIds: string[] }
+  /** `chatTurnWarm`: the throwaway chat turn ran, so the first real turn starts on compiled code. */
+  | { type: "ready"; taskIds: string[]; chatTurnWarm: boolean }
   | { type: "log"; level: ForwardedLogLevel; line: string }
   | { type: "boot-failed"; error: string }
   | { type: "call"; requestId: number; call: EngineCall }

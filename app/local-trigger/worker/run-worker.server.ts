@@ -17,12 +17,13 @@ import {
 } from "@trigger.dev/core/v3/test";
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
 import { createEngineClient } from "./engine-client.server";
+import { installLocalClaims } from "./local-claims.server";
 import { installOutChannel } from "./out-channel.server";
 import { bootRunMetadata } from "./run-metadata.server";
 import { EngineRuntimeManager, startRunMetadata } from "./run-runtime.server";
 import { installSnapshotIo } from "./snapshot-io.server";
 import { forwardingTaskLogger } from "./task-logger.server";
-import { warmUp } from "./warm-up.server";
+import { warmUp, warmUpChatTurn } from "./warm-up.server";
 import type { IOPacket, ParentToWorker, RunAssignment, WorkerBootData, WorkerToParent } from "./protocol.server";
 
 /*
@@ -39,24 +40,39 @@ const post = (message: WorkerToParent) => port.postMessage(message);
 let callEngine: ReturnType<typeof createEngineClient>;
 let metadataManager: ReturnType<typeof bootRunMetadata>;
 
-async function bootWorker(): Promise<string[]> {
+async function bootWorker(): Promise<{ taskIds: string[]; chatTurnWarm: boolean }> {
   resourceCatalog.setGlobalResourceCatalog(new StandardResourceCatalog());
   // The agent's own API calls (token refresh, snapshot I/O, `.in` tail, replay) go to the engine with its secret key.
   apiClientManager.setGlobalAPIClientConfiguration({ baseURL: boot.apiURL, accessToken: boot.secretKey });
-  callEngine = createEngineClient(port);
-  installOutChannel(callEngine);
-  installSnapshotIo(callEngine);
+  installLocalClaims({ apiURL: boot.apiURL, secretKey: boot.secretKey, claims: boot.secretKeyClaims });
   logger.setGlobalTaskLogger(forwardingTaskLogger((level, line) => post({ type: "log", level, line })));
-  metadataManager = bootRunMetadata(apiClientManager.clientOrThrow());
   for (const module of boot.taskModules) {
     resourceCatalog.setCurrentFileContext(module.sourcePath, module.sourcePath);
     await import(pathToFileURL(module.bundlePath).href);
     resourceCatalog.clearCurrentFileContext();
   }
   for (const chunk of boot.lazyChunks) await import(pathToFileURL(chunk).href);
+  const taskIds = resourceCatalog.listTaskManifests().map((task) => task.id);
   await warmUp();
-  return resourceCatalog.listTaskManifests().map((task) => task.id);
+  const chatTurnWarm =
+    boot.warmUpChatTurn &&
+    (await warmUpChatTurn().then(
+      () => true,
+      (error: unknown) => {
+        // A colder first turn, not a broken worker.
+        post({ type: "log", level: "warn", line: `the warm-up chat turn failed: ${errorMessage(error)}` });
+        return false;
+      },
+    ));
+  // Installed after the warm-up, whose in-memory harness replaces and then clears the SDK's test hooks.
+  callEngine = createEngineClient(port);
+  installOutChannel(callEngine);
+  installSnapshotIo(callEngine);
+  metadataManager = bootRunMetadata(apiClientManager.clientOrThrow());
+  return { taskIds, chatTurnWarm };
 }
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Runs the task and returns its output as the SDK serialises it, which is what `runs.retrieve` and a waiting parent read. */
 async function execute(run: RunAssignment, signal: AbortSignal): Promise<IOPacket> {
@@ -179,7 +195,7 @@ port.on("message", (message: ParentToWorker) => {
 });
 
 bootWorker().then(
-  (taskIds) => post({ type: "ready", taskIds }),
+  (booted) => post({ type: "ready", ...booted }),
   (error: unknown) => {
     post({ type: "boot-failed", error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     setTimeout(() => process.exit(1), 20);

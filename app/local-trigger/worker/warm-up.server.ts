@@ -1,5 +1,7 @@
 import type { LanguageModelV3, LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import { ApiClient, resourceCatalog } from "@trigger.dev/core/v3";
 import { generateJWT } from "@trigger.dev/core/v3/jwt";
+import { chat } from "@trigger.dev/sdk/ai";
 import { streamText } from "ai";
 
 const warmUpModel: LanguageModelV3 = {
@@ -31,6 +33,11 @@ const warmUpModel: LanguageModelV3 = {
   }),
 };
 
+/** The throwaway agent's task id. A project task of that name keeps it, and the chat turn is not run. */
+export const WARM_UP_AGENT_ID = "local-trigger-warm-up-agent";
+/** A warm-up turn that takes longer than this is abandoned: the worker still works, only colder. */
+const CHAT_TURN_TIMEOUT_MS = 5_000;
+
 /**
  * A fresh thread runs every function cold, and a chat's first turn spends
  * most of its time there. A pooled worker runs one throwaway generation
@@ -42,4 +49,50 @@ export async function warmUp() {
   const reader = result.toUIMessageStream({ sendReasoning: true }).getReader();
   while (!(await reader.read()).done);
   await generateJWT({ secretKey: "local-trigger-warm-up", payload: { pub: true }, expirationTime: "1m" });
+}
+
+/**
+ * Answers one message through a throwaway `chat.agent` in the SDK's
+ * in-memory harness (`mockChatAgent`): the same turn loop, message handling
+ * and stream plumbing the project's agent uses, which is most of a new chat's
+ * first-turn CPU. Nothing leaves the thread: the harness keeps the chat's
+ * channels in memory, and the run-start reads of its records, which the
+ * harness leaves to the API, are answered empty here. The harness clears the
+ * SDK's test hooks when it closes, so the engine's own are installed after it.
+ */
+export async function warmUpChatTurn() {
+  if (resourceCatalog.getTask(WARM_UP_AGENT_ID)) throw new Error(`the project defines a task "${WARM_UP_AGENT_ID}"`);
+  // Imported here: the harness module installs a resource catalog when it loads, which must not be the first one.
+  const { mockChatAgent } = await import("@trigger.dev/sdk/ai/test");
+  resourceCatalog.setCurrentFileContext("local-trigger/warm-up", "local-trigger/warm-up");
+  let agent;
+  try {
+    agent = chat.agent({
+      id: WARM_UP_AGENT_ID,
+      run: async ({ messages, signal }) => streamText({ model: warmUpModel, messages, abortSignal: signal }),
+    });
+  } finally {
+    resourceCatalog.clearCurrentFileContext();
+  }
+  const readRecords = ApiClient.prototype.readSessionStreamRecords;
+  ApiClient.prototype.readSessionStreamRecords = async function (this: ApiClient, sessionId, ...rest) {
+    return sessionId === WARM_UP_AGENT_ID ? { records: [] } : readRecords.call(this, sessionId, ...rest);
+  };
+  const harness = mockChatAgent(agent, { chatId: WARM_UP_AGENT_ID });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const turn = await Promise.race([
+      harness.sendMessage({ id: "warm-up", role: "user", parts: [{ type: "text", text: "warm up" }] }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${CHAT_TURN_TIMEOUT_MS} ms`)), CHAT_TURN_TIMEOUT_MS);
+      }),
+    ]);
+    if (!turn.chunks.some((chunk) => (chunk as { type?: string }).type === "text-delta")) {
+      throw new Error("the turn ended without its text");
+    }
+  } finally {
+    clearTimeout(timer);
+    await harness.close();
+    ApiClient.prototype.readSessionStreamRecords = readRecords;
+  }
 }
