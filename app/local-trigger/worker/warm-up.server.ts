@@ -34,7 +34,7 @@ const warmUpModel: LanguageModelV3 = {
 };
 
 /** The throwaway agent's task id. A project task of that name keeps it, and the chat turn is not run. */
-export const WARM_UP_AGENT_ID = "local-trigger-warm-up-agent";
+const WARM_UP_AGENT_ID = "local-trigger-warm-up-agent";
 /** A warm-up turn that takes longer than this is abandoned: the worker still works, only colder. */
 const CHAT_TURN_TIMEOUT_MS = 5_000;
 
