@@ -1,4 +1,6 @@
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { waitFor } from "../testing/harness";
 import { bundleWorker, type WorkerBundle } from "./bundle.server";
@@ -22,10 +24,24 @@ afterEach(async () => {
   await Promise.all(pools.splice(0).map((pool) => pool.close()));
 });
 
+/** The engine's API as a spare's warm-up reaches it: every records read is answered empty, and remembered. */
+const api = { url: "", reads: [] as { path: string; authorization: string | undefined }[] };
+let apiServer: http.Server;
+beforeAll(async () => {
+  apiServer = http.createServer((request, response) => {
+    api.reads.push({ path: request.url ?? "", authorization: request.headers.authorization });
+    response.setHeader("Content-Type", "application/json");
+    response.end(JSON.stringify({ records: [] }));
+  });
+  await new Promise<void>((resolve) => apiServer.listen(0, "127.0.0.1", resolve));
+  api.url = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
+});
+afterAll(() => apiServer.close());
+
 async function warmPool(warmWorkers: number) {
   const pool = new WorkerPool({
     bundle,
-    boot: { apiURL: "http://127.0.0.1:9", secretKey: "tr_dev_unused", secretKeyClaims: { sub: "env_test", pub: true } },
+    boot: { apiURL: api.url, secretKey: "tr_dev_unused", secretKeyClaims: { sub: "env_test", pub: true } },
     env: { ...process.env },
     warmWorkers,
     maxConcurrentBoots: 2,
@@ -72,12 +88,22 @@ describe("warm pool refill", () => {
 
 describe("warm-up", () => {
   it("boots a spare through a throwaway chat turn, and a worker a run is waiting for without one", async () => {
+    api.reads.length = 0;
     const pool = await warmPool(1);
     const spare = pool.take();
     expect(spare.chatTurnWarm).toBe(true);
+    // Its records reads went over HTTP, so a run's first read finds the HTTP client compiled, and asked
+    // for a chat id of its own, with no session and nothing to replay.
+    expect(api.reads.length).toBeGreaterThan(0);
+    for (const read of api.reads) {
+      expect(read.path).toMatch(/^\/realtime\/v1\/sessions\/local-trigger-warm-up-[0-9a-f-]{36}\/(in|out)\/records/);
+      expect(read.authorization).toBe("Bearer tr_dev_unused");
+    }
 
+    const readsBefore = api.reads.length;
     const urgent = pool.take(); // nothing booted or booting: this run's worker boots at once
     await urgent.booted;
     expect(urgent.chatTurnWarm).toBe(false);
+    expect(api.reads.length).toBe(readsBefore);
   });
 });
