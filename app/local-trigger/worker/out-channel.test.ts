@@ -34,6 +34,10 @@ const sent = () =>
 /** Until the thread has nothing else to do, when what waits is sent. */
 const idle = () => new Promise((resolve) => setImmediate(resolve));
 const later = (ms: number) => vi.advanceTimersByTime(ms);
+/** The stream's reads run, and the thread never gets idle. */
+const busy = async () => {
+  for (let turn = 0; turn < 100; turn++) await Promise.resolve();
+};
 
 describe("the worker's session.out", () => {
   it("sends a chunk at once, and the chunks written right after it together once the thread is idle", async () => {
@@ -53,6 +57,32 @@ describe("the worker's session.out", () => {
     calls[0]!.answer(10);
     calls[1]!.answer(11);
     expect(await piped.waitUntilComplete()).toEqual({ lastEventId: "13" });
+  });
+
+  it("sends an answer's first words at once, with what waits before them, and batches the words after them", async () => {
+    // The clock stands still: every chunk after the start is within its window.
+    vi.useFakeTimers({ toFake: ["performance"] });
+    const channel = new SessionOutputChannel("session_first_words");
+    let source!: ReadableStreamDefaultController<unknown>;
+    channel.pipe(new ReadableStream<unknown>({ start: (c) => void (source = c) }));
+    const start = { type: "start", messageId: "m1" };
+    const textStart = { type: "text-start", id: "t" };
+    const word = (delta: string) => ({ type: "text-delta", id: "t", delta });
+    source.enqueue(start);
+    await busy();
+    expect(sent()).toEqual([[start]]);
+    source.enqueue(textStart);
+    source.enqueue(word(""));
+    source.enqueue(word("Hello"));
+    // Read, but the thread never idle: only chunks that cannot wait have gone.
+    await busy();
+    expect(sent()).toEqual([[start], [textStart, word(""), word("Hello")]]);
+    source.enqueue(word(" there"));
+    source.enqueue(word(" again"));
+    source.close();
+    await idle();
+    await idle();
+    expect(sent()).toEqual([[start], [textStart, word(""), word("Hello")], [word(" there"), word(" again")]]);
   });
 
   it("does not hold a busy thread's records longer than the window", () => {
