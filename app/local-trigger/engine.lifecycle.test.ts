@@ -61,6 +61,27 @@ describe("run lifecycle", () => {
     ]);
   });
 
+  it("gives a run its messages over its worker's port, and lets a read still waiting go when the run ends", async () => {
+    const engine = await start({});
+    const chatId = uniqueChatId("in-port");
+    const chatSession = new NodeChat({ id: chatId, transport: makeTransport(engine).transport });
+    await chatSession.sendMessage({ text: "first" });
+    await chatSession.sendMessage({ text: "second" });
+    expect(chatSession.messages.map(textOf)).toEqual([
+      "first",
+      expectedReply("first", 1),
+      "second",
+      expectedReply("second", 3),
+    ]);
+    // Between turns the agent waits for its next message on a read over the port, not on an SSE stream.
+    await waitFor(() => engine.stats().runReadsWaiting === 1);
+    await waitFor(() => engine.stats().openStreams === 0);
+
+    await sessions.close(chatId);
+    await waitFor(() => engine.stats().liveRuns === 0);
+    expect(engine.stats().runReadsWaiting).toBe(0);
+  });
+
   it("continues in a new run with the history restored once the old run has ended", async () => {
     const engine = await start({ workerEnv: { ECHO_AGENT_IDLE_SECONDS: "1", ECHO_AGENT_TURN_TIMEOUT: "1s" } });
     const chatId = uniqueChatId("continuation");

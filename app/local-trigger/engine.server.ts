@@ -221,6 +221,7 @@ export async function createLocalEngine(options: LocalEngineOptions) {
           openStreams: liveStreams.size,
           openLogs: store.openStreamCount,
           readersWaitingForSessions: store.awaitingCreationCount,
+          runReadsWaiting: sessionRuns.waitingReadCount,
         };
       },
       /**

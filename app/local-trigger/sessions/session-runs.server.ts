@@ -4,7 +4,7 @@ import { HttpError, NO_RETRY } from "../http/errors.server";
 import { OUT_CHANNEL_MAX_BYTES } from "../limits.server";
 import type { Run, RunManager } from "../runs/run-manager.server";
 import type { DataFolder } from "../storage/data-folder.server";
-import { controlSubtype, type NewRecord, type RecordHeader } from "../storage/record-stream.server";
+import { controlSubtype, type NewRecord, type RecordHeader, type StreamRecord } from "../storage/record-stream.server";
 import type { SessionCall } from "../worker/protocol.server";
 import type { Session, SessionStore } from "./session-store.server";
 
@@ -21,6 +21,9 @@ export const CRASHED_TURN_MESSAGE = "The agent stopped unexpectedly while answer
 /** Shown for a run whose task failed on its last attempt; the cause is in the server's log, not sent to the browser. */
 export const FAILED_RUN_MESSAGE = "The agent failed and could not answer. Please try again.";
 export const BUSY_TURN_MESSAGE = "The server was too busy to finish this answer. Please try again in a moment.";
+
+/** A run's channel read gets at most this many records at once, as an SSE batch does. */
+const CHANNEL_READ_BATCH = 500;
 
 const SESSION_IN_EVENT_ID = "session-in-event-id";
 const SESSION_IN_CONSUMED_ID = "session-in-consumed-id";
@@ -58,14 +61,24 @@ export class SessionRuns {
   private closing = false;
   /** Delayed trims and retries; a closed engine must not touch the folder the next one owns. */
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Channel reads waiting for a record, per run, answered empty when the run ends. */
+  private readonly waitingReads = new Map<string, Set<() => void>>();
 
   constructor(private readonly options: SessionRunsOptions) {
     this.store = options.store;
     this.runs = options.runs;
   }
 
+  /** Runs' channel reads waiting for a record. */
+  get waitingReadCount() {
+    let count = 0;
+    for (const reads of this.waitingReads.values()) count += reads.size;
+    return count;
+  }
+
   /** Called by the run manager when any run ends (from a worker's exit event, where a throw would end the process). */
   readonly onRunEnded = (run: Run) => {
+    for (const release of this.waitingReads.get(run.id) ?? []) release();
     if (this.closing) return;
     try {
       this.afterRunEnded(run);
@@ -147,7 +160,52 @@ export class SessionRuns {
         return null;
       case "snapshot-read":
         return this.options.data.readSnapshot(session.friendlyId) ?? null;
+      case "channel-read":
+        return this.readChannel(session, call, run);
     }
+  }
+
+  /**
+   * A run's subscription to one of its session's channels (the agent's `.in`
+   * tail), over the worker's port rather than loopback HTTP and SSE: the
+   * records from `fromSeq` on, or the next ones appended. Bounded by the
+   * caller's wait and by the run: a read still waiting when the run ends is
+   * answered empty.
+   */
+  private readChannel(
+    session: Session,
+    call: Extract<SessionCall, { op: "channel-read" }>,
+    run: Run,
+  ): StreamRecord[] | Promise<StreamRecord[]> {
+    const stream = this.store.stream(session, call.channel ? `channel:${call.channel}:${call.io}` : call.io);
+    const available = stream.readFrom(call.fromSeq, CHANNEL_READ_BATCH);
+    if (available.length > 0 || call.waitMs <= 0) return available;
+    return new Promise((resolve, reject) => {
+      const waiting = this.waitingReads.get(run.id) ?? new Set<() => void>();
+      this.waitingReads.set(run.id, waiting);
+      const settle = (outcome: () => void) => {
+        unsubscribe();
+        unsubscribeDeleted();
+        clearTimeout(timer);
+        waiting.delete(release);
+        if (waiting.size === 0) this.waitingReads.delete(run.id);
+        outcome();
+      };
+      const release = () => settle(() => resolve([]));
+      const unsubscribe = stream.onAppend(() => {
+        try {
+          const records = stream.readFrom(call.fromSeq, CHANNEL_READ_BATCH);
+          if (records.length > 0) settle(() => resolve(records));
+        } catch (error) {
+          // The log could not be read (a failing disk): the reader fails, and subscribes again.
+          settle(() => reject(error));
+        }
+      });
+      const unsubscribeDeleted = stream.onDeleted(release);
+      const timer = setTimeout(release, call.waitMs);
+      timer.unref();
+      waiting.add(release);
+    });
   }
 
   /**
@@ -233,6 +291,7 @@ export class SessionRuns {
 
   shutDown() {
     this.closing = true;
+    for (const reads of this.waitingReads.values()) for (const release of reads) release();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }

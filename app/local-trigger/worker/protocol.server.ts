@@ -1,6 +1,6 @@
 import type { DeserializedJson } from "@trigger.dev/core";
 import type { BatchTaskRunExecutionResult, TaskRunError, TaskRunExecutionResult } from "@trigger.dev/core/v3";
-import type { NewRecord } from "../storage/record-stream.server";
+import type { NewRecord, StreamRecord } from "../storage/record-stream.server";
 import type { ForwardedLogLevel } from "./task-logger.server";
 
 /** Everything a worker needs at boot; a booted worker waits in the warm pool until it is given a run. */
@@ -56,6 +56,11 @@ export type EngineCall =
   | { op: "out-trim"; sessionId: string; channel?: string; trimTo: number }
   | { op: "snapshot-write"; sessionId: string; blob: string }
   | { op: "snapshot-read"; sessionId: string }
+  /**
+   * A channel's records from `fromSeq` on, as its SSE stream serves them: at once when there are any, else
+   * once one is appended, or none after `waitMs`.
+   */
+  | { op: "channel-read"; sessionId: string; io: "in" | "out"; channel?: string; fromSeq: number; waitMs: number }
   /** `triggerAndWait`: resolves when the child run ends, with its output or error. */
   | { op: "wait-run"; runId: string }
   /** `batchTriggerAndWait`: resolves when every run of the batch has ended, with their results in order. */
@@ -73,6 +78,7 @@ export type EngineCallResult = {
   "out-trim": { start: number; end: number };
   "snapshot-write": null;
   "snapshot-read": string | null;
+  "channel-read": StreamRecord[];
   "wait-run": TaskRunExecutionResult;
   "wait-batch": BatchTaskRunExecutionResult;
   "wait-token": WaitpointResult;

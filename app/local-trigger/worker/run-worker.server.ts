@@ -17,6 +17,7 @@ import {
 } from "@trigger.dev/core/v3/test";
 import { StandardResourceCatalog } from "@trigger.dev/core/v3/workers";
 import { createEngineClient } from "./engine-client.server";
+import { installInChannel } from "./in-channel.server";
 import { installLocalClaims } from "./local-claims.server";
 import { installOutChannel } from "./out-channel.server";
 import { bootRunMetadata } from "./run-metadata.server";
@@ -68,6 +69,7 @@ async function bootWorker(): Promise<{ taskIds: string[]; chatTurnWarm: boolean 
   callEngine = createEngineClient(port);
   installOutChannel(callEngine);
   installSnapshotIo(callEngine);
+  installInChannel({ apiURL: boot.apiURL, secretKey: boot.secretKey }, callEngine);
   metadataManager = bootRunMetadata(apiClientManager.clientOrThrow());
   return { taskIds, chatTurnWarm };
 }
