@@ -5,8 +5,9 @@ export type EngineClient = <C extends EngineCall>(call: C) => Promise<EngineCall
 
 /**
  * Request/response over the worker's port. Messages on one port arrive in
- * order and the engine answers each synchronously, so calls are applied in
- * the order the agent made them without any queueing here.
+ * order and the engine applies each as it arrives, so calls take effect in
+ * the order the agent made them without any queueing here. (A channel read
+ * may be answered later, once a record arrives; it changes nothing.)
  */
 export function createEngineClient(port: MessagePort): EngineClient {
   let nextRequestId = 0;

@@ -48,8 +48,9 @@ export type WaitpointResult = { ok: boolean; output?: string; outputType?: strin
 /**
  * Calls a run makes into the engine thread instead of over HTTP: `.out`
  * writes (which production sends to S2, unreachable here), transcript
- * snapshot I/O (which production sends to object storage), and the waits
- * that suspend a run on Trigger.dev (here the thread waits in memory).
+ * snapshot I/O (which production sends to object storage), its `.in` tail
+ * (SSE in production), and the waits that suspend a run on Trigger.dev (here
+ * the thread waits in memory).
  */
 export type EngineCall =
   | { op: "out-append"; sessionId: string; channel?: string; records: NewRecord[] }
