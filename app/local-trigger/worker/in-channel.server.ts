@@ -53,6 +53,7 @@ function subscribeOverPort(callEngine: EngineClient, sessionId: string, options:
   let cursor = lastEventId === undefined ? 0 : Number(lastEventId) + 1;
   const seenIds = new Set<string>();
   let completed = false;
+  let cancelled = false;
   const complete = () => {
     if (completed) return;
     completed = true;
@@ -90,6 +91,8 @@ function subscribeOverPort(callEngine: EngineClient, sessionId: string, options:
           return;
         }
         if (records === "aborted") continue;
+        // Its reader went while the read waited: what came is left for the next subscription.
+        if (cancelled) return;
         let delivered = false;
         for (const record of records) {
           cursor = record.seq_num + 1;
@@ -108,6 +111,7 @@ function subscribeOverPort(callEngine: EngineClient, sessionId: string, options:
       }
     },
     cancel() {
+      cancelled = true;
       complete();
     },
   });

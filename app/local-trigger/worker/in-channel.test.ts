@@ -84,9 +84,14 @@ describe("the worker's session.in", () => {
 
     // Read on from after the last record, the command and the duplicate included.
     const next = reader.read();
-    expect((await nextRead()).call.fromSeq).toBe(10);
-    void reader.cancel();
+    const waiting = await nextRead();
+    expect(waiting.call.fromSeq).toBe(10);
+    await reader.cancel();
     await next;
+    // What the read brings after its reader went is not handed to anyone.
+    waiting.answer([data(10, "r10", '{"kind":"message"}')]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(onPart.mock.calls.map(([part]) => part.id)).toEqual(["6", "7", "9"]);
     expect(overHttp).not.toHaveBeenCalled();
   });
 
