@@ -141,7 +141,15 @@ describe("GET /readyz", () => {
     vi.setSystemTime(Date.now() + READINESS_CACHE_MS);
     expect((await get("/readyz")).status).toBe(503);
     expect(backend.calls).toHaveLength(1);
+
+    // Once the hung call ends (its connection drops), a later check asks the backend again and recovers.
+    // Waited for here: the next test must not start while this call is still settling.
+    backend.mode = "healthy";
     for (const held of backend.held.splice(0)) held.destroy();
+    await vi.waitFor(async () => {
+      vi.setSystemTime(Date.now() + READINESS_CACHE_MS);
+      expect((await get("/readyz")).status).toBe(200);
+    });
   });
 
   it("answers a burst of probes from one backend call", async () => {
