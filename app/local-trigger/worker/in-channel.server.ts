@@ -1,5 +1,6 @@
 import { ApiClient } from "@trigger.dev/core/v3";
-import type { StreamRecord } from "../storage/record-stream.server";
+import { controlSubtype, isCommandRecord, type StreamRecord } from "../storage/record-stream.server";
+import { isEngineClient } from "./engine-api.server";
 import type { EngineClient } from "./engine-client.server";
 
 type SubscribeOptions = NonNullable<Parameters<ApiClient["subscribeToSessionStream"]>[2]>;
@@ -32,7 +33,7 @@ export function installInChannel(
       "@trigger.dev/core changed: ApiClient.subscribeToSessionStream is missing; the engine's worker needs updating",
     );
   }
-  const baseUrl = apiURL.replace(/\/$/, "");
+  const isEngine = isEngineClient({ apiURL, secretKey });
   prototype.subscribeToSessionStream = async function (
     this: ApiClient,
     ...args: Parameters<ApiClient["subscribeToSessionStream"]>
@@ -41,8 +42,7 @@ export function installInChannel(
     const ours =
       io === "in" &&
       (options?.from === undefined || options.from === "beginning") &&
-      (options?.baseUrl ?? this.baseUrl).replace(/\/$/, "") === baseUrl &&
-      this.getAccessToken("subscribeToSessionStream") === secretKey;
+      isEngine(this, "subscribeToSessionStream", options?.baseUrl);
     if (!ours) return overHttp.apply(this, args);
     return subscribeOverPort(callEngine, sessionId, options ?? {});
   } as ApiClient["subscribeToSessionStream"];
@@ -99,9 +99,9 @@ function subscribeOverPort(callEngine: EngineClient, sessionId: string, options:
           const part = partOf(record, seenIds);
           if (!part) continue;
           onPart?.(part);
-          const subtype = part.headers?.find(([name]) => name === "trigger-control")?.[1];
+          const subtype = controlSubtype(record);
           if (subtype) {
-            onControl?.({ subtype, headers: part.headers ?? [], seqNum: record.seq_num, timestamp: record.timestamp });
+            onControl?.({ subtype, headers: record.headers, seqNum: record.seq_num, timestamp: record.timestamp });
             continue;
           }
           controller.enqueue(part.chunk);
@@ -119,7 +119,7 @@ function subscribeOverPort(callEngine: EngineClient, sessionId: string, options:
 
 /** A record as the SDK's SSE reader hands it on; none for a command record or a record id already seen. */
 function partOf(record: StreamRecord, seenIds: Set<string>): SessionPart | undefined {
-  if (record.headers[0]?.[0] === "") return undefined;
+  if (isCommandRecord(record)) return undefined;
   const envelope = parseEnvelope(record.body);
   if (typeof envelope?.id === "string") {
     if (seenIds.has(envelope.id)) return undefined;

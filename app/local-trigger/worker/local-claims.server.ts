@@ -1,4 +1,5 @@
 import { ApiClient } from "@trigger.dev/core/v3";
+import { isEngineClient } from "./engine-api.server";
 
 /**
  * `auth.createPublicToken` asks the API for its secret key's claims, then
@@ -23,9 +24,9 @@ export function installLocalClaims({
       "@trigger.dev/core changed: ApiClient.generateJWTClaims is missing; the engine's worker needs updating",
     );
   }
-  const baseUrl = apiURL.replace(/\/$/, "");
+  const ours = isEngineClient({ apiURL, secretKey });
   prototype.generateJWTClaims = async function (this: ApiClient, ...args: Parameters<ApiClient["generateJWTClaims"]>) {
-    if (this.baseUrl === baseUrl && this.getAccessToken("generateJWTClaims") === secretKey) return { ...claims };
+    if (ours(this, "generateJWTClaims")) return { ...claims };
     return askServer.apply(this, args);
   };
 }
