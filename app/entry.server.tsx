@@ -102,3 +102,6 @@ export const handleError: HandleErrorFunction = (error, { request }) => {
   if (isRouteErrorResponse(error) && error.status < 500) return;
   logger("server").error({ err: error }, `${request.method} ${new URL(request.url).pathname.slice(0, 200)} failed`);
 };
+
+// The production server serves the embedded engine's mount beside React Router, with this build's modules.
+export { localEngineMount } from "./lib/local-engine-mount.server";

@@ -1,5 +1,5 @@
 import type { MiddlewareFunction } from "react-router";
-import { getServerEnv } from "./env.server";
+import { getServerEnv, type ServerEnv } from "./env.server";
 import {
   APP_BODY_LIMIT_BYTES,
   errorResponse,
@@ -42,23 +42,28 @@ export const securityMiddleware: MiddlewareFunction<Response> = async ({ request
   const nonce = context.get(nonceContext) || (env.NODE_ENV === "development" ? "" : createNonce());
   context.set(nonceContext, nonce);
 
-  let response: Response;
-  const bodyLimit = exceededBodyLimit(request);
+  const response = refuseRequest(request, env) ?? (await next());
+  return withHeaders(response, securityHeaders(nonce, env));
+};
+
+/** The answer to a request the app refuses before any route reads it: cross-site, too large, or not JSON. */
+export function refuseRequest(request: Request, env: ServerEnv): Response | undefined {
   const refusal = crossOriginRefusal(request, appOrigin(request, env));
   if (refusal) {
     logger("security").warn(`refused ${refusal}: ${request.method} ${new URL(request.url).pathname.slice(0, 200)}`);
-    response = errorResponse(403, "Cross-site requests are not allowed");
-  } else if (bodyLimit !== undefined) {
-    response = errorResponse(413, `Request body is larger than the ${bodyLimit / 1024} KiB limit`, {
+    return errorResponse(403, "Cross-site requests are not allowed");
+  }
+  const bodyLimit = exceededBodyLimit(request);
+  if (bodyLimit !== undefined) {
+    return errorResponse(413, `Request body is larger than the ${bodyLimit / 1024} KiB limit`, {
       headers: { Connection: "close" },
     });
-  } else if (!SAFE_METHODS.has(request.method) && nonJsonBody(request)) {
-    response = errorResponse(415, "Request body must be sent as application/json");
-  } else {
-    response = await next();
   }
-  return withHeaders(response, securityHeaders(nonce, env));
-};
+  if (!SAFE_METHODS.has(request.method) && nonJsonBody(request)) {
+    return errorResponse(415, "Request body must be sent as application/json");
+  }
+  return undefined;
+}
 
 /** Sets headers on a response, copying it first when its headers are immutable (as a fetch() response's are). */
 export function withHeaders(response: Response, headers: Record<string, string>): Response {

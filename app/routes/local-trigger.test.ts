@@ -1,4 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { serveLocalEngine } from "~/lib/local-engine-mount.server";
+import { captureLogs } from "~/lib/logger.server";
 import { RATE_LIMITS, resetRateLimits } from "~/lib/rate-limit.server";
 import { clientAddressContext } from "~/lib/request-context";
 import { routeArgs } from "~/lib/test-support.server";
@@ -12,6 +14,7 @@ vi.mock("~/lib/env.server", () => ({
     RATE_LIMIT_MULTIPLIER: 1,
     SESSION_SECRET: "s".repeat(32),
     NODE_ENV: "test",
+    LOG_LEVEL: "silent",
   }),
 }));
 vi.mock("~/lib/local-engine.server", () => ({
@@ -131,5 +134,48 @@ describe("/local-trigger/*", () => {
     });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toEqual({ error: expect.stringMatching(/^You’re sending too much too quickly/) });
+  });
+
+  describe("as the production server serves it, beside React Router", () => {
+    const ORIGIN = "http://localhost";
+    const append = (init: RequestInit & { headers?: Record<string, string> } = {}) =>
+      new Request(`${ORIGIN}/local-trigger/realtime/v1/sessions/chat-5/in/append`, {
+        method: "POST",
+        body: '{"kind":"message"}',
+        ...init,
+        headers: { Origin: ORIGIN, "Content-Type": "application/json", ...init.headers },
+      });
+
+    it("hands the engine what the route would", async () => {
+      state.handle.mockResolvedValue(Response.json({ ok: true, seq: 3 }));
+      const request = append();
+      const response = await serveLocalEngine(request, "203.0.113.20");
+      expect(await response.json()).toEqual({ ok: true, seq: 3 });
+      expect(state.handle).toHaveBeenCalledWith(request, "/local-trigger");
+    });
+
+    it("refuses what the app's security middleware refuses on the route: cross-site writes and bodies not sent as JSON", async () => {
+      const crossSite = await serveLocalEngine(append({ headers: { Origin: "https://evil.example" } }), null);
+      expect(crossSite.status).toBe(403);
+      const notJson = await serveLocalEngine(append({ headers: { "Content-Type": "text/plain" } }), null);
+      expect(notJson.status).toBe(415);
+      expect(state.handle).not.toHaveBeenCalled();
+    });
+
+    it("answers a refused write and a failure with a response instead of throwing, and logs the failure", async () => {
+      state.handle.mockImplementation(async () => Response.json({ ok: true }));
+      for (let sent = 0; sent < RATE_LIMITS.messages.perGuest; sent++) await serveLocalEngine(append(), "203.0.113.21");
+      const limited = await serveLocalEngine(append(), "203.0.113.21");
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("x-should-retry")).toBe("false");
+
+      const logs = captureLogs();
+      state.handle.mockRejectedValue(new Error("disk on fire"));
+      const failed = await serveLocalEngine(new Request(`${ORIGIN}/local-trigger/api/v1/sessions/chat-6`), null);
+      logs.stop();
+      expect(failed.status).toBe(500);
+      expect(await failed.json()).toEqual({ error: "Something went wrong" });
+      expect(logs.lines.some((line) => line.level === "error" && line.raw.includes("disk on fire"))).toBe(true);
+    });
   });
 });

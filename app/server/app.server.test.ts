@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ServerEnv } from "~/lib/env.server";
+import type { LocalEngineMount } from "~/lib/local-engine-mount.server";
 import { captureLogs } from "~/lib/logger.server";
 import { READINESS_CACHE_MS } from "~/lib/readiness.server";
 import { testServerBuild } from "~/lib/test-support.server";
@@ -214,5 +215,58 @@ describe("request ids and the log", () => {
     const everything = logs.lines.map((line) => line.raw).join("");
     const secrets = [SECRET_KEY, SESSION_SECRET, "cookie-value-that", "header-token-never-logged", "query-token"];
     for (const secret of secrets) expect(everything).not.toContain(secret);
+  });
+});
+
+describe("the embedded engine's mount", () => {
+  it("is served beside React Router, after the request id, the security headers and the cross-site check", async () => {
+    const serve = vi.fn(async (request: Request, clientAddress: string | null) =>
+      Response.json({ url: request.url, clientAddress, body: request.method === "POST" ? await request.text() : null }),
+    );
+    const build = await testServerBuild();
+    const localEngineMount: LocalEngineMount = { path: "/local-trigger", serve };
+    const mounted = createApp({
+      build: { ...build, entry: { module: Object.assign({}, build.entry.module, { localEngineMount }) } },
+      env: env.current!,
+      clientDir: "build/does-not-exist",
+      state,
+    });
+    const server = http.createServer(mounted);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const read = await fetch(`${origin}/local-trigger/realtime/v1/sessions/s1/out`, {
+        headers: { "X-Request-Id": "engine-read" },
+      });
+      expect(await read.json()).toEqual({
+        url: `${origin}/local-trigger/realtime/v1/sessions/s1/out`,
+        clientAddress: "127.0.0.1",
+        body: null,
+      });
+      expect(read.headers.get("x-request-id")).toBe("engine-read");
+      expect(read.headers.get("content-security-policy")).toContain("default-src 'self'");
+      expect((await requestLine("engine-read")).path).toBe("/local-trigger/realtime/v1/sessions/s1/out");
+
+      const write = await fetch(`${origin}/local-trigger/realtime/v1/sessions/s1/in/append`, {
+        method: "POST",
+        headers: { Origin: origin, "Content-Type": "application/json" },
+        body: '{"kind":"message"}',
+      });
+      expect((await write.json()).body).toBe('{"kind":"message"}');
+
+      const crossSite = await fetch(`${origin}/local-trigger/realtime/v1/sessions/s1/in/append`, {
+        method: "POST",
+        headers: { Origin: "https://evil.example", "Content-Type": "application/json" },
+        body: "{}",
+      });
+      expect(crossSite.status).toBe(403);
+      expect(serve).toHaveBeenCalledTimes(2);
+      // Everything else is still React Router's.
+      expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+      expect(serve).toHaveBeenCalledTimes(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

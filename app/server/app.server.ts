@@ -1,6 +1,6 @@
 // The production web server's Express app: a request id and the security headers on
-// every response, static files, then the React Router app with the client's address
-// in its request context, which the rate limits key on. main.server.ts serves it.
+// every response, the embedded engine's mount, static files, then the React Router app with
+// the client's address in its request context, which the rate limits key on. main.server.ts serves it.
 import type http from "node:http";
 import path from "node:path";
 import { createRequestHandler } from "@react-router/express";
@@ -9,9 +9,11 @@ import express from "express";
 import onHeaders from "on-headers";
 import { RouterContextProvider, type ServerBuild } from "react-router";
 import { backendName, type ServerEnv } from "../lib/env.server";
+import type { LocalEngineMount } from "../lib/local-engine-mount.server";
 import { logger, REQUEST_ID_HEADER, requestIdFrom, withRequestId } from "../lib/logger.server";
 import { clientAddressContext, nonceContext } from "../lib/request-context";
 import { createNonce, crossOriginRefusal, securityHeaders } from "../lib/security-policy.server";
+import { serveFetch } from "./serve-fetch.server";
 
 /** What the server's shutdown needs to know of the requests being served. */
 export type ServingState = {
@@ -110,6 +112,13 @@ export function createApp({ build, env, clientDir, state }: AppOptions) {
       .set("Cache-Control", "no-store")
       .json({ status: "unavailable", backend: backendName(env) });
   });
+  // The engine's mount is most of a chat's traffic (each message, each answer stream): served beside React Router.
+  const engineMount = (build.entry.module as { localEngineMount?: LocalEngineMount }).localEngineMount;
+  if (engineMount)
+    app.use(
+      engineMount.path,
+      serveFetch((request, req) => engineMount.serve(request, req.ip ?? null), originOf),
+    );
   app.use(compression());
   // Fingerprinted by Vite, so they never change under their name.
   const assets = path.join(clientDir, "assets");
@@ -135,15 +144,17 @@ export function createApp({ build, env, clientDir, state }: AppOptions) {
 /** One line per request: no query string (it may carry anything), no headers (they carry the cookie). */
 function logRequest(request: express.Request, response: express.Response) {
   const status = response.statusCode;
+  // Not request.path: a handler mounted under a path (the engine's) leaves it without that prefix.
+  const pathname = request.originalUrl.split("?")[0]!;
   const fields = {
     requestId: response.locals.requestId as string,
     method: request.method,
-    path: request.path.slice(0, 200),
+    path: pathname.slice(0, 200),
     status,
     durationMs: Math.round((performance.now() - (response.locals.startedAt as number)) * 10) / 10,
   };
   const log = logger("http");
-  const routine = status < 400 && (PROBE_PATHS.has(request.path) || response.locals.staticFile === true);
+  const routine = status < 400 && (PROBE_PATHS.has(pathname) || response.locals.staticFile === true);
   // A response cut off before its end (a stream the reader left, a connection closed at shutdown) says so.
   if (!response.writableFinished) log.info({ ...fields, aborted: true }, "request aborted");
   else if (status >= 500) log.warn(fields, "request failed");
