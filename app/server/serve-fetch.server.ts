@@ -1,6 +1,6 @@
-import type http from "node:http";
-import { createReadableStreamFromReadable, writeReadableStreamToWritable } from "@react-router/node";
+import { writeReadableStreamToWritable } from "@react-router/node";
 import type express from "express";
+import { fetchRequest } from "../local-trigger/http/listener.server";
 
 type FetchHandler = (request: Request, req: express.Request) => Promise<Response>;
 
@@ -18,13 +18,7 @@ export function serveFetch(handle: FetchHandler, originOf: (req: express.Request
       if (!res.writableFinished) controller.abort();
     });
     try {
-      const hasBody = req.method !== "GET" && req.method !== "HEAD";
-      request = new Request(`${originOf(req)}${req.originalUrl}`, {
-        method: req.method,
-        headers: headersOf(req.headers),
-        signal: controller.signal,
-        ...(hasBody ? { body: createReadableStreamFromReadable(req), duplex: "half" } : {}),
-      } as RequestInit);
+      request = fetchRequest(req, `${originOf(req)}${req.originalUrl}`, controller.signal);
     } catch (error) {
       next(error);
       return;
@@ -33,15 +27,6 @@ export function serveFetch(handle: FetchHandler, originOf: (req: express.Request
       .then((response) => send(res, response))
       .catch(next);
   };
-}
-
-function headersOf(incoming: http.IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
-  }
-  return headers;
 }
 
 async function send(res: express.Response, response: Response) {

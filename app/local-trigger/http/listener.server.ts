@@ -21,23 +21,9 @@ export function createNodeServer(handler: (request: Request) => Promise<Response
       if (!res.writableFinished) abort.abort();
     });
     const method = req.method ?? "GET";
-    const hasBody = method !== "GET" && method !== "HEAD";
     let request: Request;
     try {
-      request = new Request(requestUrl(req), {
-        method,
-        headers: Object.entries(req.headers).flatMap(([name, value]) =>
-          value === undefined
-            ? []
-            : Array.isArray(value)
-              ? value.map((v): [string, string] => [name, v])
-              : [[name, value] as [string, string]],
-        ),
-        body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-        signal: abort.signal,
-        // @ts-expect-error Node's fetch requires `duplex` for a streamed request body; the DOM typings lack it.
-        duplex: hasBody ? "half" : undefined,
-      });
+      request = fetchRequest(req, requestUrl(req), abort.signal);
     } catch {
       // A request line or header the Fetch API cannot represent (a forbidden method, a malformed Host).
       res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ error: "Malformed request" }));
@@ -147,6 +133,26 @@ function replaying(socket: Socket, head: Buffer) {
   socket.on("error", (error) => duplex.destroy(error));
   socket.on("close", () => duplex.destroy());
   return duplex;
+}
+
+/** A Fetch API request for a node:http one, its body streamed; throws for what the Fetch API cannot represent. */
+export function fetchRequest(req: http.IncomingMessage, url: string | URL, signal: AbortSignal): Request {
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  return new Request(url, {
+    method,
+    headers: Object.entries(req.headers).flatMap(([name, value]) =>
+      value === undefined
+        ? []
+        : Array.isArray(value)
+          ? value.map((v): [string, string] => [name, v])
+          : [[name, value] as [string, string]],
+    ),
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    signal,
+    // @ts-expect-error Node's fetch requires `duplex` for a streamed request body; the DOM typings lack it.
+    duplex: hasBody ? "half" : undefined,
+  });
 }
 
 /** The request's URL; the Host header is only trusted as far as it parses as one. */
